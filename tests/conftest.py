@@ -1,0 +1,80 @@
+"""Shared fixtures: a Docker engine, sandboxes on kettle's base image, and a leak check.
+
+Docker tests do not skip when the engine is missing: the README's test command starts it,
+and a suite that silently skips its integration tests would pass while testing nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from harness.sandbox import DockerEngine, DockerSandbox, SandboxSpec
+from harness.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_TASKS = REPO_ROOT / "examples" / "tasks"
+TEST_RUN_ID = f"pytest-{os.getpid()}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if "integration" in parts:
+            item.add_marker(pytest.mark.docker)
+        if "e2e" in parts:
+            item.add_marker(pytest.mark.docker)
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[DockerEngine]:
+    engine = DockerEngine.connect()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_engine: DockerEngine, settings: Settings) -> str:
+    if not docker_engine.image_exists(settings.base_image):
+        pytest.fail(f"{settings.base_image} is missing: run `python -m harness.setup` first")
+    return settings.base_image
+
+
+@pytest.fixture()
+def sandbox(docker_engine: DockerEngine, base_image: str) -> Iterator[DockerSandbox]:
+    spec = SandboxSpec(image=base_image, run_id=TEST_RUN_ID, role="test", network="bridge")
+    with docker_engine.start(spec) as box:
+        yield box
+
+
+@pytest.fixture()
+def test_run_id() -> str:
+    return TEST_RUN_ID
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any test left a kettle container of this session behind."""
+    try:
+        engine = DockerEngine.connect()
+    except Exception:  # no Docker: unit-only runs have nothing to check
+        return
+    try:
+        leaked = engine.kettle_containers(TEST_RUN_ID)
+        if leaked:
+            names = ", ".join(str(c.get("Names", ["?"])[0]) for c in leaked)
+            engine.reap_orphans(run_id=TEST_RUN_ID, everything=True)
+            print(f"\nLEAK: tests left {len(leaked)} kettle container(s) behind: {names}")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    finally:
+        engine.close()

@@ -1,0 +1,59 @@
+"""Crash-safe file writes: every result kettle records is written to a temporary file in
+the same directory and renamed into place, so a reader sees the old file or the new one,
+never half of one."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from harness.errors import KettleError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_model(path: Path, record: BaseModel) -> None:
+    """Write a pydantic record as indented JSON, atomically."""
+    write_text_atomic(path, record.model_dump_json(indent=2) + "\n")
+
+
+def read_model(path: Path, model: type[ModelT]) -> ModelT:
+    """Read a record written by ``write_model``; a broken file is a one-line KettleError."""
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except FileNotFoundError as error:
+        raise KettleError(f"{path}: file not found") from error
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(root)"
+        raise KettleError(
+            f"{path}: not a valid {model.__name__} ({where}: {first['msg']})",
+            "delete the file to let kettle recreate it, or restore it from a backup",
+        ) from error
