@@ -19,6 +19,7 @@ asks for more turns than it scripted fails with that message instead of hanging.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -32,6 +33,8 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from harness.cli import run_cli
+from harness.errors import ConfigError
 from harness.trajectory import Trajectory
 from tools.fsio import read_model
 
@@ -433,8 +436,12 @@ class ScriptedServer:
         return self._state.player.remaining
 
     def start(self) -> ScriptedServer:
+        # A short poll interval makes stop() (and so every test using the server) quick.
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"scripted-server-{self.port}", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"scripted-server-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -463,23 +470,34 @@ app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0])
 
 @app.command()
 def main(
-    script: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Script JSON file")],
+    script: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Script JSON file")
+    ] = None,
+    trajectory: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="ATIF trajectory to replay instead"),
+    ] = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = any free port)")] = 8000,
     model_name: Annotated[str, typer.Option(help="Model id listed by /v1/models")] = (
         "scripted-model"
     ),
+    debug: Annotated[bool, typer.Option(help="Log every request; tracebacks on errors")] = False,
 ) -> None:
-    """Serve SCRIPT's turns as an OpenAI-compatible API until interrupted."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    server = ScriptedServer(Script.load(script), port=port, model_name=model_name)
-    typer.echo(f"serving {script} at {server.base_url} (Ctrl-C to stop)")
-    server.start()
-    try:
-        server.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    """Serve a script's turns (or a recorded run's replies) as an OpenAI-compatible API."""
+
+    def serve() -> None:
+        if script is not None and trajectory is None:
+            loaded, source = Script.load(script), script
+        elif trajectory is not None and script is None:
+            loaded, source = script_from_trajectory(trajectory), trajectory
+        else:
+            raise ConfigError("give exactly one of --script and --trajectory")
+        server = ScriptedServer(loaded, port=port, model_name=model_name)
+        typer.echo(f"serving {source} at {server.base_url} (Ctrl-C to stop)")
+        with server, contextlib.suppress(KeyboardInterrupt):
+            server.wait()
+
+    run_cli(serve, debug=debug)
 
 
 if __name__ == "__main__":

@@ -245,7 +245,9 @@ class TrajectoryWriter:
         """Continue a trajectory already on disk (a resumed run appends to its own record)."""
         existing = read_model(path, Trajectory)
         writer = cls(path, session_id=existing.session_id or "", agent=existing.agent)
-        writer._trajectory_fields.update(notes=existing.notes, extra=existing.extra)
+        run_extra = {key: v for key, v in (existing.extra or {}).items() if key != "finished_at"}
+        run_extra.update(status="running", resumed_at=_now())
+        writer._trajectory_fields.update(notes=existing.notes, extra=run_extra)
         writer._steps = list(existing.steps)
         return writer
 
