@@ -1,0 +1,148 @@
+"""python -m harness.run — run a solver (oracle, nop, terminus) on Harbor tasks.
+
+    python -m harness.run --task examples/tasks --agent oracle --jobs-dir jobs
+
+``--task`` takes a task folder or a folder of task folders, and may repeat. Exits 0 when
+the job ran, whatever the rewards; non-zero with a one-line reason when it could not run.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.cli import run_cli
+from harness.errors import ConfigError, TaskFormatError
+from harness.job import JobConfig, JobResult, new_job_id, run_job
+from harness.sandbox import DockerEngine
+from harness.settings import Settings
+from harness.solvers import BUILTIN_SOLVERS, Solver
+from harness.task_image import TaskImages
+from harness.trial import TrialResult
+from tools.harbor_task import CONFIG_FILE, HarborTask
+
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
+
+
+def discover_tasks(paths: list[Path]) -> list[HarborTask]:
+    """Load each task folder; a folder without task.toml contributes its task subfolders."""
+    tasks: list[HarborTask] = []
+    for path in paths:
+        if not path.exists():
+            raise TaskFormatError(f"{path}: no such task folder")
+        if (path / CONFIG_FILE).is_file() or not path.is_dir():
+            tasks.append(HarborTask.load(path))
+            continue
+        children = sorted(p for p in path.iterdir() if (p / CONFIG_FILE).is_file())
+        if not children:
+            raise TaskFormatError(f"{path}: neither a task folder nor a folder of tasks")
+        tasks.extend(HarborTask.load(child) for child in children)
+    ids = [task.task_id for task in tasks]
+    duplicates = sorted({task_id for task_id in ids if ids.count(task_id) > 1})
+    if duplicates:
+        raise TaskFormatError(f"two tasks share the id {duplicates[0]!r}: rename one folder")
+    return tasks
+
+
+def solver_factory(agent: str) -> type[Solver]:
+    if agent not in BUILTIN_SOLVERS:
+        known = ", ".join(sorted(BUILTIN_SOLVERS))
+        raise ConfigError(f"unknown agent {agent!r}", f"choose one of: {known}")
+    return BUILTIN_SOLVERS[agent]
+
+
+@app.command()
+def main(
+    task: list[Path] = typer.Option(..., "--task", "-t", help="Task folder or folder of tasks."),
+    agent: str = typer.Option("oracle", "--agent", "-a", help="oracle | nop"),
+    trials: int = typer.Option(1, "--trials", "-k", min=1, help="Trials per task."),
+    concurrency: int = typer.Option(1, "-n", "--concurrency", min=1, help="Trials at once."),
+    jobs_dir: Path = typer.Option(Path("jobs"), "--jobs-dir", help="Where job folders go."),
+    job_name: str | None = typer.Option(None, "--job-name", help="Job folder name."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Run a solver on tasks and score each trial with the task's verifier."""
+    console = Console(stderr=True)
+
+    def work() -> None:
+        tasks = discover_tasks(task)
+        make_solver = solver_factory(agent)
+        settings = Settings.from_env()
+        job_id = job_name or new_job_id()
+        config = JobConfig(
+            job_id=job_id,
+            task_paths=[str(t.root) for t in tasks],
+            agent=agent,
+            trials_per_task=trials,
+            concurrency=concurrency,
+            created_at=datetime.now(UTC),
+        )
+        job_dir = jobs_dir / job_id
+        if (job_dir / "result.json").exists():
+            raise ConfigError(f"{job_dir} already holds a job", "pass another --job-name")
+        engine = DockerEngine.connect()
+        try:
+            result = _run_with_progress(
+                engine, settings, tasks, make_solver, config, job_dir, console
+            )
+        finally:
+            engine.close()
+        Console().print(results_table(result))
+        console.print(f"job folder: {job_dir}")
+
+    run_cli(work, debug=debug)
+
+
+def _run_with_progress(
+    engine: DockerEngine,
+    settings: Settings,
+    tasks: list[HarborTask],
+    make_solver: type[Solver],
+    config: JobConfig,
+    job_dir: Path,
+    console: Console,
+) -> JobResult:
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        bar = progress.add_task(f"{config.agent} trials", total=len(tasks) * config.trials_per_task)
+
+        def done(result: TrialResult) -> None:
+            progress.advance(bar)
+            verdict = f"reward {result.reward:g}" if result.reward is not None else "no reward"
+            failure = f" [red]error: {result.error.message}[/red]" if result.error else ""
+            progress.console.print(
+                f"  {result.trial_id}: {verdict} ({result.timings.total_sec:.0f}s){failure}",
+                highlight=False,
+            )
+
+        return run_job(
+            engine, TaskImages(engine, settings), tasks, make_solver, config, job_dir, done
+        )
+
+
+def results_table(result: JobResult) -> Table:
+    table = Table(title=f"job {result.job_id} — agent {result.agent}")
+    table.add_column("trial")
+    table.add_column("reward", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("error")
+    for trial in result.trials:
+        reward = "-" if trial.reward is None else f"{trial.reward:g}"
+        table.add_row(trial.trial_id, reward, f"{trial.duration_sec:.0f}s", trial.error or "")
+    mean = "-" if result.mean_reward is None else f"{result.mean_reward:.3f}"
+    table.caption = f"mean reward {mean} over {result.n_trials} trials, {result.n_errors} errors"
+    return table
+
+
+if __name__ == "__main__":
+    app()
