@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from tools.harbor_task import HarborTask  # noqa: E402
 
 def summary(samples_sec: list[float]) -> dict[str, float]:
     ordered = sorted(samples_sec)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {
         "n": len(ordered),
         "median_ms": round(statistics.median(ordered) * 1000, 2),
@@ -44,7 +45,7 @@ def summary(samples_sec: list[float]) -> dict[str, float]:
     }
 
 
-def timed(action) -> float:  # noqa: ANN001
+def timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
     return time.perf_counter() - started

@@ -8,6 +8,7 @@ the job ran, whatever the rewards; non-zero with a one-line reason when it could
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,10 +20,13 @@ from rich.table import Table
 from harness.cli import run_cli
 from harness.errors import ConfigError, TaskFormatError
 from harness.job import JobConfig, JobResult, new_job_id, run_job
+from harness.loop import Budgets
+from harness.models import LiteLLMModel, resolve_model_name
 from harness.sandbox import DockerEngine
 from harness.settings import Settings
 from harness.solvers import BUILTIN_SOLVERS, Solver
 from harness.task_image import TaskImages
+from harness.terminus import TerminusSolver
 from harness.trial import TrialResult
 from tools.harbor_task import CONFIG_FILE, HarborTask
 
@@ -49,17 +53,48 @@ def discover_tasks(paths: list[Path]) -> list[HarborTask]:
     return tasks
 
 
-def solver_factory(agent: str) -> type[Solver]:
-    if agent not in BUILTIN_SOLVERS:
-        known = ", ".join(sorted(BUILTIN_SOLVERS))
-        raise ConfigError(f"unknown agent {agent!r}", f"choose one of: {known}")
-    return BUILTIN_SOLVERS[agent]
+AGENTS = ("oracle", "nop", "terminus")
+
+
+def solver_factory(
+    agent: str,
+    *,
+    model: str | None = None,
+    api_base: str | None = None,
+    budgets: Budgets | None = None,
+    context_window: int | None = None,
+) -> Callable[[], Solver]:
+    """A function making one fresh solver per trial."""
+    if agent in BUILTIN_SOLVERS:
+        if model:
+            raise ConfigError(f"--model makes no sense with --agent {agent}", "drop --model")
+        return BUILTIN_SOLVERS[agent]
+    if agent != "terminus":
+        raise ConfigError(f"unknown agent {agent!r}", f"choose one of: {', '.join(AGENTS)}")
+    if not model:
+        raise ConfigError("--agent terminus needs --model", "e.g. --model gemini-3")
+    model_name = resolve_model_name(model)
+
+    def make_model() -> LiteLLMModel:
+        return LiteLLMModel(model_name, api_base=api_base, context_window=context_window)
+
+    return lambda: TerminusSolver(make_model, budgets or Budgets())
 
 
 @app.command()
 def main(
     task: list[Path] = typer.Option(..., "--task", "-t", help="Task folder or folder of tasks."),
-    agent: str = typer.Option("oracle", "--agent", "-a", help="oracle | nop"),
+    agent: str = typer.Option("oracle", "--agent", "-a", help="oracle | nop | terminus"),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="For terminus: alias or litellm name."
+    ),
+    api_base: str | None = typer.Option(None, "--api-base", help="OpenAI-compatible endpoint."),
+    max_steps: int = typer.Option(100, "--max-steps", min=1, help="Model turns per trial."),
+    max_cost: float | None = typer.Option(None, "--max-cost", help="Dollars per trial."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Tokens per trial."),
+    context_window: int | None = typer.Option(
+        None, "--context-window", help="Override the model's context window (tokens)."
+    ),
     trials: int = typer.Option(1, "--trials", "-k", min=1, help="Trials per task."),
     concurrency: int = typer.Option(1, "-n", "--concurrency", min=1, help="Trials at once."),
     jobs_dir: Path = typer.Option(Path("jobs"), "--jobs-dir", help="Where job folders go."),
@@ -71,13 +106,17 @@ def main(
 
     def work() -> None:
         tasks = discover_tasks(task)
-        make_solver = solver_factory(agent)
+        budgets = Budgets(max_steps=max_steps, max_cost_usd=max_cost, max_tokens=max_tokens)
+        make_solver = solver_factory(
+            agent, model=model, api_base=api_base, budgets=budgets, context_window=context_window
+        )
         settings = Settings.from_env()
         job_id = job_name or new_job_id()
         config = JobConfig(
             job_id=job_id,
             task_paths=[str(t.root) for t in tasks],
             agent=agent,
+            model=model,
             trials_per_task=trials,
             concurrency=concurrency,
             created_at=datetime.now(UTC),
@@ -102,7 +141,7 @@ def _run_with_progress(
     engine: DockerEngine,
     settings: Settings,
     tasks: list[HarborTask],
-    make_solver: type[Solver],
+    make_solver: Callable[[], Solver],
     config: JobConfig,
     job_dir: Path,
     console: Console,
