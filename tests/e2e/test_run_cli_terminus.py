@@ -38,7 +38,7 @@ def test_run_cli_with_terminus_saves_trajectory_tokens_and_cost(tmp_path: Path) 
                 str(tmp_path),
                 "--job-name",
                 "cli",
-            ],  # fmt: skip
+            ],
             cwd=REPO_ROOT,
             env=env,
             capture_output=True,

@@ -178,7 +178,7 @@ def test_never_ending_command_is_interrupted(
         turn(FIX),
         *done_twice(),
     ]
-    result, trajectory, server = solve_with_script(turns, tmp_path, docker_engine, test_run_id)
+    result, _trajectory, server = solve_with_script(turns, tmp_path, docker_engine, test_run_id)
     assert result.reward == 1.0
     after_interrupt = server.requests[2]["messages"][-1]["content"]
     assert "^C" in after_interrupt
