@@ -1,0 +1,28 @@
+"""Limits of the deterministic qualifier, kept out of the checks so a run can tune them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class QualifyConfig(BaseModel):
+    """Thresholds for baseline qualification; defaults suit ordinary application repos."""
+
+    schema_version: int = 1
+    fix_window_days: float = Field(
+        60.0, gt=0, description="How long after the session a fix commit may land"
+    )
+    min_source_files: int = Field(
+        3, ge=0, description="Fewer source files at the start commit means from scratch"
+    )
+    min_source_lines: int = Field(
+        30, ge=0, description="Fewer source lines at the start commit means from scratch"
+    )
+    scratch_prompt_repo_files: int = Field(
+        20,
+        ge=0,
+        description="A scaffolding prompt on a repo with fewer source files is from scratch; "
+        "on a larger one a human decides",
+    )
+    ranked_fix_candidates: int = Field(5, ge=1, description="How many candidates evidence keeps")
+    max_typo_words: int = Field(8, ge=1, description="More changed words is not a typo fix")
