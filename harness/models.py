@@ -257,6 +257,23 @@ def _import_litellm() -> ModuleType:
     return litellm
 
 
+def require_api_key(model: str, api_base: str | None) -> None:
+    """Fail early, in one line, when the provider's key is missing (before any work starts).
+
+    A custom ``api_base`` (vLLM, Ollama, a proxy) often needs no key, so it is not checked.
+    """
+    if api_base:
+        return
+    name = resolve_model_name(model)
+    found = _import_litellm().validate_environment(model=name)
+    if not found.get("keys_in_environment", True):
+        missing = " or ".join(found.get("missing_keys") or ["the provider's API key"])
+        raise ConfigError(
+            f"{model}: {missing} is not set",
+            "export the key, pass --api-base for a local server, or use --model baseline",
+        )
+
+
 def _retry_after_sec(error: BaseException) -> float | None:
     """Seconds the provider asked us to wait (Retry-After / retry-after-ms), if it said."""
     response = getattr(error, "response", None)

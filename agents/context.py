@@ -1,0 +1,177 @@
+"""What every build stage works with: the candidate's folder, shared services, records.
+
+A candidate's folder (``RUN_DIR/candidates/<id>/``) is the contract between stages::
+
+    candidate.json         the (redacted) Candidate
+    qualification.json     the Qualification
+    draft/                 the Harbor task being built: environment/, solution/, tests/,
+                           instruction.md, task.toml
+    build_report.md        what reconstruction met on the way (obstacles, dependencies)
+    reconstruction.json    ReconstructionReport
+    verifier.json          VerifierReport
+    validation/            validation.json and the trials behind it
+    trajectories/          one ATIF file per model-driven stage
+    logs/                  build logs and stage logs
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from harness.sandbox import DockerEngine
+from harness.settings import Settings
+from harness.task_image import TaskImages
+from tools.git_repos import RepoCache
+from tools.qualify.record import Qualification
+from tools.sessions.candidate import Candidate
+
+
+class CandidateWorkspace:
+    """Paths inside one candidate's folder."""
+
+    def __init__(self, run_dir: Path, candidate_id: str) -> None:
+        self.root = run_dir / "candidates" / candidate_id
+
+    @property
+    def candidate_path(self) -> Path:
+        return self.root / "candidate.json"
+
+    @property
+    def qualification_path(self) -> Path:
+        return self.root / "qualification.json"
+
+    @property
+    def draft(self) -> Path:
+        return self.root / "draft"
+
+    @property
+    def build_report_path(self) -> Path:
+        return self.root / "build_report.md"
+
+    @property
+    def reconstruction_path(self) -> Path:
+        return self.root / "reconstruction.json"
+
+    @property
+    def verifier_path(self) -> Path:
+        return self.root / "verifier.json"
+
+    @property
+    def validation_dir(self) -> Path:
+        return self.root / "validation"
+
+    @property
+    def trajectories(self) -> Path:
+        return self.root / "trajectories"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+
+class CostMeter:
+    """Dollars spent by the whole run, shared by all workers; None budget means unlimited."""
+
+    def __init__(self, budget_usd: float | None) -> None:
+        self.budget_usd = budget_usd
+        self._spent = 0.0
+        self._lock = threading.Lock()
+
+    def add(self, dollars: float | None) -> None:
+        if dollars:
+            with self._lock:
+                self._spent += dollars
+
+    @property
+    def spent(self) -> float:
+        with self._lock:
+            return self._spent
+
+    def remaining(self) -> float | None:
+        if self.budget_usd is None:
+            return None
+        return max(self.budget_usd - self.spent, 0.0)
+
+
+@dataclass
+class StageContext:
+    """Everything a stage may use. Built by the pipeline for one candidate."""
+
+    run_id: str
+    candidate: Candidate
+    workspace: CandidateWorkspace
+    engine: DockerEngine
+    images: TaskImages
+    settings: Settings
+    repos: RepoCache
+    costs: CostMeter
+    qualification: Qualification | None = None
+    validation_repeats: int = 3
+    notes: list[str] = field(default_factory=list)
+    stage_cost_usd: float | None = None
+
+    def charge(self, dollars: float | None) -> None:
+        """Count model spending against the current stage and the whole run."""
+        if dollars is None:
+            return
+        self.stage_cost_usd = (self.stage_cost_usd or 0.0) + dollars
+        self.costs.add(dollars)
+
+
+class Obstacle(BaseModel):
+    """Something that stood between the repo and a working environment, and what solved it."""
+
+    summary: str
+    resolution: str = ""
+
+
+class ReconstructionReport(BaseModel):
+    schema_version: int = 1
+    builder: str = Field(description="baseline, or the model that reconstructed")
+    status: Literal["ok", "failed"]
+    message: str = Field("", description="One line: what happened, or why it failed")
+    language: str | None = None
+    workdir: str = "/app"
+    dependencies: list[str] = Field(default_factory=list, description="Pinned, as installed")
+    obstacles: list[Obstacle] = Field(default_factory=list)
+    start_commit: str | None = None
+    fix_commit: str | None = None
+    test_command: str | None = Field(None, description="How the project's tests run in the image")
+    image: str | None = Field(None, description="Tag of the draft image the stage built")
+    cost_usd: float | None = None
+    steps: int = 0
+
+
+class VerifierReport(BaseModel):
+    schema_version: int = 1
+    builder: str
+    status: Literal["ok", "failed"]
+    message: str = ""
+    fail_to_pass: list[str] = Field(default_factory=list)
+    pass_to_pass: list[str] = Field(default_factory=list)
+    test_files: list[str] = Field(default_factory=list, description="Files under tests/")
+    cost_usd: float | None = None
+    steps: int = 0
+
+
+class Reconstructor(Protocol):
+    """Writes draft/environment/, draft/solution/solve.sh and build_report.md."""
+
+    name: str
+
+    def reconstruct(self, context: StageContext) -> ReconstructionReport: ...
+
+
+class VerifierWriter(Protocol):
+    """Writes draft/tests/ (test.sh + files) and draft/instruction.md."""
+
+    name: str
+
+    def write_verifier(
+        self, context: StageContext, reconstruction: ReconstructionReport
+    ) -> VerifierReport: ...

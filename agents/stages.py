@@ -1,0 +1,196 @@
+"""The build stages of one candidate, each a function from a run to a ``StageOutcome``.
+
+A stage reads what earlier stages wrote in the candidate's folder and writes its own
+outputs atomically before it reports ``done``; the pipeline records the outcome in the
+ledger. A stage that ends the candidate (disqualified, rejected) says so with ``stop``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+from tools.instruction import compose_instruction
+from tools.validate import HiddenFacts, ValidationReport, validate_task
+
+from agents.approvals import ApprovalGate, qualification_request, task_request
+from agents.assemble import draft_config, publish, task_id_for, write_draft_config
+from agents.context import ReconstructionReport, StageContext, VerifierReport
+from agents.ledger import Ledger
+from agents.policies import Policies
+from tools.fsio import read_model, write_model
+from tools.qualify.record import Qualification
+
+StageName = Literal[
+    "qualify",
+    "approve_qualification",
+    "reconstruct",
+    "verifier",
+    "validate",
+    "approve_task",
+    "publish",
+]
+STAGES: tuple[StageName, ...] = (
+    "qualify",
+    "approve_qualification",
+    "reconstruct",
+    "verifier",
+    "validate",
+    "approve_task",
+    "publish",
+)
+
+
+class StageOutcome(BaseModel):
+    status: Literal["done", "failed", "parked"]
+    detail: str | None = None
+    stop: bool = False  # the candidate ends here (disqualified, rejected)
+
+
+@dataclass
+class CandidateRun:
+    """One candidate's way through the stages."""
+
+    context: StageContext
+    policies: Policies
+    gate: ApprovalGate
+    ledger: Ledger
+    tasks_dir: Path
+
+    @property
+    def candidate_id(self) -> str:
+        return self.context.candidate.id
+
+    def qualification(self) -> Qualification:
+        if self.context.qualification is None:
+            self.context.qualification = read_model(
+                self.context.workspace.qualification_path, Qualification
+            )
+        return self.context.qualification
+
+
+def qualify(run: CandidateRun) -> StageOutcome:
+    context, workspace = run.context, run.context.workspace
+    qualification, redacted = run.policies.qualifier.qualify(context)
+    write_model(workspace.candidate_path, redacted)
+    write_model(workspace.qualification_path, qualification)
+    context.candidate, context.qualification = redacted, qualification
+    codes = ", ".join(qualification.codes()) or "no findings"
+    if qualification.verdict == "disqualified":
+        return StageOutcome(status="done", detail=f"disqualified: {codes}", stop=True)
+    return StageOutcome(status="done", detail=f"{qualification.verdict}: {codes}")
+
+
+def approve_qualification(run: CandidateRun) -> StageOutcome:
+    request = qualification_request(run.candidate_id, run.context.workspace)
+    return _gate_outcome(run.gate.decide(request))
+
+
+def reconstruct(run: CandidateRun) -> StageOutcome:
+    context, workspace = run.context, run.context.workspace
+    shutil.rmtree(workspace.draft, ignore_errors=True)  # a repeated attempt starts clean
+    qualification = run.qualification()
+    instruction = compose_instruction(context.candidate, qualification)
+    config = draft_config(context.candidate, qualification, None, run.policies.builder_name)
+    write_draft_config(workspace, config, instruction)
+    report = run.policies.reconstructor.reconstruct(context)
+    # The reconstructor knows the language and workdir now: task.toml follows.
+    config = draft_config(context.candidate, qualification, report, run.policies.builder_name)
+    write_draft_config(workspace, config, (workspace.draft / "instruction.md").read_text())
+    write_model(workspace.reconstruction_path, report)
+    return _report_outcome(report)
+
+
+def write_verifier(run: CandidateRun) -> StageOutcome:
+    workspace = run.context.workspace
+    reconstruction = read_model(workspace.reconstruction_path, ReconstructionReport)
+    shutil.rmtree(workspace.draft / "tests", ignore_errors=True)
+    report = run.policies.verifier_writer.write_verifier(run.context, reconstruction)
+    write_model(workspace.verifier_path, report)
+    return _report_outcome(report)
+
+
+def validate(run: CandidateRun) -> StageOutcome:
+    context = run.context
+    report = validate_task(
+        context.engine,
+        context.settings,
+        context.workspace.draft,
+        hidden=hidden_facts(run),
+        out_dir=context.workspace.validation_dir,
+        run_id=context.run_id,
+        repeats=context.validation_repeats,
+    )
+    failed = [check for check in report.checks if not check.passed]
+    if failed:
+        detail = "; ".join(f"{check.name}: {check.message}" for check in failed[:3])
+        return StageOutcome(status="failed", detail=f"validation failed — {detail}")
+    return StageOutcome(status="done", detail=f"{len(report.checks)} checks passed")
+
+
+def approve_task(run: CandidateRun) -> StageOutcome:
+    request = task_request(run.candidate_id, run.context.workspace, run.ledger)
+    return _gate_outcome(run.gate.decide(request))
+
+
+def publish_task(run: CandidateRun) -> StageOutcome:
+    workspace = run.context.workspace
+    report = read_model(workspace.validation_dir / "validation.json", ValidationReport)
+    task_id = task_id_for(run.context.candidate)
+    spent = sum(r.cost_usd or 0.0 for r in run.ledger.stages(run.candidate_id))
+    published = publish(
+        workspace,
+        run.tasks_dir,
+        task_id,
+        {
+            "validated": report.passed,
+            "validation_checks": len(report.checks),
+            "build_cost_usd": round(spent, 6),
+        },
+    )
+    return StageOutcome(status="done", detail=str(published.root))
+
+
+def hidden_facts(run: CandidateRun) -> HiddenFacts:
+    """What the solving agent must never find: the fix itself, and where it lives."""
+    qualification = run.qualification()
+    fix_diff = None
+    if qualification.fix_commit and run.context.candidate.repo:
+        with run.context.repos.open(run.context.candidate.repo) as repo:
+            fix_diff = repo.commit_patch(qualification.fix_commit)
+    return HiddenFacts(
+        fix_diff=fix_diff,
+        fix_commit=qualification.fix_commit,
+        start_commit=qualification.start_commit,
+    )
+
+
+def _gate_outcome(decision: str) -> StageOutcome:
+    if decision == "parked":
+        return StageOutcome(
+            status="parked", detail="waiting for a reviewer (python -m harness.approve)"
+        )
+    if decision == "rejected":
+        return StageOutcome(status="done", detail="rejected by a reviewer", stop=True)
+    return StageOutcome(status="done", detail="approved")
+
+
+def _report_outcome(report: ReconstructionReport | VerifierReport) -> StageOutcome:
+    if report.status == "ok":
+        return StageOutcome(status="done", detail=report.message or None)
+    return StageOutcome(status="failed", detail=report.message)
+
+
+STAGE_FUNCTIONS: dict[StageName, Callable[[CandidateRun], StageOutcome]] = {
+    "qualify": qualify,
+    "approve_qualification": approve_qualification,
+    "reconstruct": reconstruct,
+    "verifier": write_verifier,
+    "validate": validate,
+    "approve_task": approve_task,
+    "publish": publish_task,
+}

@@ -1,0 +1,105 @@
+"""One model-driven sub-agent: a sandbox, a terminal, the loop, a host-side completion check.
+
+Roles differ in the image they start from, what is copied in before the loop starts, the
+prompt, and ``check``: when the model says it is done, ``check(sandbox)`` runs on the host
+(copy outputs out, build, validate) and returns None to accept or feedback text that
+becomes the model's next observation. Everything the model did is in
+``trajectories/<role>.json``; its spending is charged to the stage and the run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import prompts
+from agents.context import StageContext
+from harness.loop import AgentLoop, Budgets, LoopResult, protocol_variables
+from harness.models import LiteLLMModel, Model, resolve_model_name
+from harness.sandbox import Sandbox, SandboxSpec
+from harness.terminal import Terminal
+from harness.terminus import kettle_version
+from harness.trajectory import Agent, TrajectoryWriter
+
+Check = Callable[[Sandbox], str | None]
+Setup = Callable[[Sandbox], None]
+ModelFactory = Callable[[], Model]
+
+OUTPUT_DIR = "/kettle/out"
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """How a run drives its models: which one, where, and how much each agent may spend."""
+
+    model: str
+    api_base: str | None = None
+    max_steps: int = 60
+    max_wall_sec: float = 3600.0
+    context_window: int | None = None
+
+    def make_model(self) -> Model:
+        return LiteLLMModel(
+            resolve_model_name(self.model),
+            api_base=self.api_base,
+            context_window=self.context_window,
+        )
+
+
+def run_subagent(
+    context: StageContext,
+    agent: AgentSettings,
+    *,
+    role: str,
+    image: str,
+    prompt_name: str,
+    prompt_variables: dict[str, object],
+    setup: Setup,
+    check: Check,
+    make_model: ModelFactory | None = None,
+    workdir: str | None = None,
+) -> LoopResult:
+    model = (make_model or agent.make_model)()
+    remaining = context.costs.remaining()
+    budgets = Budgets(
+        max_steps=agent.max_steps, max_wall_sec=agent.max_wall_sec, max_cost_usd=remaining
+    )
+    spec = SandboxSpec(
+        image=image,
+        run_id=context.run_id,
+        role=role,
+        network="bridge",  # builders install dependencies; solvers are the ones kept offline
+        memory_mb=4096,
+        workdir=workdir,
+    )
+    with context.engine.start(spec) as sandbox:
+        sandbox.exec(f"mkdir -p {OUTPUT_DIR}", user="0")
+        setup(sandbox)
+        terminal = Terminal(sandbox, workdir=workdir)
+        terminal.start()
+        writer = TrajectoryWriter(
+            context.workspace.trajectories / f"{role}.json",
+            session_id=str(uuid.uuid4()),
+            agent=Agent(
+                name=f"kettle-{role}", version=kettle_version(), model_name=model.model_name
+            ),
+            extra={"candidate_id": context.candidate.id, "role": role},
+        )
+        task_prompt = prompts.render(
+            prompt_name,
+            output_dir=OUTPUT_DIR,
+            **protocol_variables(budgets, terminal),
+            **prompt_variables,
+        )
+        loop = AgentLoop(
+            model,
+            terminal,
+            writer,
+            task_prompt=task_prompt,
+            budgets=budgets,
+            on_complete=lambda: check(sandbox),
+        )
+        result = loop.run()
+    context.charge(result.cost_usd)
+    return result

@@ -1,0 +1,30 @@
+"""Command line: ledgerline STATEMENT.csv [--rules RULES]"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ledgerline.categories import categorizer, load_rules
+from ledgerline.parse import read_statement
+from ledgerline.report import format_report, summarize
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ledgerline", description="Summarize a bank statement export."
+    )
+    parser.add_argument("statement", type=Path, help="CSV export: date,description,amount")
+    parser.add_argument("--rules", type=Path, help="file of 'pattern = category' lines")
+    args = parser.parse_args(argv)
+    with args.statement.open(newline="", encoding="utf-8") as handle:
+        entries = read_statement(handle)
+    categorize = None
+    if args.rules:
+        categorize = categorizer(load_rules(args.rules.read_text(encoding="utf-8")))
+    print(format_report(summarize(entries, categorize)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

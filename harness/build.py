@@ -1,0 +1,226 @@
+"""python -m harness.build — the factory: agent sessions in, validated Harbor tasks out.
+
+    python -m harness.build                                  # the bundled examples, baseline
+    python -m harness.build --sessions ~/.claude/projects --model gemini-3 --out runs/r1 -n 4
+    python -m harness.build --out runs/r1                    # resume an interrupted run
+
+Stages per candidate: qualify -> [approval] -> reconstruct -> verifier -> validate ->
+[approval] -> publish into RUN_DIR/tasks/<task-id>/. Progress, decisions and costs are in
+RUN_DIR/ledger.sqlite; RUN_DIR/summary.json and RUN_DIR/report.html say what happened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agents.approvals import ApprovalGate
+from agents.ledger import Ledger
+from agents.pipeline import BuildConfig, Pipeline
+from agents.policies import make_policies
+from agents.stages import STAGES, StageOutcome
+from harness.cli import run_cli
+from harness.errors import ConfigError
+from harness.models import BASELINE, require_api_key
+from harness.sandbox import DockerEngine
+from harness.settings import Settings
+from tools.example_repos import ensure_example_repos, example_repo_map
+from tools.report import BuildSummary, summarize_run, write_reports
+from tools.sessions.intake import IntakeError, load_sessions
+from tools.sessions.workspace import parse_repo_map
+
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_SESSIONS = REPO_ROOT / "examples" / "sessions"
+
+
+@app.command()
+def main(
+    sessions: list[Path] = typer.Option(
+        [], "--sessions", "-s", help="Session files or folders (Cline, Claude Code, Codex)."
+    ),
+    candidates: Path | None = typer.Option(
+        None, "--candidates", help="A candidates.jsonl file (docs/candidates-format.md)."
+    ),
+    model: str = typer.Option(
+        BASELINE, "--model", "-m", help="baseline, an alias, or litellm name."
+    ),
+    api_base: str | None = typer.Option(None, "--api-base", help="OpenAI-compatible endpoint."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (resumed if it exists)."),
+    concurrency: int = typer.Option(1, "-n", "--concurrency", min=1, help="Candidates at once."),
+    approve: str = typer.Option("prompt", "--approve", help="prompt | auto | queue"),
+    budget_usd: float | None = typer.Option(None, "--budget-usd", help="Model spend cap."),
+    stages: str = typer.Option("publish", "--stages", help="Last stage to run, e.g. qualify."),
+    repo_map: list[str] = typer.Option([], "--repo-map", help="OLD=NEW workspace mapping."),
+    source_format: str | None = typer.Option(None, "--format", help="cline | roo | kilo | ..."),
+    repeats: int = typer.Option(3, "--repeats", min=1, help="Validation repeats."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Repeat failed stages."),
+    max_steps: int = typer.Option(60, "--max-steps", min=1, help="Model turns per agent."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Turn agent sessions into validated Harbor tasks."""
+    console = Console(stderr=True)
+
+    def work() -> None:
+        config, run_dir, inputs, mapping = _resolve_inputs(
+            sessions, candidates, out, repo_map, model, api_base, concurrency, approve,
+            budget_usd, stages, repeats, retry_failed, max_steps, console,
+        )  # fmt: skip
+        if config.model:
+            require_api_key(config.model, config.api_base)
+        settings = Settings.from_env()
+        engine = DockerEngine.connect()
+        ledger = Ledger(run_dir)
+        try:
+            engine.reap_orphans()  # containers a crashed earlier run left behind
+            stored = ledger.meta("config")
+            if stored and json.loads(stored).get("model") != config.model:
+                raise ConfigError(
+                    f"{run_dir} was built with --model {json.loads(stored).get('model')}",
+                    "use the same --model to resume, or a new --out",
+                )
+            ledger.set_meta("config", config.model_dump_json())
+            policies = make_policies(
+                config.model, api_base=config.api_base, max_steps=config.max_steps
+            )
+            gate = ApprovalGate(config.approve, ledger, console=console)  # type: ignore[arg-type]
+            if gate.mode != config.approve:
+                console.print(
+                    "[yellow]no terminal: approvals are queued (python -m harness.approve)[/yellow]"
+                )
+            pipeline = Pipeline(
+                config, run_dir, policies, engine, settings, ledger, gate,
+                on_stage=_stage_printer(console),
+            )  # fmt: skip
+            intake_errors: list[IntakeError] = []
+            if inputs:
+                loaded = load_sessions(
+                    inputs,
+                    mapping,
+                    format_hint=source_format,  # type: ignore[arg-type]
+                )
+                intake_errors = loaded.errors
+                for error in intake_errors:
+                    console.print(
+                        f"[red]skipped[/red] {error.source}: {error.message}", highlight=False
+                    )
+                todo = pipeline.register(loaded.candidates)
+            else:
+                todo = pipeline.stored_candidates()
+            console.print(
+                f"kettle build: {len(todo)} candidate(s), builder {policies.builder_name}, "
+                f"run folder {run_dir}"
+            )
+            try:
+                pipeline.run(todo)
+            finally:
+                summary = summarize_run(
+                    run_dir, ledger, config.run_id, policies.builder_name, intake_errors
+                )
+                summary_path, report_path = write_reports(run_dir, summary)
+        finally:
+            ledger.close()
+            engine.close()
+        Console().print(summary_table(summary))
+        console.print(f"summary: {summary_path}\nreport:  {report_path}")
+        if summary.counts.get("parked"):
+            console.print(
+                f"{summary.counts['parked']} candidate(s) wait for a reviewer: "
+                f"python -m harness.approve {run_dir}, then rerun with --out {run_dir}"
+            )
+
+    run_cli(work, debug=debug)
+
+
+def _resolve_inputs(
+    sessions: list[Path],
+    candidates: Path | None,
+    out: Path | None,
+    repo_map: list[str],
+    model: str,
+    api_base: str | None,
+    concurrency: int,
+    approve: str,
+    budget_usd: float | None,
+    stages: str,
+    repeats: int,
+    retry_failed: bool,
+    max_steps: int,
+    console: Console,
+) -> tuple[BuildConfig, Path, list[Path], dict[str, str]]:
+    if approve not in ("prompt", "auto", "queue"):
+        raise ConfigError(f"--approve {approve!r} is not one of prompt, auto, queue")
+    if stages not in STAGES:
+        raise ConfigError(
+            f"--stages {stages!r} is not a stage", f"choose one of: {', '.join(STAGES)}"
+        )
+    mapping = parse_repo_map(repo_map)
+    inputs = [*sessions, *([candidates] if candidates else [])]
+    run_dir = out or Path("runs") / datetime.now().strftime("%Y-%m-%d__%H-%M-%S")
+    resuming = (run_dir / "ledger.sqlite").is_file()
+    if not inputs and not resuming:
+        # No input at all: the bundled examples over team-written repositories.
+        settings = Settings.from_env()
+        repos_dir = settings.home / "example-repos"
+        ensure_example_repos(repos_dir)
+        mapping = {**example_repo_map(repos_dir), **mapping}
+        inputs = [EXAMPLE_SESSIONS]
+        console.print(f"no sessions given: building the bundled examples ({EXAMPLE_SESSIONS})")
+    config = BuildConfig(
+        run_id=run_dir.name,
+        model=None if model == BASELINE else model,
+        api_base=api_base,
+        concurrency=concurrency,
+        approve=approve,  # type: ignore[arg-type]
+        budget_usd=budget_usd,
+        last_stage=stages,  # type: ignore[arg-type]
+        validation_repeats=repeats,
+        retry_failed=retry_failed,
+        max_steps=max_steps,
+    )
+    return config, run_dir, inputs, mapping
+
+
+def _stage_printer(console: Console) -> Callable[[str, str, StageOutcome, float], None]:
+    def printed(candidate_id: str, stage: str, outcome: StageOutcome, duration: float) -> None:
+        color = {"done": "green", "failed": "red", "parked": "yellow"}[outcome.status]
+        detail = f" — {outcome.detail}" if outcome.detail else ""
+        console.print(
+            f"  {candidate_id} [{color}]{stage} {outcome.status}[/{color}] "
+            f"({duration:.1f}s){detail}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    return printed
+
+
+def summary_table(summary: BuildSummary) -> Table:
+    table = Table(title=f"kettle build {summary.run_id} — {summary.builder}")
+    for column in ("candidate", "verdict", "state", "time", "cost", "task"):
+        table.add_column(column)
+    for candidate in summary.candidates:
+        cost = f"${candidate.cost_usd:.4f}" if candidate.cost_usd is not None else "-"
+        task = Path(candidate.published).name if candidate.published else ""
+        table.add_row(
+            candidate.candidate_id,
+            candidate.verdict or "-",
+            candidate.state,
+            f"{candidate.duration_sec:.0f}s",
+            cost,
+            task,
+        )
+    counts = ", ".join(f"{key} {value}" for key, value in summary.counts.items())
+    table.caption = counts
+    return table
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,523 @@
+"""The judge a baseline verifier runs inside the task's container (standard library only).
+
+This file is copied verbatim into every baseline task as ``tests/kettle/judge.py`` and run
+by ``tests/test.sh`` with the image's own Python in isolated mode (``-I -S``: no
+environment variables, no site-packages, no ``.pth`` or ``sitecustomize`` hooks), so
+nothing the solving agent left behind can run inside it. Two commands:
+
+``scan KIND WORKDIR [VENV]``  (at build time, in a fresh container of the image) prints,
+    as JSON, what the verifier needs to trust later: the interpreters' real paths and
+    hashes, a sha256 manifest of the runtime the tests run on (stdlib, virtualenv, test
+    runner packages), the startup hooks present in the image, and the pytest plugins the
+    project installed.
+
+``run PLAN``  (at verification time) checks that each interpreter path still leads to the
+    recorded binary and that the runtime matches the manifest, removes startup hooks and
+    ``conftest.py`` files the image did not have, copies the hidden test files into the
+    project (overwriting whatever is there), runs each test file with an
+    absolute interpreter and a clean environment, parses the runner's own report (pytest
+    JUnit XML, node's TAP, jest/vitest/mocha JSON) into per-test outcomes and writes
+    ``reward.txt``: 1 only if every expected test passed and the runtime was intact.
+    ``outcomes.json`` beside it records every test's outcome and why the reward is what
+    it is. Without an expected list (``"expected": null``) it only reports outcomes: that
+    is how the builder learns which tests fail before the fix and pass after it.
+
+Outcomes are ``passed``, ``failed`` (failures and errors, including a file that does not
+import) and ``skipped``. A test that is expected but absent from the report failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+_RANK = {PASSED: 0, SKIPPED: 1, FAILED: 2}
+HOOK_NAMES = ("sitecustomize.py", "usercustomize.py")
+# Folders never worth hashing or searching: caches and VCS data.
+_SKIPPED_DIRS = {"__pycache__", ".git", ".hg", ".svn"}
+_STDLIB_SKIPPED = {"test", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensurepip"}
+_STDLIB_SKIPPED |= {"site-packages", "dist-packages", "pydoc_data"}
+_TAP_RESULT = re.compile(r"^(\s*)(not ok|ok)\b\s*\d*\s*(?:-\s)?(.*)$")
+_TAP_SUBTEST = re.compile(r"^(\s*)# Subtest: (.*)$")
+_TAP_DIRECTIVE = re.compile(r"(?<!\\)\s#\s*(SKIP|TODO)\b.*$", re.IGNORECASE)
+ID_SEPARATOR = "::"
+TITLE_SEPARATOR = " > "
+
+
+def sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def worst(first: str | None, second: str) -> str:
+    """A test reported twice (a teardown error after a pass) keeps its worse outcome."""
+    if first is None:
+        return second
+    return first if _RANK[first] >= _RANK[second] else second
+
+
+def _record(outcomes: dict[str, str], test_id: str, outcome: str) -> None:
+    outcomes[test_id] = worst(outcomes.get(test_id), outcome)
+
+
+# --- report parsers ---------------------------------------------------------------------
+
+
+def parse_junit(text: str) -> dict[str, str]:
+    """pytest's JUnit XML (``junit_family=xunit1``) as ``{"path.py::Class::test": outcome}``.
+
+    xunit1 names each case's file; the id is the file, the classes left after removing the
+    module's dotted path from ``classname``, and the test's name (parameters included),
+    which is pytest's own node id. A collection error (empty classname) is a case named
+    after the module: it does not match any test's id, so that file's tests count as absent.
+    """
+    outcomes: dict[str, str] = {}
+    root = ElementTree.fromstring(text)
+    for case in root.iter("testcase"):
+        name = case.get("name", "")
+        classname = case.get("classname", "")
+        file = case.get("file", "")
+        if not classname:
+            test_id = f"{file}{ID_SEPARATOR}<collection>{ID_SEPARATOR}{name}"
+        else:
+            module = file[:-3].replace("/", ".") if file.endswith(".py") else ""
+            if module and classname == module:
+                classes = ""
+            elif module and classname.startswith(module + "."):
+                classes = classname[len(module) + 1 :]
+            else:
+                classes = classname
+            parts = [file or classname, *(classes.split(".") if classes else []), name]
+            test_id = ID_SEPARATOR.join(parts)
+        kinds = {child.tag for child in case}
+        if kinds & {"failure", "error"}:
+            outcome = FAILED
+        elif "skipped" in kinds:
+            outcome = SKIPPED
+        else:
+            outcome = PASSED
+        _record(outcomes, test_id, outcome)
+    return outcomes
+
+
+def _tap_unescape(name: str) -> str:
+    return name.replace("\\#", "#").replace("\\\\", "\\").strip()
+
+
+def parse_tap(text: str, file: str) -> dict[str, str]:
+    """node --test's TAP as ``{"file::outer > inner": outcome}`` (nested subtests too).
+
+    Subtests are indented four spaces per level and announced by ``# Subtest:`` lines;
+    a suite or a test with subtests is a test of its own. A top-level entry named after
+    the file itself (older runners wrap each file) is dropped from the chain of names.
+    """
+    outcomes: dict[str, str] = {}
+    parents: dict[int, str] = {}
+
+    def is_file_wrapper(depth: int, name: str) -> bool:
+        return depth == 0 and bool(file) and (name == file or name.endswith("/" + file))
+
+    for line in text.splitlines():
+        subtest = _TAP_SUBTEST.match(line)
+        if subtest:
+            depth = len(subtest.group(1).expandtabs()) // 4
+            parents[depth] = _tap_unescape(subtest.group(2))
+            for deeper in [d for d in parents if d > depth]:
+                del parents[deeper]
+            continue
+        result = _TAP_RESULT.match(line)
+        if not result:
+            continue
+        depth = len(result.group(1).expandtabs()) // 4
+        rest = result.group(3)
+        directive = _TAP_DIRECTIVE.search(rest)
+        name = _tap_unescape(rest[: directive.start()] if directive else rest)
+        if is_file_wrapper(depth, name):
+            continue
+        chain = [
+            parents[level]
+            for level in range(depth)
+            if level in parents and not is_file_wrapper(level, parents[level])
+        ]
+        test_id = file + ID_SEPARATOR + TITLE_SEPARATOR.join([*chain, name])
+        outcome = PASSED if result.group(2) == "ok" else FAILED
+        if directive:
+            outcome = SKIPPED
+        _record(outcomes, test_id, outcome)
+    return outcomes
+
+
+def parse_jest_json(text: str, workdir: str) -> dict[str, str]:
+    """jest's (and vitest's) ``--json`` report; ids are ``file::describe > test``.
+
+    A file that failed to run at all has no assertion results: nothing is recorded for
+    it, so its expected tests are absent, i.e. failed.
+    """
+    outcomes: dict[str, str] = {}
+    data = json.loads(text)
+    statuses = {"passed": PASSED, "failed": FAILED, "pending": SKIPPED, "skipped": SKIPPED}
+    statuses |= {"todo": SKIPPED, "disabled": SKIPPED}
+    for suite in data.get("testResults", []):
+        file = _relative(str(suite.get("name", "")), workdir)
+        for assertion in suite.get("assertionResults", []):
+            titles = [*assertion.get("ancestorTitles", []), assertion.get("title", "")]
+            test_id = file + ID_SEPARATOR + TITLE_SEPARATOR.join(str(t) for t in titles)
+            _record(outcomes, test_id, statuses.get(str(assertion.get("status")), FAILED))
+    return outcomes
+
+
+def parse_mocha_json(text: str, workdir: str, file: str) -> dict[str, str]:
+    """mocha's ``json`` reporter; ids are ``file::full title``."""
+    outcomes: dict[str, str] = {}
+    data = json.loads(text)
+    for key, outcome in (("passes", PASSED), ("pending", SKIPPED), ("failures", FAILED)):
+        for test in data.get(key, []):
+            where = _relative(str(test.get("file") or file), workdir)
+            test_id = where + ID_SEPARATOR + str(test.get("fullTitle", test.get("title", "")))
+            _record(outcomes, test_id, outcome)
+    return outcomes
+
+
+def _relative(path: str, workdir: str) -> str:
+    prefix = workdir.rstrip("/") + "/"
+    return path[len(prefix) :] if path.startswith(prefix) else path
+
+
+def parse_report(run: dict, text: str | None, exit_code: int | None) -> dict[str, str]:
+    """Per-test outcomes of one run; a missing or unreadable report gives none."""
+    kind = run["report_format"]
+    if kind == "exit-code":
+        return {run["label"]: PASSED if exit_code == 0 else FAILED}
+    if text is None:
+        return {}
+    try:
+        if kind == "junit":
+            return parse_junit(text)
+        if kind == "tap":
+            return parse_tap(text, run["file"])
+        if kind == "jest-json":
+            return parse_jest_json(text, run["cwd"])
+        if kind == "mocha-json":
+            return parse_mocha_json(text, run["cwd"], run["file"])
+    except (ValueError, ElementTree.ParseError, AttributeError, TypeError):
+        return {}
+    raise ValueError(f"unknown report format {kind!r}")
+
+
+def judge(expected: list[str] | None, outcomes: dict[str, str], problems: list[str]) -> dict:
+    """The verdict: reward 1 iff the runtime is intact and every expected test passed."""
+    if expected is None:
+        return {"reward": 0, "reason": "report only: no expected tests given"}
+    not_passed = {test: outcomes.get(test, "absent") for test in expected}
+    not_passed = {test: outcome for test, outcome in not_passed.items() if outcome != PASSED}
+    if problems:
+        return {"reward": 0, "reason": "the runtime was tampered with", "not_passed": not_passed}
+    if not expected:
+        return {"reward": 0, "reason": "no expected tests"}
+    if not_passed:
+        reason = f"{len(not_passed)} of {len(expected)} expected tests did not pass"
+        return {"reward": 0, "reason": reason, "not_passed": not_passed}
+    return {"reward": 1, "reason": f"all {len(expected)} expected tests passed"}
+
+
+# --- build-time scan --------------------------------------------------------------------
+
+
+def _walk_files(root: str, skip: set[str]) -> list[str]:
+    found: list[str] = []
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in skip and d not in _SKIPPED_DIRS)
+        for name in sorted(filenames):
+            path = os.path.join(directory, name)
+            if name.endswith((".pyc", ".pyo")) or os.path.islink(path):
+                continue
+            if os.path.isfile(path):
+                found.append(path)
+    return found
+
+
+def _interpreter(path: str) -> dict:
+    real = os.path.realpath(path)
+    return {"path": path, "realpath": real, "sha256": sha256_file(real)}
+
+
+def _python_paths(python: str) -> dict:
+    code = (
+        "import json, sysconfig, importlib.metadata as m; "
+        "print(json.dumps({'paths': sysconfig.get_paths(), 'plugins': sorted("
+        "{(e.name, e.value) for e in m.entry_points(group='pytest11')})}))"
+    )
+    output = subprocess.run(
+        [python, "-I", "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    return json.loads(output)
+
+
+def hook_files(roots: list[str], names: tuple[str, ...], *, recursive: bool) -> list[str]:
+    """Startup-hook files under ``roots``: ``names`` and ``*.pth`` (top level only unless
+    ``recursive``; recursive walks skip node_modules and VCS folders)."""
+    found: list[str] = []
+    for root in roots:
+        if not os.path.isdir(root):
+            continue
+        if recursive:
+            candidates = _walk_files(root, {"node_modules"})
+        else:
+            candidates = [os.path.join(root, name) for name in sorted(os.listdir(root))]
+        for path in candidates:
+            base = os.path.basename(path)
+            if (base in names or (not recursive and base.endswith(".pth"))) and os.path.isfile(
+                path
+            ):
+                found.append(path)
+    return found
+
+
+def scan(kind: str, workdir: str, venv: str | None) -> dict:
+    """What the verifier must find unchanged later, read from a fresh container."""
+    judge_python = _interpreter(sys.executable)
+    stdlib = os.path.dirname(os.__file__)
+    runtime = [judge_python["realpath"]]
+    runtime += _walk_files(stdlib, _STDLIB_SKIPPED)
+    facts: dict = {"kind": kind, "judge_python": judge_python, "stdlib": stdlib}
+    site_dirs = [stdlib]
+    if kind == "python" and venv:
+        python = os.path.join(venv, "bin", "python")
+        facts["python"] = _interpreter(python)
+        described = _python_paths(python)
+        purelib = described["paths"]["purelib"]
+        platlib = described["paths"]["platlib"]
+        facts["site_packages"] = sorted({purelib, platlib})
+        facts["pytest_plugins"] = [list(pair) for pair in described["plugins"]]
+        runtime.append(facts["python"]["realpath"])
+        runtime.append(os.path.join(venv, "pyvenv.cfg"))
+        for site in facts["site_packages"]:
+            runtime += _walk_files(site, set())
+            site_dirs.append(site)
+    if kind == "node":
+        node = shutil.which("node") or "/usr/bin/node"
+        facts["node"] = _interpreter(node)
+        runtime.append(facts["node"]["realpath"])
+        runners = {}
+        for package in ("jest", "vitest", "mocha"):
+            manifest = os.path.join(workdir, "node_modules", package, "package.json")
+            if os.path.isfile(manifest):
+                runners[package] = _node_bin(manifest, package)
+                runtime += _walk_files(os.path.dirname(manifest), set())
+        facts["node_runners"] = runners
+    user_sites = [
+        os.path.join(home, ".local", "lib", os.path.basename(stdlib), "site-packages")
+        for home in ("/root", os.path.expanduser("~"))
+    ]
+    facts["hook_dirs"] = sorted({*site_dirs, *user_sites, workdir})
+    present = hook_files(facts["hook_dirs"], HOOK_NAMES, recursive=False)
+    present += hook_files([workdir], ("conftest.py", *HOOK_NAMES), recursive=True)
+    facts["hooks"] = {path: sha256_file(path) for path in sorted(set(present))}
+    facts["runtime"] = {path: sha256_file(path) for path in sorted(set(runtime))}
+    return facts
+
+
+def _node_bin(manifest: str, package: str) -> str:
+    with open(manifest, encoding="utf-8") as handle:
+        data = json.load(handle)
+    binary = data.get("bin")
+    if isinstance(binary, dict):
+        binary = binary.get(package) or next(iter(binary.values()), None)
+    return os.path.realpath(os.path.join(os.path.dirname(manifest), str(binary or "")))
+
+
+# --- verification -----------------------------------------------------------------------
+
+
+def read_manifest(path: str) -> dict[str, str]:
+    """``sha256sum``-style lines: hash, two spaces, absolute path."""
+    manifest: dict[str, str] = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                digest, _, file = line.rstrip("\n").partition("  ")
+                manifest[file] = digest
+    return manifest
+
+
+def check_runtime(manifest: dict[str, str]) -> list[str]:
+    problems: list[str] = []
+    for path, digest in manifest.items():
+        try:
+            actual = sha256_file(path)
+        except OSError:
+            problems.append(f"missing: {path}")
+            continue
+        if actual != digest:
+            problems.append(f"changed: {path}")
+    return problems
+
+
+def check_interpreters(interpreters: list[dict]) -> list[str]:
+    """Each interpreter path still leads to the binary the manifest vouches for."""
+    problems: list[str] = []
+    for interpreter in interpreters:
+        if os.path.realpath(interpreter["path"]) != interpreter["realpath"]:
+            problems.append(f"redirected: {interpreter['path']}")
+    return problems
+
+
+def remove_foreign_hooks(plan: dict) -> list[str]:
+    """Delete startup hooks and conftest.py files the image did not have (or had otherwise)."""
+    allowed = plan["hooks"]
+    shipped = {item["target"] for item in plan["files"]}
+    found = hook_files(plan["hook_dirs"], HOOK_NAMES, recursive=False)
+    found += hook_files([plan["workdir"]], ("conftest.py", *HOOK_NAMES), recursive=True)
+    removed: list[str] = []
+    for path in sorted(set(found)):
+        if path in shipped:
+            continue
+        if allowed.get(path) == sha256_file(path):
+            continue
+        os.remove(path)
+        removed.append(path)
+    return removed
+
+
+def install_test_files(plan: dict, plan_dir: str) -> None:
+    """Copy the hidden test files to their places, replacing whatever the agent put there."""
+    workdir = os.path.realpath(plan["workdir"])
+    for item in plan["files"]:
+        target = item["target"]
+        _clear_symlinked_parents(target, workdir)
+        if os.path.islink(target) or os.path.isfile(target):
+            os.remove(target)
+        elif os.path.isdir(target):
+            shutil.rmtree(target)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(os.path.join(plan_dir, item["source"]), target)
+
+
+def _clear_symlinked_parents(target: str, workdir: str) -> None:
+    """A test folder turned into a symlink (to somewhere the agent controls) becomes a
+    real folder again."""
+    parent = os.path.dirname(target)
+    chain = []
+    while parent.startswith(workdir + "/"):
+        chain.append(parent)
+        parent = os.path.dirname(parent)
+    for folder in reversed(chain):
+        if os.path.islink(folder) or (os.path.exists(folder) and not os.path.isdir(folder)):
+            os.remove(folder)
+        os.makedirs(folder, exist_ok=True)
+
+
+def run_tests(plan: dict, logs: str) -> tuple[dict[str, str], list[dict]]:
+    outcomes: dict[str, str] = {}
+    records: list[dict] = []
+    env = dict(plan["env"])
+    # A fresh bytecode cache: no planted .pyc file is read.
+    env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="kettle-pycache-")
+    for run in plan["runs"]:
+        report = run.get("report_path")
+        if report:
+            os.makedirs(os.path.dirname(report), exist_ok=True)
+            if os.path.exists(report):
+                os.remove(report)
+        started = time.monotonic()
+        timed_out = False
+        with open(os.path.join(logs, "test-output.txt"), "a", encoding="utf-8") as log:
+            log.write(f"\n===== {run['label']}: {' '.join(run['argv'])}\n")
+            log.flush()
+            try:
+                completed = subprocess.run(
+                    run["argv"],
+                    cwd=run["cwd"],
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    timeout=run["timeout_sec"],
+                    check=False,
+                )
+                exit_code: int | None = completed.returncode
+            except subprocess.TimeoutExpired:
+                exit_code, timed_out = None, True
+            except OSError as error:
+                log.write(f"could not start: {error}\n")
+                exit_code = None
+        text = None
+        if report and os.path.isfile(report):
+            with open(report, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        found = parse_report(run, text, exit_code)
+        for test_id, outcome in found.items():
+            _record(outcomes, test_id, outcome)
+        records.append(
+            {
+                "label": run["label"],
+                "exit_code": exit_code,
+                "timed_out": timed_out,
+                "tests": len(found),
+                "duration_sec": round(time.monotonic() - started, 3),
+            }
+        )
+    return outcomes, records
+
+
+def run(plan_path: str) -> int:
+    plan_dir = os.path.dirname(os.path.abspath(plan_path))
+    with open(plan_path, encoding="utf-8") as handle:
+        plan = json.load(handle)
+    logs = plan.get("logs_dir", "/logs/verifier")
+    os.makedirs(logs, exist_ok=True)
+    problems = check_interpreters(plan["interpreters"])
+    problems += check_runtime(read_manifest(os.path.join(plan_dir, plan["runtime_manifest"])))
+    removed = remove_foreign_hooks(plan)
+    outcomes: dict[str, str] = {}
+    records: list[dict] = []
+    if not problems:
+        install_test_files(plan, plan_dir)
+        outcomes, records = run_tests(plan, logs)
+    verdict = judge(plan.get("expected"), outcomes, problems)
+    summary = {
+        **verdict,
+        "integrity_problems": problems,
+        "removed_hooks": removed,
+        "runs": records,
+        "tests": dict(sorted(outcomes.items())),
+    }
+    with open(os.path.join(logs, "outcomes.json"), "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2)
+    with open(os.path.join(logs, "reward.txt"), "w", encoding="utf-8") as handle:
+        handle.write(f"{verdict['reward']}\n")
+    for path in removed:
+        print(f"removed a startup hook the image did not have: {path}")
+    for problem in problems[:20]:
+        print(f"runtime tampered with: {problem}")
+    print(f"reward {verdict['reward']}: {verdict['reason']}")
+    for test, outcome in sorted(verdict.get("not_passed", {}).items())[:50]:
+        print(f"  {outcome}: {test}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) >= 3 and argv[0] == "scan":
+        venv = argv[3] if len(argv) > 3 else None
+        print(json.dumps(scan(argv[1], argv[2], venv)))
+        return 0
+    if len(argv) == 2 and argv[0] == "run":
+        return run(argv[1])
+    print("usage: judge.py scan KIND WORKDIR [VENV] | judge.py run PLAN", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
