@@ -1,0 +1,236 @@
+"""The model-driven sub-agents end to end: scripted OpenAI-compatible server, real litellm,
+real Docker, real git, and the host-side checks that feed back into the loop."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agents.qualify import ModelQualifier
+from agents.reconstruct import ModelReconstructor
+from agents.subagent import AgentSettings
+from agents.verifier import ModelVerifierWriter
+from harness.models import LiteLLMModel
+from harness.sandbox import DockerEngine
+from harness.scripted_server import Script, ScriptedServer, ScriptTurn
+from tests.factory_helpers import example_candidates, stage_context
+from tests.scripting import FAST_RETRY, PRICED_MODEL, done_twice, turn
+from tools.example_repos import example_shas
+from tools.qualify import qualify_baseline
+
+
+@pytest.fixture(autouse=True)
+def _no_real_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def write_file(path: str, content: str) -> str:
+    """Keystrokes that write a file with a quoted heredoc, as a model would."""
+    return f"mkdir -p $(dirname {path}) && cat > {path} <<'KETTLE_EOF'\n{content}\nKETTLE_EOF\n"
+
+
+def agent_settings(server: ScriptedServer) -> tuple[AgentSettings, object]:
+    settings = AgentSettings(model=PRICED_MODEL, api_base=server.base_url, max_steps=20)
+
+    def make_model() -> LiteLLMModel:
+        return LiteLLMModel(PRICED_MODEL, api_base=server.base_url, retry=FAST_RETRY)
+
+    return settings, make_model
+
+
+def ledgerline(tmp_path: Path) -> tuple[object, list[str], Path]:
+    repos = tmp_path / "repos"
+    candidate = example_candidates(repos)["claude_code"]
+    return candidate, example_shas(repos / "ledgerline"), repos / "ledgerline"
+
+
+def changed_files(repo: Path, commit: str) -> list[str]:
+    out = subprocess.run(
+        ["git", "-C", str(repo), "diff-tree", "--no-commit-id", "--name-only", "-r", commit],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return out.split()
+
+
+def qualification_json(fix_commit: str, fix_files: list[str]) -> str:
+    return json.dumps(
+        {
+            "verdict": "qualified",
+            "task_spirit": "Bank exports write debits as (45.00) or 250.00-; the user wants "
+            "them parsed as negative amounts while plain amounts keep working.",
+            "fix_commit": fix_commit,
+            "license": "MIT",
+            "fix_files": fix_files,
+            "fix_changes_tests": True,
+            "disqualifiers": [],
+            "evidence": ["commit 07 changes parse.py and adds tests for both notations"],
+            "confidence": 0.9,
+        }
+    )
+
+
+def test_model_qualifier_writes_a_qualification_that_survives_the_recheck(
+    tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
+) -> None:
+    candidate, shas, repo = ledgerline(tmp_path)
+    fix = shas[6]
+    turns = [
+        turn("git log --oneline --all | head -20; head -c 600 /session/checks.json\n"),
+        turn(write_file("/kettle/out/qualification.json", qualification_json(fix, changed_files(repo, fix)))),
+        *done_twice(),
+    ]
+    with ScriptedServer(Script(turns=turns)) as server:
+        settings, make_model = agent_settings(server)
+        context = stage_context(candidate, tmp_path / "run", docker_engine, test_run_id)
+        qualification, redacted = ModelQualifier(settings, make_model).qualify(context)
+    assert qualification.verdict == "qualified", qualification.discrepancies
+    assert qualification.decided_by == PRICED_MODEL and qualification.fix_commit == fix
+    assert not qualification.discrepancies
+    assert "(45.00)" in qualification.task_spirit
+    first_request = server.requests[0]["messages"][0]["content"]
+    assert "/session/candidate.json" in first_request and shas[4] in first_request
+    trajectory = json.loads((context.workspace.trajectories / "qualify.json").read_text())
+    assert trajectory["extra"]["status"] == "completed"
+    assert context.costs.spent > 0
+
+
+def test_a_false_claim_by_the_model_is_caught_and_downgraded(
+    tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
+) -> None:
+    candidate, shas, repo = ledgerline(tmp_path)
+    planted = "deadbeef" * 5
+    turns = [
+        turn(write_file("/kettle/out/qualification.json", '{"verdict": "qualified"}')),
+        *done_twice(),  # rejected: the file is incomplete; the model is told why
+        turn(write_file("/kettle/out/qualification.json", qualification_json(planted, ["src/x.py"]))),
+        *done_twice(),
+    ]
+    with ScriptedServer(Script(turns=turns)) as server:
+        settings, make_model = agent_settings(server)
+        context = stage_context(candidate, tmp_path / "run", docker_engine, test_run_id)
+        qualification, _ = ModelQualifier(settings, make_model).qualify(context)
+    feedback = server.requests[3]["messages"][-1]["content"]
+    assert "is not valid" in feedback and "task_spirit" in feedback
+    assert qualification.verdict == "needs_human"
+    assert any("deadbeef" in note for note in qualification.discrepancies)
+
+
+DOCKERFILE_BROKEN = """ARG BASE_IMAGE=kettle/base:bookworm
+FROM ${BASE_IMAGE}
+RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install pytest==9.2.0
+RUN this-command-does-not-exist
+WORKDIR /app
+COPY app/ /app/
+"""
+
+DOCKERFILE_FIXED = """ARG BASE_IMAGE=kettle/base:bookworm
+FROM ${BASE_IMAGE}
+RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install pytest==9.2.0 setuptools==84.2.1
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /app
+COPY app/ /app/
+RUN pip install --no-build-isolation -e /app
+"""
+
+REPORT = json.dumps(
+    {
+        "language": "python",
+        "workdir": "/app",
+        "test_command": "python -m pytest -q",
+        "dependencies": ["pytest==9.2.0", "setuptools==84.2.1"],
+        "obstacles": [{"summary": "no lock file", "resolution": "pinned pytest by hand"}],
+    }
+)
+
+WEAK_TEST = "#!/bin/bash\nmkdir -p /logs/verifier\necho 1 > /logs/verifier/reward.txt\n"
+
+# Runs hidden copies of the upstream tests (and the conftest they need) from a fresh
+# folder outside the project, with positive evidence from JUnit: a nop, a planted conftest,
+# pytest.ini, plugin or stub binary cannot make it write 1.
+STRONG_TEST = r"""#!/bin/bash
+mkdir -p /logs/verifier
+echo 0 > /logs/verifier/reward.txt
+run=$(mktemp -d /tmp/kettle-verify.XXXXXX)
+cp /tests/conftest.py /tests/test_parse.py "$run"/
+cd "$run"
+PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 /opt/venv/bin/python -I -m pytest -c /dev/null \
+    -p no:cacheprovider --confcutdir="$run" --rootdir="$run" -q \
+    --junitxml=/logs/verifier/junit.xml "$run"/test_parse.py
+status=$?
+summary=$(grep -o '<testsuite [^>]*>' /logs/verifier/junit.xml 2>/dev/null | head -n 1)
+if [ "$status" -eq 0 ] && [[ "$summary" == *' errors="0" failures="0" skipped="0"'* ]] \
+    && [[ "$summary" != *'tests="0"'* ]]; then
+    echo 1 > /logs/verifier/reward.txt
+fi
+echo "pytest exit status: $status; junit: $summary"
+"""
+
+
+@pytest.mark.slow
+def test_reconstruct_and_verifier_agents_learn_from_validation_feedback(
+    tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
+) -> None:
+    candidate, shas, repo = ledgerline(tmp_path)
+    context = stage_context(candidate, tmp_path / "run", docker_engine, test_run_id)
+    context.qualification, context.candidate = qualify_baseline(candidate, context.repos)
+    assert context.qualification.fix_commit == shas[6]
+    fix_diff = subprocess.run(
+        ["git", "-C", str(repo), "diff", shas[4], shas[6], "--", "src"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    solve = f"#!/bin/bash\nset -euo pipefail\ncd /app\npatch -p1 <<'PATCH'\n{fix_diff}PATCH"
+    upstream_test = (repo / "tests" / "test_parse.py").read_text()
+    upstream_conftest = (repo / "tests" / "conftest.py").read_text()
+    out = "/kettle/out"
+    reconstruct_turns = [
+        turn("git log --oneline | head -5 && ls\n"),
+        turn(
+            write_file(f"{out}/environment/Dockerfile", DOCKERFILE_BROKEN),
+            write_file(f"{out}/solution/solve.sh", solve),
+            write_file(f"{out}/report.json", REPORT),
+            write_file(f"{out}/build_report.md", "# Build report\nNo surprises."),
+        ),
+        *done_twice(),  # rejected: the Dockerfile does not build
+        turn(write_file(f"{out}/environment/Dockerfile", DOCKERFILE_FIXED)),
+        *done_twice(),
+    ]
+    verifier_turns = [
+        turn("ls /kettle /kettle/upstream_tests/tests\n"),
+        turn(write_file(f"{out}/tests/test.sh", WEAK_TEST)),
+        *done_twice(),  # rejected: the start state passes a verifier that always says 1
+        turn(
+            write_file(f"{out}/tests/test.sh", STRONG_TEST),
+            write_file(f"{out}/tests/test_parse.py", upstream_test),
+            write_file(f"{out}/tests/conftest.py", upstream_conftest),
+        ),
+        *done_twice(),
+    ]
+    workspace = context.workspace
+    workspace.draft.mkdir(parents=True)
+    (workspace.draft / "instruction.md").write_text(
+        "Debits in my bank export look like (45.00) or 250.00-; please parse them as negative.\n"
+    )
+    (workspace.draft / "task.toml").write_text('[environment]\nworkdir = "/app"\n')
+
+    with ScriptedServer(Script(turns=reconstruct_turns)) as server:
+        settings, make_model = agent_settings(server)
+        reconstruction = ModelReconstructor(settings, make_model).reconstruct(context)
+        build_feedback = server.requests[4]["messages"][-1]["content"]
+    assert reconstruction.status == "ok", reconstruction.message
+    assert "does not build" in build_feedback and "this-command-does-not-exist" in build_feedback
+    assert reconstruction.image and reconstruction.obstacles[0].summary == "no lock file"
+    assert "No surprises" in workspace.build_report_path.read_text()
+
+    with ScriptedServer(Script(turns=verifier_turns)) as server:
+        settings, make_model = agent_settings(server)
+        report = ModelVerifierWriter(settings, make_model).write_verifier(context, reconstruction)
+        validation_feedback = server.requests[4]["messages"][-1]["content"]
+    assert report.status == "ok", report.message
+    assert "start_state" in validation_feedback
+    assert sorted(report.test_files) == ["conftest.py", "test.sh", "test_parse.py"]
+    trajectory = json.loads((workspace.trajectories / "verifier.json").read_text())
+    assert trajectory["extra"]["status"] == "completed"
