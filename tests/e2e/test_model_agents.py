@@ -15,7 +15,7 @@ from agents.subagent import AgentSettings
 from agents.verifier import ModelVerifierWriter
 from harness.models import LiteLLMModel
 from harness.sandbox import DockerEngine
-from harness.scripted_server import Script, ScriptedServer, ScriptTurn
+from harness.scripted_server import Script, ScriptedServer
 from tests.factory_helpers import example_candidates, stage_context
 from tests.scripting import FAST_RETRY, PRICED_MODEL, done_twice, turn
 from tools.example_repos import example_shas
@@ -26,6 +26,9 @@ from tools.qualify import qualify_baseline
 def _no_real_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
+
+
+OUTPUT = "/kettle/out/qualification.json"
 
 
 def write_file(path: str, content: str) -> str:
@@ -80,13 +83,13 @@ def test_model_qualifier_writes_a_qualification_that_survives_the_recheck(
     fix = shas[6]
     turns = [
         turn("git log --oneline --all | head -20; head -c 600 /session/checks.json\n"),
-        turn(write_file("/kettle/out/qualification.json", qualification_json(fix, changed_files(repo, fix)))),
+        turn(write_file(OUTPUT, qualification_json(fix, changed_files(repo, fix)))),
         *done_twice(),
     ]
     with ScriptedServer(Script(turns=turns)) as server:
         settings, make_model = agent_settings(server)
         context = stage_context(candidate, tmp_path / "run", docker_engine, test_run_id)
-        qualification, redacted = ModelQualifier(settings, make_model).qualify(context)
+        qualification, _ = ModelQualifier(settings, make_model).qualify(context)
     assert qualification.verdict == "qualified", qualification.discrepancies
     assert qualification.decided_by == PRICED_MODEL and qualification.fix_commit == fix
     assert not qualification.discrepancies
@@ -101,12 +104,12 @@ def test_model_qualifier_writes_a_qualification_that_survives_the_recheck(
 def test_a_false_claim_by_the_model_is_caught_and_downgraded(
     tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
 ) -> None:
-    candidate, shas, repo = ledgerline(tmp_path)
+    candidate, _, _ = ledgerline(tmp_path)
     planted = "deadbeef" * 5
     turns = [
-        turn(write_file("/kettle/out/qualification.json", '{"verdict": "qualified"}')),
+        turn(write_file(OUTPUT, '{"verdict": "qualified"}')),
         *done_twice(),  # rejected: the file is incomplete; the model is told why
-        turn(write_file("/kettle/out/qualification.json", qualification_json(planted, ["src/x.py"]))),
+        turn(write_file(OUTPUT, qualification_json(planted, ["src/x.py"]))),
         *done_twice(),
     ]
     with ScriptedServer(Script(turns=turns)) as server:
