@@ -6,24 +6,39 @@ Layout (the same shape Harbor users know)::
     <jobs-dir>/<job-id>/result.json           trials, mean reward, errors, timings
     <jobs-dir>/<job-id>/builds/<task>.log     image build logs
     <jobs-dir>/<job-id>/<task>__<n>/...       one folder per trial (see harness/trial.py)
+
+result.json is rewritten atomically after every trial, so a job killed at any point leaves
+a consistent record of what finished. ``resume`` reruns a job folder: trials that finished
+without an error are kept, the others (errored, interrupted, never started) run again.
+Faults that no trial can get past — the job folder cannot be written, the Docker engine
+stays away — stop the job with one clear error instead of failing every remaining trial.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from harness.errors import ConfigError, KettleError
 from harness.sandbox import DockerEngine
 from harness.solvers import Solver
 from harness.task_image import TaskImages
-from harness.trial import TrialResult, run_trial
-from tools.fsio import write_model
+from harness.trial import TrialOptions, TrialResult, run_trial, storage_error
+from tools.fsio import read_model, write_model
 from tools.harbor_task import HarborTask
+
+log = logging.getLogger(__name__)
+
+# How long a trial waits for a Docker engine that went away (restarted) before the job stops.
+ENGINE_WAIT_SEC = 120.0
 
 
 class JobConfig(BaseModel):
@@ -35,6 +50,7 @@ class JobConfig(BaseModel):
     trials_per_task: int = 1
     concurrency: int = 1
     created_at: datetime
+    trial_options: TrialOptions = Field(default_factory=TrialOptions)
 
 
 class TrialSummary(BaseModel):
@@ -49,7 +65,7 @@ class JobResult(BaseModel):
     schema_version: int = 1
     job_id: str
     agent: str
-    status: str = Field(description="completed | interrupted")
+    status: str = Field(description="completed | running | interrupted")
     started_at: datetime
     finished_at: datetime | None = None
     n_trials: int
@@ -58,6 +74,8 @@ class JobResult(BaseModel):
     mean_reward_by_task: dict[str, float | None]
     trials: list[TrialSummary]
     cost_usd: float | None = None
+    n_planned: int | None = Field(None, description="Trials the job was asked to run")
+    stopped_by: str | None = Field(None, description="The error that stopped the job early")
 
 
 def new_job_id(now: datetime | None = None) -> str:
@@ -72,10 +90,18 @@ def run_job(
     config: JobConfig,
     job_dir: Path,
     on_trial_done: Callable[[TrialResult], None] = lambda _result: None,
+    *,
+    resume: bool = False,
+    engine_wait_sec: float = ENGINE_WAIT_SEC,
 ) -> JobResult:
     """Run every trial; write result.json after each one, so an interrupted job keeps its data."""
-    job_dir.mkdir(parents=True, exist_ok=True)
-    write_model(job_dir / "config.json", config)
+    if resume and (job_dir / "config.json").is_file():
+        _check_same_job(read_model(job_dir / "config.json", JobConfig), config, job_dir)
+    try:
+        job_dir.mkdir(parents=True, exist_ok=True)
+        write_model(job_dir / "config.json", config)
+    except OSError as error:
+        raise storage_error(error, job_dir / "config.json") from error
     started_at = datetime.now(UTC)
     planned = [
         (task, job_dir / f"{task.task_id}__{index + 1}")
@@ -83,20 +109,46 @@ def run_job(
         for index in range(config.trials_per_task)
     ]
     results: list[TrialResult] = []
+    if resume:
+        kept = {p.name: r for p in (d for _t, d in planned) if (r := _finished(p)) is not None}
+        results = list(kept.values())
+        planned = [(task, trial_dir) for task, trial_dir in planned if trial_dir.name not in kept]
+        for _task, trial_dir in planned:
+            shutil.rmtree(trial_dir, ignore_errors=True)  # a half-written earlier attempt
+    n_planned = len(results) + len(planned)
     lock = threading.Lock()
 
     def one(task: HarborTask, trial_dir: Path) -> TrialResult:
-        return run_trial(
-            engine,
-            images,
-            task,
-            make_solver(),
-            trial_dir,
-            run_id=config.job_id,
-            build_log=job_dir / "builds" / f"{task.task_id}.log",
-        )
+        deadline = time.monotonic() + engine_wait_sec
+        while True:
+            # A restarted engine comes back within seconds; wait rather than fail the trial.
+            engine.wait_until_reachable(max(deadline - time.monotonic(), 1.0))
+            result = run_trial(
+                engine,
+                images,
+                task,
+                make_solver(),
+                trial_dir,
+                run_id=config.job_id,
+                build_log=job_dir / "builds" / f"{task.task_id}.log",
+                options=config.trial_options,
+            )
+            if not _engine_lost_before_agent(result) or time.monotonic() >= deadline:
+                return result
+            log.warning("%s: the Docker engine went away before the agent ran; retrying", task)
+            time.sleep(2.0)
 
-    status = "interrupted"
+    def record(status: str, stopped_by: str | None = None, *, final: bool = False) -> JobResult:
+        summary = summarize(config, started_at, results, status)
+        summary.n_planned, summary.stopped_by = n_planned, stopped_by
+        if final:
+            summary.finished_at = datetime.now(UTC)
+        try:
+            write_model(job_dir / "result.json", summary)
+        except OSError as error:
+            raise storage_error(error, job_dir / "result.json") from error
+        return summary
+
     try:
         with ThreadPoolExecutor(max_workers=max(config.concurrency, 1)) as pool:
             futures = [pool.submit(one, task, trial_dir) for task, trial_dir in planned]
@@ -105,22 +157,61 @@ def run_job(
                     result = future.result()
                     with lock:
                         results.append(result)
-                        write_model(
-                            job_dir / "result.json",
-                            summarize(config, started_at, results, "running"),
-                        )
+                        record("running")
                     on_trial_done(result)
             except BaseException:
-                for future in futures:
-                    future.cancel()
-                engine.close_all()
+                _stop(futures, engine)
                 raise
-        status = "completed"
-    finally:
-        final = summarize(config, started_at, results, status)
-        final.finished_at = datetime.now(UTC)
-        write_model(job_dir / "result.json", final)
-    return final
+    except BaseException as error:
+        engine.retry_deferred_removals()
+        reason = str(error) if isinstance(error, KettleError) else type(error).__name__
+        try:
+            record("interrupted", reason, final=True)
+        except KettleError:
+            log.info("job result not updated (the folder cannot be written); the last one stays")
+        raise
+    # Containers the engine could not remove while it was away (a restart) go now.
+    engine.retry_deferred_removals()
+    return record("completed", final=True)
+
+
+def _engine_lost_before_agent(result: TrialResult) -> bool:
+    """Nothing of the agent ran (no cost, no outcome): the trial can simply run again."""
+    error = result.error
+    return (
+        error is not None
+        and error.type == "DockerUnavailableError"
+        and error.phase in ("image", "start")
+        and result.agent_result is None
+    )
+
+
+def _stop(futures: list[Future[TrialResult]], engine: DockerEngine) -> None:
+    for future in futures:
+        future.cancel()
+    engine.close_all()  # running trials see their containers go and end quickly
+
+
+def _finished(trial_dir: Path) -> TrialResult | None:
+    """The trial's result when it finished without an error (kept on resume), else None."""
+    path = trial_dir / "result.json"
+    if not path.is_file():
+        return None
+    try:
+        result = read_model(path, TrialResult)
+    except KettleError:
+        return None
+    return result if result.error is None and result.finished_at is not None else None
+
+
+def _check_same_job(existing: JobConfig, requested: JobConfig, job_dir: Path) -> None:
+    for field in ("agent", "model", "trials_per_task", "task_paths"):
+        if getattr(existing, field) != getattr(requested, field):
+            raise ConfigError(
+                f"{job_dir} holds a job with another {field} "
+                f"({getattr(existing, field)!r}, not {getattr(requested, field)!r})",
+                "resume with the same options, or pass another --job-name",
+            )
 
 
 def summarize(

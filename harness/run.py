@@ -4,6 +4,10 @@
 
 ``--task`` takes a task folder or a folder of task folders, and may repeat. Exits 0 when
 the job ran, whatever the rewards; non-zero with a one-line reason when it could not run.
+``--resume --job-name NAME`` reruns a job folder's errored and unfinished trials and keeps
+the finished ones. ``--verifier-mode separate`` verifies every trial in a fresh container
+started from a snapshot of the agent's final filesystem. Containers left by crashed kettle
+runs on this machine are removed at start (see also ``python -m harness.gc``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from harness.settings import Settings
 from harness.solvers import BUILTIN_SOLVERS, Solver
 from harness.task_image import TaskImages
 from harness.terminus import TerminusSolver
-from harness.trial import TrialResult
+from harness.trial import TrialOptions, TrialResult
 from tools.harbor_task import CONFIG_FILE, HarborTask
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
@@ -99,6 +103,15 @@ def main(
     concurrency: int = typer.Option(1, "-n", "--concurrency", min=1, help="Trials at once."),
     jobs_dir: Path = typer.Option(Path("jobs"), "--jobs-dir", help="Where job folders go."),
     job_name: str | None = typer.Option(None, "--job-name", help="Job folder name."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Rerun the job folder's errored and unfinished trials."
+    ),
+    verifier_mode: str | None = typer.Option(
+        None,
+        "--verifier-mode",
+        help="shared | separate (a fresh container from a snapshot of the agent's filesystem); "
+        "default: each task's [verifier].environment_mode, else shared.",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Run a solver on tasks and score each trial with the task's verifier."""
@@ -111,6 +124,10 @@ def main(
             agent, model=model, api_base=api_base, budgets=budgets, context_window=context_window
         )
         settings = Settings.from_env()
+        if verifier_mode not in (None, "shared", "separate"):
+            raise ConfigError(f"--verifier-mode {verifier_mode!r}", "choose shared or separate")
+        if resume and not job_name:
+            raise ConfigError("--resume needs --job-name", "name the job folder to resume")
         job_id = job_name or new_job_id()
         config = JobConfig(
             job_id=job_id,
@@ -120,14 +137,21 @@ def main(
             trials_per_task=trials,
             concurrency=concurrency,
             created_at=datetime.now(UTC),
+            trial_options=TrialOptions(verifier_mode=verifier_mode),  # type: ignore[arg-type]
         )
         job_dir = jobs_dir / job_id
-        if (job_dir / "result.json").exists():
-            raise ConfigError(f"{job_dir} already holds a job", "pass another --job-name")
+        if (job_dir / "result.json").exists() and not resume:
+            raise ConfigError(
+                f"{job_dir} already holds a job",
+                "pass another --job-name, or --resume to finish it",
+            )
         engine = DockerEngine.connect()
         try:
+            reaped = engine.reap_orphans()  # what crashed kettle processes left behind
+            if reaped:
+                console.print(f"removed {len(reaped)} container(s) left by crashed kettle runs")
             result = _run_with_progress(
-                engine, settings, tasks, make_solver, config, job_dir, console
+                engine, settings, tasks, make_solver, config, job_dir, console, resume=resume
             )
         finally:
             engine.close()
@@ -145,6 +169,8 @@ def _run_with_progress(
     config: JobConfig,
     job_dir: Path,
     console: Console,
+    *,
+    resume: bool = False,
 ) -> JobResult:
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -165,7 +191,14 @@ def _run_with_progress(
             )
 
         return run_job(
-            engine, TaskImages(engine, settings), tasks, make_solver, config, job_dir, done
+            engine,
+            TaskImages(engine, settings),
+            tasks,
+            make_solver,
+            config,
+            job_dir,
+            done,
+            resume=resume,
         )
 
 

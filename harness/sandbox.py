@@ -8,7 +8,9 @@ role and the owning process, so ``reap_orphans`` can remove what a crashed run l
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import logging
 import os
 import shutil
@@ -37,6 +39,12 @@ LABEL = "org.kettle"
 LABEL_RUN = "org.kettle.run"
 LABEL_ROLE = "org.kettle.role"
 LABEL_OWNER = "org.kettle.owner"
+LABEL_TASK = "org.kettle.task"
+# Images kettle makes from containers (the verifier's snapshot of the agent's filesystem).
+LABEL_SNAPSHOT = "org.kettle.snapshot"
+SNAPSHOT_REPOSITORY = "kettle-snapshot"
+# Paths a container must never see: the engine's control socket is root on the host.
+_DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
 _EXEC_MARKER_VAR = "KETTLE_EXEC_ID"
 _DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024
@@ -122,7 +130,7 @@ class Sandbox(Protocol):
     def close(self) -> None: ...
 
 
-def _translate_docker_errors(function: Callable[P, R]) -> Callable[P, R]:
+def translate_docker_errors(function: Callable[P, R]) -> Callable[P, R]:
     """Turn low-level client failures into kettle errors the user can act on."""
 
     @functools.wraps(function)
@@ -163,7 +171,7 @@ class DockerSandbox:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    @_translate_docker_errors
+    @translate_docker_errors
     def exec(
         self,
         command: str | list[str],
@@ -203,7 +211,10 @@ class DockerSandbox:
             self._kill_marked(marker)
             reader.join(10)
         if collector.error is not None and not timed_out:
-            raise collector.error
+            raise DockerUnavailableError(
+                f"lost the connection to the Docker engine while running {shown[:60]!r} "
+                f"({type(collector.error).__name__})"
+            ) from collector.error
         exit_code = self._engine.api.exec_inspect(exec_id).get("ExitCode")
         return ExecResult(
             command=shown,
@@ -229,7 +240,7 @@ class DockerSandbox:
         killer = api.exec_create(self._container_id, ["sh", "-c", script], user="0")["Id"]
         api.exec_start(killer)
 
-    @_translate_docker_errors
+    @translate_docker_errors
     def copy_in(self, source: Path, destination: str) -> None:
         """Make ``destination`` (an absolute path in the sandbox) a copy of host ``source``."""
         parent, name = _split_container_path(destination)
@@ -237,7 +248,7 @@ class DockerSandbox:
         data = archive.pack_path(Path(source), name)
         self._engine.api.put_archive(self._container_id, parent, data)
 
-    @_translate_docker_errors
+    @translate_docker_errors
     def copy_out(self, source: str, destination: Path, max_bytes: int | None = None) -> None:
         """Make host ``destination`` a copy of ``source`` in the sandbox (file or folder)."""
         destination = Path(destination)
@@ -254,7 +265,7 @@ class DockerSandbox:
             else:
                 os.replace(extracted, destination)
 
-    @_translate_docker_errors
+    @translate_docker_errors
     def write_file(self, path: str, content: bytes | str, mode: int = 0o644) -> None:
         parent, name = _split_container_path(path)
         self._mkdir(parent)
@@ -263,7 +274,7 @@ class DockerSandbox:
             self._container_id, parent, archive.pack_files({name: data}, mode)
         )
 
-    @_translate_docker_errors
+    @translate_docker_errors
     def read_file(self, path: str, max_bytes: int = 10 * 1024 * 1024) -> bytes:
         try:
             stream, _stat = self._engine.api.get_archive(self._container_id, path)
@@ -271,7 +282,7 @@ class DockerSandbox:
             raise SandboxError(f"{path}: no such file in the sandbox") from error
         return archive.read_single_file(stream, max_bytes=max_bytes)
 
-    @_translate_docker_errors
+    @translate_docker_errors
     def set_network(self, enabled: bool) -> None:
         """Connect to or disconnect from the bridge network (only for 'bridge' sandboxes)."""
         if self.spec.network != "bridge":
@@ -289,7 +300,26 @@ class DockerSandbox:
         details = self._engine.api.inspect_container(self._container_id)
         return set((details.get("NetworkSettings") or {}).get("Networks") or {})
 
-    @_translate_docker_errors
+    @translate_docker_errors
+    def stop(self, timeout_sec: int = 5) -> None:
+        """Stop the container: every process in it dies (the cgroup is torn down)."""
+        self._engine.api.stop(self._container_id, timeout=timeout_sec)
+
+    @translate_docker_errors
+    def start(self) -> None:
+        """Start a stopped container again; its filesystem is kept, its processes are not."""
+        self._engine.api.start(self._container_id)
+        if not self.state().running:
+            raise SandboxError(f"container {self._container_id[:12]} did not start again")
+
+    @translate_docker_errors
+    def diff(self) -> list[tuple[str, str]]:
+        """(path, 'changed' | 'added' | 'deleted') for each path that differs from the image."""
+        kinds = {0: "changed", 1: "added", 2: "deleted"}
+        changes = self._engine.api.diff(self._container_id) or []
+        return [(str(change["Path"]), kinds.get(change["Kind"], "changed")) for change in changes]
+
+    @translate_docker_errors
     def state(self) -> SandboxState:
         details = self._engine.api.inspect_container(self._container_id)["State"]
         return SandboxState(
@@ -310,8 +340,10 @@ class DockerSandbox:
         except NotFound:
             pass
         except (APIError, DockerException, requests.exceptions.ConnectionError) as error:
-            # The reaper removes it later; teardown must not hide the error that got us here.
+            # Teardown must not hide the error that got us here: the engine tries again
+            # later (retry_deferred_removals), and `python -m harness.gc` as a last resort.
             log.warning("could not remove container %s: %s", self._container_id[:12], error)
+            self._engine.defer_removal("container", self._container_id)
 
     def _mkdir(self, path: str) -> None:
         result = self.exec(["mkdir", "-p", path], timeout_sec=30, user="0")
@@ -334,6 +366,7 @@ class DockerEngine:
         # socket timeout, and kettle enforces its own deadlines around them.
         self._stream_client = stream_client
         self._live: dict[str, DockerSandbox] = {}
+        self._deferred: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
     @classmethod
@@ -362,7 +395,7 @@ class DockerEngine:
     def build(self, request: BuildRequest) -> BuildResult:
         return build_image(request.model_copy(update={"docker_base_url": self.base_url}))
 
-    @_translate_docker_errors
+    @translate_docker_errors
     def image_exists(self, tag: str) -> bool:
         try:
             self.client.images.get(tag)
@@ -370,7 +403,7 @@ class DockerEngine:
             return False
         return True
 
-    @_translate_docker_errors
+    @translate_docker_errors
     def start(self, spec: SandboxSpec) -> DockerSandbox:
         """Start a long-lived container for ``spec`` and wait until it runs."""
         if not self.image_exists(spec.image):
@@ -378,13 +411,7 @@ class DockerEngine:
                 f"image {spec.image} is not on this machine",
                 "build it first, or run `python -m harness.setup` for kettle's base images",
             )
-        labels = {
-            LABEL: "1",
-            LABEL_RUN: spec.run_id,
-            LABEL_ROLE: spec.role,
-            LABEL_OWNER: owner_token(),
-            **spec.extra_labels,
-        }
+        labels = kettle_labels(spec.run_id, spec.role, spec.extra_labels)
         name = f"kettle-{_slug(spec.role)}-{_slug(spec.run_id)[:40]}-{uuid.uuid4().hex[:8]}"
         options: dict[str, object] = {
             "entrypoint": ["tail", "-f", "/dev/null"],
@@ -421,7 +448,99 @@ class DockerEngine:
             raise SandboxError(
                 f"container for {spec.image} did not start: {logs or container.status}"
             )
+        exposed = _docker_socket_mounts(container.attrs.get("Mounts") or [])
+        if exposed:
+            sandbox.close()
+            raise SandboxError(
+                f"refusing a container that sees the Docker socket ({exposed[0]})",
+                "the engine's socket is root on the host; remove the mount",
+            )
         return sandbox
+
+    @translate_docker_errors
+    def snapshot(self, sandbox: DockerSandbox, *, task_id: str, run_id: str) -> str:
+        """Commit the (stopped) container's filesystem to a labelled kettle snapshot image."""
+        tag = f"{uuid.uuid4().hex[:12]}"
+        repository = f"{SNAPSHOT_REPOSITORY}/{_slug(task_id)}"
+        labels = kettle_labels(run_id, "snapshot", {LABEL_SNAPSHOT: "1", LABEL_TASK: task_id})
+        # LABEL lines override the labels the committed container carried (role=trial, ...).
+        changes = [f"LABEL {key}={json.dumps(value)}" for key, value in labels.items()]
+        self.api.commit(
+            sandbox.id,
+            repository=repository,
+            tag=tag,
+            message="kettle: the agent's final filesystem, for a separate verifier",
+            changes=changes,
+            pause=True,
+        )
+        return f"{repository}:{tag}"
+
+    def remove_image(self, image: str) -> None:
+        """Remove an image kettle made; if the engine is unreachable, try again later."""
+        try:
+            self.api.remove_image(image, force=True, noprune=False)
+        except ImageNotFound:
+            pass
+        except (APIError, DockerException, requests.exceptions.ConnectionError) as error:
+            log.warning("could not remove image %s: %s", image, error)
+            self.defer_removal("image", image)
+
+    def defer_removal(self, kind: str, name: str) -> None:
+        with self._lock:
+            self._deferred.add((kind, name))
+
+    def retry_deferred_removals(self) -> list[str]:
+        """Remove what could not be removed earlier (the engine was away). Returns what is
+        still pending; never raises."""
+        with self._lock:
+            pending = sorted(self._deferred)
+        for kind, name in pending:
+            try:
+                if kind == "container":
+                    self.api.remove_container(name, force=True, v=True)
+                else:
+                    self.api.remove_image(name, force=True)
+            except (NotFound, ImageNotFound):
+                pass
+            except (APIError, DockerException, requests.exceptions.ConnectionError):
+                continue
+            with self._lock:
+                self._deferred.discard((kind, name))
+        with self._lock:
+            return sorted(name for _kind, name in self._deferred)
+
+    def wait_until_reachable(self, timeout_sec: float) -> None:
+        """Return once the engine answers a ping; DockerUnavailableError after the timeout."""
+        deadline = time.monotonic() + timeout_sec
+        while True:
+            try:
+                self.api.ping()
+                return
+            except (DockerException, requests.exceptions.RequestException) as error:
+                if time.monotonic() >= deadline:
+                    raise DockerUnavailableError(
+                        f"the Docker engine did not answer for {timeout_sec:.0f}s"
+                    ) from error
+            time.sleep(1.0)
+
+    @translate_docker_errors
+    def path_stat(self, container_id: str, path: str) -> dict[str, object] | None:
+        """Docker's stat of a path in a container (running, stopped or only created), or None.
+
+        A HEAD request: unlike get_archive it never streams a folder's whole content.
+        """
+        url = self.api._url("/containers/{0}/archive", container_id)
+        response = self.api.head(url, params={"path": path}, timeout=_CONTROL_TIMEOUT_SEC)
+        if response.status_code == 404:
+            return None
+        self.api._raise_for_status(response)
+        encoded = response.headers.get("x-docker-container-path-stat")
+        return docker.utils.decode_json_header(encoded) if encoded else None
+
+    @translate_docker_errors
+    def watch_events(self, container_id: str, kinds: tuple[str, ...]) -> ContainerEvents:
+        """Start counting a container's engine events ('oom', 'die', ...) as they happen."""
+        return ContainerEvents(self, container_id, kinds)
 
     def forget(self, sandbox: DockerSandbox) -> None:
         with self._lock:
@@ -433,13 +552,20 @@ class DockerEngine:
             live = list(self._live.values())
         for sandbox in live:
             sandbox.close()
+        self.retry_deferred_removals()
 
-    @_translate_docker_errors
+    @translate_docker_errors
     def kettle_containers(self, run_id: str | None = None) -> list[dict[str, object]]:
         filters = [f"{LABEL}=1"] + ([f"{LABEL_RUN}={run_id}"] if run_id else [])
         return self.api.containers(all=True, filters={"label": filters})
 
-    @_translate_docker_errors
+    @translate_docker_errors
+    def kettle_snapshots(self, run_id: str | None = None) -> list[dict[str, object]]:
+        """Snapshot images kettle committed (for separate verifiers), optionally of one run."""
+        filters = [f"{LABEL_SNAPSHOT}=1"] + ([f"{LABEL_RUN}={run_id}"] if run_id else [])
+        return self.api.images(filters={"label": filters})
+
+    @translate_docker_errors
     def reap_orphans(self, *, run_id: str | None = None, everything: bool = False) -> list[str]:
         """Remove kettle containers whose owning process is gone (or all, with ``everything``).
 
@@ -462,6 +588,48 @@ class DockerEngine:
         self.close_all()
         self.client.close()
         self._stream_client.close()
+
+
+class ContainerEvents:
+    """Counts a container's engine events live, from a background thread.
+
+    Live, because the engine keeps only its last 256 events and an agent's terminal makes
+    several per second: an 'oom' from early in a trial is gone by its end. The kernel's OOM
+    killer shows up here even when it killed only a child (the agent's python), which
+    State.OOMKilled does not report. ``ended`` turns true when the engine went away.
+    """
+
+    def __init__(self, engine: DockerEngine, container_id: str, kinds: tuple[str, ...]) -> None:
+        self._stream = engine.stream_api.events(
+            filters={"container": container_id, "event": list(kinds)}, decode=True
+        )
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.ended = False
+        threading.Thread(target=self._drain, daemon=True, name="kettle-events").start()
+
+    def _drain(self) -> None:
+        try:
+            for event in self._stream:
+                kind = str(event.get("Action") or event.get("status") or "")
+                with self._lock:
+                    self._counts[kind] = self._counts.get(kind, 0) + 1
+        except Exception:  # the engine went away, or close() cut the stream
+            pass
+        finally:
+            self.ended = True
+
+    def count(self, kind: str) -> int:
+        with self._lock:
+            return self._counts.get(kind, 0)
+
+    def settle(self, seconds: float = 0.2) -> None:
+        """Give events of what just happened a moment to arrive."""
+        time.sleep(seconds)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._stream.close()
 
 
 class _OutputCollector:
@@ -514,6 +682,27 @@ class _OutputCollector:
             marker = f"\n[... {dropped} bytes of {name} omitted ...]\n".encode()
             return (head + marker + tail[-self._half :]).decode("utf-8", "replace")
         return (head + tail).decode("utf-8", "replace")
+
+
+def kettle_labels(run_id: str, role: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The labels on everything kettle creates: what made it, for which run, owned by whom."""
+    return {
+        LABEL: "1",
+        LABEL_RUN: run_id,
+        LABEL_ROLE: role,
+        LABEL_OWNER: owner_token(),
+        **(extra or {}),
+    }
+
+
+def _docker_socket_mounts(mounts: list[dict[str, object]]) -> list[str]:
+    exposed = []
+    for mount in mounts:
+        for key in ("Source", "Destination"):
+            path = str(mount.get(key) or "")
+            if path.endswith("docker.sock") or path in _DOCKER_SOCKETS:
+                exposed.append(path)
+    return exposed
 
 
 def owner_token(pid: int | None = None) -> str:

@@ -36,12 +36,19 @@ class VerifierOutcome(BaseModel):
 
 
 def prepare_for_solver(sandbox: Sandbox) -> None:
-    """Before the solver: agent/artifact log folders exist, the verifier's do not."""
-    sandbox.exec(
-        f"rm -rf {VERIFIER_LOGS} /tests && mkdir -p /logs/agent /logs/artifacts",
+    """Before the solver: agent/artifact log folders exist, the verifier's do not.
+
+    /logs itself belongs to root and is not world-writable, so an agent running as a
+    non-root ``[agent].user`` cannot create /logs/verifier; its own folders are writable.
+    """
+    result = sandbox.exec(
+        f"rm -rf {VERIFIER_LOGS} /tests && mkdir -p /logs/agent /logs/artifacts "
+        "&& chown 0:0 /logs && chmod 755 /logs && chmod 777 /logs/agent /logs/artifacts",
         user="0",
         timeout_sec=60,
     )
+    if not result.ok:
+        raise SandboxError(f"could not prepare /logs: {(result.stderr or result.stdout).strip()}")
 
 
 def run_verifier(sandbox: Sandbox, task: HarborTask, verifier_dir: Path) -> VerifierOutcome:
