@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
-from tools.instruction import compose_instruction
-from tools.validate import HiddenFacts, ValidationReport, validate_task
 
 from agents.approvals import ApprovalGate, qualification_request, task_request
 from agents.assemble import draft_config, publish, task_id_for, write_draft_config
@@ -23,7 +21,9 @@ from agents.context import ReconstructionReport, StageContext, VerifierReport
 from agents.ledger import Ledger
 from agents.policies import Policies
 from tools.fsio import read_model, write_model
+from tools.instruction import compose_instruction
 from tools.qualify.record import Qualification
+from tools.validate import HARBOR_PARITY, HiddenFacts, ValidationReport, validate_task
 
 StageName = Literal[
     "qualify",
@@ -124,6 +124,9 @@ def validate(run: CandidateRun) -> StageOutcome:
         out_dir=context.workspace.validation_dir,
         run_id=context.run_id,
         repeats=context.validation_repeats,
+        # Published tasks also run under Harbor, which does not undo an agent's tampering
+        # with interpreters and tools: exploits are probed without kettle's repairs.
+        probe_options=HARBOR_PARITY,
     )
     failed = [check for check in report.checks if not check.passed]
     if failed:

@@ -18,7 +18,7 @@ from agents.reconstruct import build_draft_image
 from agents.subagent import OUTPUT_DIR, AgentSettings, ModelFactory, run_subagent
 from harness.sandbox import Sandbox
 from tools.qualify.paths import classify_path
-from tools.validate import HiddenFacts, validate_task
+from tools.validate import HARBOR_PARITY, HiddenFacts, validate_task
 
 
 class ModelVerifierWriter:
@@ -83,6 +83,7 @@ class ModelVerifierWriter:
                     run_id=context.run_id,
                     repeats=self._feedback_repeats,
                     fail_fast=True,
+                    probe_options=HARBOR_PARITY,  # as the validate stage will judge it
                 )
             if not report.passed:
                 return report.feedback()
