@@ -102,5 +102,7 @@ class LedgerError(KettleError):
     default_hint = "use a new --out directory, or remove the broken run directory"
 
 
-class ValidationFailedError(KettleError):
-    """A built environment did not pass validation."""
+class RunStorageError(KettleError):
+    """The job or run folder cannot be written (disk full, quota, read-only): the run stops."""
+
+    default_hint = "free space in the output folder (or choose another one), then rerun to resume"

@@ -29,7 +29,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from harness import integrity
-from harness.errors import DockerUnavailableError, KettleError, SandboxError, TaskFormatError
+from harness.errors import (
+    DockerUnavailableError,
+    KettleError,
+    RunStorageError,
+    SandboxError,
+    TaskFormatError,
+)
 from harness.hardening import agent_user, check_timeouts, resource_limits, trial_sandbox_spec
 from harness.sandbox import ContainerEvents, DockerEngine, DockerSandbox
 from harness.solvers import DEFAULT_AGENT_TIMEOUT_SEC, SolveOutcome, Solver, SolverContext
@@ -43,14 +49,6 @@ MAX_AGENT_LOG_BYTES = 200 * 1024 * 1024
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 VerifierMode = Literal["shared", "separate"]
-
-
-class RunStorageError(KettleError):
-    """The job folder cannot be written (disk full, quota, read-only): the job stops."""
-
-    default_hint = (
-        "free space in the jobs folder (or pass another --jobs-dir), then rerun with --resume"
-    )
 
 
 class TrialOptions(BaseModel):

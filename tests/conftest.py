@@ -64,17 +64,28 @@ def test_run_id() -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if any test left a kettle container of this session behind."""
+    """Fail the run if any test left a container, snapshot, network or volume behind."""
     try:
         engine = DockerEngine.connect()
     except Exception:  # no Docker: unit-only runs have nothing to check
         return
+    label = [f"org.kettle.run={TEST_RUN_ID}"]
     try:
-        leaked = engine.kettle_containers(TEST_RUN_ID)
+        leaked = [
+            f"container {c.get('Names', ['?'])[0]}" for c in engine.kettle_containers(TEST_RUN_ID)
+        ]
+        engine.reap_orphans(run_id=TEST_RUN_ID, everything=True)
+        for image in engine.kettle_snapshots(TEST_RUN_ID):
+            leaked.append(f"snapshot image {str(image['Id'])[:19]}")
+            engine.remove_image(str(image["Id"]))
+        for network in engine.api.networks(filters={"label": label}):
+            leaked.append(f"network {network['Name']}")
+            engine.api.remove_network(network["Id"])
+        for volume in engine.api.volumes(filters={"label": label}).get("Volumes") or []:
+            leaked.append(f"volume {volume['Name']}")
+            engine.api.remove_volume(volume["Name"], force=True)
         if leaked:
-            names = ", ".join(str(c.get("Names", ["?"])[0]) for c in leaked)
-            engine.reap_orphans(run_id=TEST_RUN_ID, everything=True)
-            print(f"\nLEAK: tests left {len(leaked)} kettle container(s) behind: {names}")
+            print(f"\nLEAK: tests left {len(leaked)} kettle resource(s): {', '.join(leaked)}")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     finally:
         engine.close()
