@@ -1,0 +1,115 @@
+"""`python -m harness.build` survives being killed, and human approvals can wait."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness.sandbox import DockerEngine
+from tests.conftest import REPO_ROOT
+from tools.harbor_task import HarborTask
+
+BUILD = [sys.executable, "-m", "harness.build"]
+
+
+def stages(run_dir: Path) -> dict[tuple[str, str], tuple[str, int]]:
+    with sqlite3.connect(run_dir / "ledger.sqlite") as db:
+        rows = db.execute("SELECT candidate_id, stage, status, attempts FROM stages").fetchall()
+    return {(cid, stage): (status, attempts) for cid, stage, status, attempts in rows}
+
+
+def run_build(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*BUILD, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800, check=False,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def test_kill_9_mid_run_then_rerun_completes_without_repeating_finished_stages(
+    tmp_path: Path, docker_engine: DockerEngine
+) -> None:
+    run_dir = tmp_path / "killed-run"
+    process = subprocess.Popen(
+        [*BUILD, "--out", str(run_dir), "--approve", "auto"],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 600
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            if not (run_dir / "ledger.sqlite").exists():
+                continue
+            current = stages(run_dir)
+            finished = [key for key, (status, _) in current.items() if status == "done"]
+            validating = [key for key, (status, _) in current.items() if status == "running"]
+            if len(finished) >= 4 and any(stage == "validate" for _, stage in validating):
+                break
+        else:
+            raise AssertionError("the build never reached a validate stage")
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    before = stages(run_dir)
+    interrupted = {key for key, (status, _) in before.items() if status == "running"}
+    done_before = {key for key, (status, _) in before.items() if status == "done"}
+    assert interrupted and done_before
+
+    rerun = run_build("--out", str(run_dir), "--approve", "auto")
+    assert rerun.returncode == 0, rerun.stderr
+
+    after = stages(run_dir)
+    for key in done_before:
+        assert after[key] == ("done", 1), f"{key} was repeated: {after[key]}"
+    for key in interrupted:
+        assert after[key] == ("done", 2), f"{key} should have been repeated once: {after[key]}"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    published = [c for c in summary["candidates"] if c["state"] == "published"]
+    assert len(published) == 2 and summary["counts"]["disqualified"] == 1
+    for candidate in published:
+        task = HarborTask.load(candidate["published"])
+        assert task.test_path.is_file() and task.solve_path.is_file()
+    # The killed run's containers were reaped by the rerun: nothing of this run is left.
+    assert docker_engine.kettle_containers(run_dir.name) == []
+
+
+def test_queued_approvals_wait_for_a_reviewer_and_the_rerun_continues(tmp_path: Path) -> None:
+    run_dir = tmp_path / "queued-run"
+    # One validation repeat: this test is about approvals, not about flaky verifiers.
+    first = run_build("--out", str(run_dir), "--approve", "prompt", "--repeats", "1")
+    assert first.returncode == 0, first.stderr
+    assert "approvals are queued" in first.stderr
+    parked = {key for key, (status, _) in stages(run_dir).items() if status == "parked"}
+    assert {stage for _, stage in parked} == {"approve_qualification"} and len(parked) == 2
+
+    review = subprocess.run(
+        [sys.executable, "-m", "harness.approve", str(run_dir), "--approve-all", "--note", "ok"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert review.returncode == 0, review.stderr
+    assert "2 decision(s) recorded" in review.stderr
+
+    second = run_build("--out", str(run_dir), "--approve", "queue", "--repeats", "1")
+    assert second.returncode == 0, second.stderr
+    parked = {key for key, (status, _) in stages(run_dir).items() if status == "parked"}
+    assert {stage for _, stage in parked} == {"approve_task"}
+
+    subprocess.run(
+        [sys.executable, "-m", "harness.approve", str(run_dir), "--approve-all"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=True,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    third = run_build("--out", str(run_dir), "--approve", "queue", "--repeats", "1")
+    assert third.returncode == 0, third.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["counts"].get("published") == 2
+    decisions = [a for c in summary["candidates"] for a in c["approvals"]]
+    assert len(decisions) == 4 and all(a["decided_by"] for a in decisions)
+    assert {a["note"] for a in decisions if a["gate"] == "approve_qualification"} == {"ok"}
