@@ -32,6 +32,9 @@ _KEY_NAME = re.compile(
 )
 _KEYS_THAT_END_A_COMMAND = {"C-c", "C-d", "C-z", "C-\\", "Enter", "C-m", "C-j"}
 _LITERAL_CHUNK = 2048
+# Keys longer than this are sent in their own exec (each argument must stay under the
+# kernel's 128 KiB limit once folded into one shell script).
+_FOLDED_SEND_LIMIT = 32 * 1024
 
 
 class TerminalConfig(BaseModel):
@@ -121,23 +124,14 @@ class Terminal:
         """Type ``keystrokes``: key names as keys, text literally, each newline as Enter."""
         if not keystrokes:
             return
-        argv = ["tmux"]
-        for piece in _key_sequence(keystrokes):
-            if argv[-1] != "tmux":
-                argv.append(";")
-            if piece[0] == "key":
-                argv += ["send-keys", "-t", self.config.session, piece[1]]
-            else:
-                argv += ["send-keys", "-t", self.config.session, "-l", "--", piece[1]]
-        sent = self._sandbox.exec(argv, timeout_sec=30, user=self._user)
+        sent = self._sandbox.exec(self._send_argv(keystrokes), timeout_sec=30, user=self._user)
         if not sent.ok:
             raise TerminalError(f"tmux send-keys failed: {(sent.stderr or sent.stdout).strip()}")
 
     def run(self, keystrokes: str, duration_sec: float) -> TerminalObservation:
         """Send keystrokes, wait up to ``duration_sec`` (less if the shell goes idle), read."""
-        before = self._pane_state()
         started = time.monotonic()
-        self.send_keys(keystrokes)
+        before = self._state_then_send(keystrokes)
         expects_prompt = "\n" in keystrokes or keystrokes.strip() in _KEYS_THAT_END_A_COMMAND
         idle = self._wait_until_idle(before, duration_sec, expects_prompt)
         output, omitted = self.read_new()
@@ -148,17 +142,47 @@ class Terminal:
             waited_sec=round(time.monotonic() - started, 3),
         )
 
+    def _send_argv(self, keystrokes: str) -> list[str]:
+        argv = ["tmux"]
+        for kind, value in _key_sequence(keystrokes):
+            if argv[-1] != "tmux":
+                argv.append(";")
+            argv += ["send-keys", "-t", self.config.session]
+            argv += [value] if kind == "key" else ["-l", "--", value]
+        return argv
+
+    def _state_then_send(self, keystrokes: str) -> _PaneState:
+        """The pane's state just before the keys land, in the same round trip as sending."""
+        if not keystrokes or len(keystrokes) > _FOLDED_SEND_LIMIT:
+            state = self._pane_state()
+            self.send_keys(keystrokes)
+            return state
+        send = shlex.join(self._send_argv(keystrokes))
+        result = self._exec(f"{_state_script(self.config.session)} && {send}")
+        state = _parse_state(result.stdout.splitlines()[:1])  # a dead session fails here
+        if not result.ok:
+            problem = (result.stderr or result.stdout).strip()
+            raise TerminalError(f"tmux send-keys failed: {problem}")
+        return state
+
     def read_new(self) -> tuple[str, int]:
         """Output since the previous read (from the line the cursor was on), truncated."""
-        state = self._pane_state()
-        start = self._read_from_line - state.history_size
-        if start < -state.history_size:
-            start = -state.history_size  # older lines fell out of tmux's history
-        if start > state.cursor_y:
-            start = 0  # the screen was cleared or reset: show what is there now
-        captured = self._tmux_capture(start, state.cursor_y)
+        session = shlex.quote(self.config.session)
+        # The start line is worked out in the shell so that state and capture agree.
+        script = (
+            f"{_state_script(self.config.session)} && "
+            f"start=$(({self._read_from_line} - $hist)); "
+            # Older lines fell out of tmux's history: start at the oldest one kept.
+            '[ "$start" -lt "$((0 - hist))" ] && start=$((0 - hist)); '
+            # The screen was cleared or reset: show what is there now.
+            '[ "$start" -gt "$cy" ] && start=0; '
+            f'tmux capture-pane -p -J -t {session} -S "$start" -E "$cy"'
+        )
+        result = self._exec(script)
+        lines = result.stdout.split("\n")
+        state = _parse_state(lines[:1] if result.ok else [])
         self._read_from_line = state.absolute_line
-        return truncate_middle(captured, self.config.max_output_bytes)
+        return truncate_middle(_tidy(lines[1:]), self.config.max_output_bytes)
 
     def screen(self) -> str:
         """The visible screen right now (used to confirm completion)."""
@@ -173,6 +197,8 @@ class Terminal:
         deadline = time.monotonic() + max(duration_sec, 0.0)
         previous_line = before.absolute_line
         stable_polls = 0
+        # Most commands finish within milliseconds: look again soon, then back off.
+        interval = min(0.02, self.config.poll_interval_sec)
         while True:
             state = self._pane_state()
             if state.shell_in_foreground:
@@ -187,49 +213,64 @@ class Terminal:
             previous_line = state.absolute_line
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(self.config.poll_interval_sec)
+            time.sleep(min(interval, max(deadline - time.monotonic(), 0.0)))
+            interval = min(interval * 2, self.config.poll_interval_sec)
 
     def _pane_state(self) -> _PaneState:
-        session = shlex.quote(self.config.session)
-        script = (
-            f'set -- $(tmux display-message -p -t {session} "#{{pane_pid}} #{{history_size}} '
-            f'#{{cursor_y}}") || exit 3; pane=$1; hist=$2; cy=$3; '
-            'set -- $(cut -d")" -f2- /proc/$pane/stat); '
-            # The prompt file is briefly empty while the shell rewrites it; read again then.
-            f'n=$(cat {_PROMPT_FILE} 2>/dev/null); [ -n "$n" ] || '
-            f"{{ sleep 0.02; n=$(cat {_PROMPT_FILE} 2>/dev/null); }}; "
-            'echo "$pane $hist $cy $6 ${n:-0}"'
-        )
         for _attempt in range(3):
-            result = self._exec(script)
-            fields = result.stdout.split()
-            if result.ok and len(fields) == 5:
-                break
-        else:
-            raise TerminalError(
-                "the terminal session is gone (tmux exited or the container stopped)",
-                "the agent may have killed tmux or the shell; the run cannot continue",
-            )
-        pane_pid, history_size, cursor_y, foreground_group, prompts = fields
-        return _PaneState(
-            history_size=int(history_size),
-            cursor_y=int(cursor_y),
-            shell_in_foreground=foreground_group == pane_pid,
-            prompts=int(prompts) if prompts.isdigit() else 0,
-        )
+            result = self._exec(_state_script(self.config.session))
+            if result.ok and len(result.stdout.split()) == 5:
+                return _parse_state(result.stdout.splitlines()[:1])
+        return _parse_state([])
 
     def _tmux_capture(self, start: int, end: int) -> str:
         session = shlex.quote(self.config.session)
         result = self._exec(f"tmux capture-pane -p -J -t {session} -S {start} -E {end}")
         if not result.ok:
             raise TerminalError(f"tmux capture-pane failed: {result.stderr.strip()}")
-        lines = [line.rstrip() for line in result.stdout.split("\n")]
-        while lines and not lines[-1]:
-            lines.pop()
-        return "\n".join(lines) + ("\n" if lines else "")
+        return _tidy(result.stdout.split("\n"))
 
     def _exec(self, script: str):
         return self._sandbox.exec(["sh", "-c", script], timeout_sec=30, user=self._user)
+
+
+def _state_script(session: str) -> str:
+    """Shell that sets pane, hist, cy, fg (foreground process group) and n (prompts seen),
+    and prints them on one line."""
+    quoted = shlex.quote(session)
+    return (
+        f'state=$(tmux display-message -p -t {quoted} "#{{pane_pid}} #{{history_size}} '
+        f'#{{cursor_y}}") || exit 3; set -- $state; pane=$1; hist=$2; cy=$3; '
+        'set -- $(cut -d")" -f2- /proc/$pane/stat); fg=$6; '
+        # The prompt file is briefly empty while the shell rewrites it; read again then.
+        f'n=$(cat {_PROMPT_FILE} 2>/dev/null); [ -n "$n" ] || '
+        f"{{ sleep 0.02; n=$(cat {_PROMPT_FILE} 2>/dev/null); }}; n=${{n:-0}}; "
+        'echo "$pane $hist $cy $fg $n"'
+    )
+
+
+def _parse_state(first_line: list[str]) -> _PaneState:
+    fields = first_line[0].split() if first_line else []
+    if len(fields) != 5:
+        raise TerminalError(
+            "the terminal session is gone (tmux exited or the container stopped)",
+            "the agent may have killed tmux or the shell; the run cannot continue",
+        )
+    pane_pid, history_size, cursor_y, foreground_group, prompts = fields
+    return _PaneState(
+        history_size=int(history_size),
+        cursor_y=int(cursor_y),
+        shell_in_foreground=foreground_group == pane_pid,
+        prompts=int(prompts) if prompts.isdigit() else 0,
+    )
+
+
+def _tidy(lines: list[str]) -> str:
+    """Captured lines without trailing blanks, newline-terminated."""
+    stripped = [line.rstrip() for line in lines]
+    while stripped and not stripped[-1]:
+        stripped.pop()
+    return "\n".join(stripped) + ("\n" if stripped else "")
 
 
 def _key_sequence(keystrokes: str) -> list[tuple[str, str]]:
