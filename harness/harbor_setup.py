@@ -71,19 +71,35 @@ def _link_compose_plugin(bin_dir: Path) -> None:
 
 
 def _find_python312() -> Path:
-    for name in ("python3.13", "python3.12"):
-        found = shutil.which(name)
-        if found:
-            return Path(found)
+    """A working Python >= 3.12: on PATH, else pyenv's installed versions.
+
+    Candidates are run before being trusted: a pyenv shim for a version that is installed
+    but not selected exists on PATH and fails when called.
+    """
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    for pattern in ("3.12*", "3.13*"):
-        matches = sorted(glob.glob(str(pyenv_root / "versions" / pattern / "bin" / "python")))
-        if matches:
-            return Path(matches[-1])
+    candidates = [shutil.which(name) for name in ("python3.13", "python3.12")]
+    for pattern in ("3.13*", "3.12*"):
+        candidates += sorted(glob.glob(str(pyenv_root / "versions" / pattern / "bin" / "python")))
+    for candidate in filter(None, candidates):
+        if _runs_python_312_or_newer(Path(candidate)):
+            return Path(candidate)
     raise SetupError(
         "Harbor needs Python 3.12 or newer and none was found",
         "install python3.12 (or point KETTLE_HARBOR_PYTHON at a python that has harbor)",
     )
+
+
+def _runs_python_312_or_newer(python: Path) -> bool:
+    try:
+        completed = subprocess.run(
+            [str(python), "-c", "import sys, venv; sys.exit(sys.version_info < (3, 12))"],
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return completed.returncode == 0
 
 
 def _has_harbor(python: Path) -> bool:
