@@ -87,6 +87,8 @@ def set_up_python(
         )
         if not ok:
             journal.obstacle(f"build requirements did not install: {why}", "kept the venv's own")
+        elif setup.installable:
+            _install_editable_requirements(sandbox, pip, journal)
         for requirements in setup.requirement_files:
             ok, why = journal.command(
                 sandbox,
@@ -135,6 +137,49 @@ def set_up_python(
     return [f"pip=={pip_version}", *lock] if pip_version else lock, (
         f"{VENV}/bin/python -m pytest -q -p no:cacheprovider"
     )
+
+
+# Asks the project's PEP 517 build backend what an editable build needs on top of its
+# build requirements (hatchling needs `editables`, for one). Run inside the sandbox's venv.
+_EDITABLE_REQUIRES_SCRIPT = """
+import importlib, json, sys, tomllib
+try:
+    with open("pyproject.toml", "rb") as handle:
+        system = tomllib.load(handle).get("build-system", {})
+except FileNotFoundError:
+    system = {}
+sys.path[:0] = system.get("backend-path", [])
+name = system.get("build-backend", "setuptools.build_meta:__legacy__")
+module, _, attribute = name.partition(":")
+backend = importlib.import_module(module)
+for part in filter(None, attribute.split(".")):
+    backend = getattr(backend, part)
+hook = getattr(backend, "get_requires_for_build_editable", None)
+print(json.dumps(hook() if hook else []))
+"""
+
+
+def _install_editable_requirements(sandbox: DockerSandbox, pip: str, journal: BuildJournal) -> None:
+    """Install what the backend needs for an editable build, so the image can build the
+    project without build isolation (and without PyPI) and the lock records it."""
+    asked = sandbox.exec(
+        [f"{VENV}/bin/python", "-c", _EDITABLE_REQUIRES_SCRIPT], timeout_sec=120, workdir=WORKDIR
+    )
+    try:
+        needed = [str(item) for item in json.loads(asked.stdout.strip().splitlines()[-1])]
+    except (IndexError, ValueError):
+        journal.obstacle(
+            "the build backend could not say what an editable build needs",
+            f"left it to pip ({(asked.stderr or asked.stdout).strip()[-160:]})",
+        )
+        return
+    if not needed:
+        return
+    ok, why = journal.command(
+        sandbox, f"{pip} install {shlex.join(needed)}", timeout=RESOLVE_TIMEOUT_SEC
+    )
+    if not ok:
+        journal.obstacle(f"editable-build requirements {needed} did not install: {why}")
 
 
 def _install_editable(

@@ -177,3 +177,58 @@ def test_an_unsupported_project_kind_fails_reconstruction_clearly(
     assert report.message.startswith("unsupported project kind:")
     assert "go.mod" in report.message
     assert "failed" in context.workspace.build_report_path.read_text()
+
+
+HATCH_PYPROJECT = """[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "tally"
+version = "0.1.0"
+requires-python = ">=3.10"
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/tally"]
+"""
+HATCH_TESTS = "from tally import median\n\n\ndef test_median_of_even_count():\n"
+HATCH_TESTS += "    assert median([1, 2, 3, 4]) == 2.5\n"
+
+
+def test_a_hatchling_project_installs_editable_offline_in_its_image(
+    tmp_path: Path, engine: DockerEngine, test_run_id: str
+) -> None:
+    """Hatchling builds editables with the `editables` package, which no build requirement
+    names: the builder asks the backend, so the image installs it without PyPI."""
+    shas = build_repo(
+        tmp_path / "repo",
+        [
+            CommitSpec(
+                message="tally, packaged with hatchling",
+                files={
+                    "pyproject.toml": HATCH_PYPROJECT,
+                    "src/tally/__init__.py": TALLY,
+                    "tests/test_tally.py": TESTS.replace("from tally", "from tally"),
+                },
+            ),
+            CommitSpec(
+                message="Fix median of an even count",
+                files={
+                    "src/tally/__init__.py": TALLY_MEDIAN_FIXED,
+                    "tests/test_even.py": HATCH_TESTS,
+                },
+            ),
+        ],
+    )
+    context = _context(tmp_path, tmp_path / "repo", shas[0], shas[1], engine, test_run_id, "hatch")
+
+    reconstruction = BaselineReconstructor().reconstruct(context)
+    assert reconstruction.status == "ok", reconstruction.message
+    dockerfile = (context.workspace.draft / "environment" / "Dockerfile").read_text()
+    assert "--no-build-isolation" in dockerfile and "-e /app" in dockerfile
+    lock = (context.workspace.draft / "environment" / "locks" / "requirements.lock").read_text()
+    assert "editables==" in lock and "hatchling==" in lock
+
+    verifier = BaselineVerifierWriter().write_verifier(context, reconstruction)
+    assert verifier.status == "ok", verifier.message
+    assert verifier.fail_to_pass
