@@ -11,16 +11,18 @@ would silently ignore becomes an error naming the file and the dotted key.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import tomllib
 import types
 import typing
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -53,7 +55,20 @@ _TASK_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z
 # lowercase and shell-safe.
 _TASK_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 
+# Reading caps: a task.toml or instruction.md bigger than this is not a task but an attack
+# or an accident (a link to /dev/zero, a log file), and must not be read into memory whole.
+MAX_CONFIG_BYTES = 1024**2
+MAX_INSTRUCTION_BYTES = 4 * 1024**2
+
+# Keys TOML accepts unquoted; error messages show any other key quoted and escaped.
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
 NetworkMode = Literal["public", "no-network", "allowlist"]
+# Sizes, counts and durations that Docker or a timer will act on: NaN, infinity, zero and
+# negatives would hang a trial or crash the runner later, so they are refused at load.
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Megabytes = Annotated[int, Field(gt=0)]
+CpuCount = Annotated[int, Field(gt=0)] | Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 class _Section(BaseModel):
@@ -86,23 +101,23 @@ class TaskInfo(_Section):
 
 class Healthcheck(_Section):
     command: str
-    interval_sec: float = 5.0
-    timeout_sec: float = 30.0
-    start_period_sec: float = 0.0
-    start_interval_sec: float = 5.0
-    retries: int = 3
+    interval_sec: Seconds = 5.0
+    timeout_sec: Seconds = 30.0
+    start_period_sec: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    start_interval_sec: Seconds = 5.0
+    retries: Annotated[int, Field(ge=0)] = 3
 
 
 class EnvironmentSection(_Section):
     """The [environment] table: how the task's container is built and limited."""
 
-    build_timeout_sec: float = 600.0
+    build_timeout_sec: Seconds = 600.0
     docker_image: str | None = None
     os: Literal["linux", "windows"] = "linux"
-    cpus: int | float | None = None
-    memory_mb: int | None = None
-    storage_mb: int | None = None
-    gpus: int | None = None
+    cpus: CpuCount | None = None
+    memory_mb: Megabytes | None = None
+    storage_mb: Megabytes | None = None
+    gpus: Annotated[int, Field(ge=0)] | None = None
     gpu_types: list[str] | None = None
     tpu: dict[str, Any] | None = None
     mcp_servers: list[dict[str, Any]] = Field(default_factory=list)
@@ -134,14 +149,14 @@ class EnvironmentSection(_Section):
 
 
 class AgentSection(_Section):
-    timeout_sec: float | None = None
+    timeout_sec: Seconds | None = None
     user: str | int | None = None
     network_mode: NetworkMode | None = None
     allowed_hosts: list[str] | None = None
 
 
 class VerifierSection(_Section):
-    timeout_sec: float = 600.0
+    timeout_sec: Seconds = 600.0
     env: dict[str, str] = Field(default_factory=dict)
     user: str | int | None = None
     environment_mode: Literal["shared", "separate"] | None = None
@@ -215,6 +230,12 @@ class TaskConfig(_Section):
         except tomllib.TOMLDecodeError as error:
             # The decoder's message already ends in "(at line L, column C)".
             raise TaskFormatError(f"{source}: invalid TOML: {error}") from error
+        except RecursionError as error:
+            # tomllib parses nested arrays and inline tables recursively.
+            raise TaskFormatError(
+                f"{source}: invalid TOML: arrays or tables nested too deeply",
+                "flatten the nesting; no task needs more than a few levels",
+            ) from error
         try:
             return cls.model_validate(data)
         except ValidationError as error:
@@ -266,7 +287,7 @@ def _describe(error: ValidationError, data: Any) -> str:
     problems = sorted(error.errors(), key=lambda problem: problem["type"] != "extra_forbidden")
     first = problems[0]
     key_path = _key_path(first["loc"], data, first["type"])
-    key = ".".join(str(part) for part in key_path) or "(root)"
+    key = _dotted(key_path)
     extra = len({_key_path(p["loc"], data, p["type"]) for p in problems}) - 1
     more = f" (+{extra} more)" if extra > 0 else ""
     kind = first["type"]
@@ -278,11 +299,28 @@ def _describe(error: ValidationError, data: Any) -> str:
     if kind == "missing":
         return f"missing required key {key}{more}"
     expected = _expected_types(problems, key_path, data)
+    got = first.get("input")
     if expected:
-        got = first.get("input")
         return f"{key} must be {expected}, got {type(got).__name__} {got!r}{more}"
     message = str(first["msg"]).removeprefix("Value error, ")
+    if kind in _CONSTRAINTS:
+        message = f"{message}, got {got!r}"
     return f"{key}: {message}{more}"
+
+
+# pydantic's range checks, whose messages do not show the offending value.
+_CONSTRAINTS = frozenset(
+    {"finite_number", "greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+)
+
+
+def _dotted(key_path: tuple[Any, ...]) -> str:
+    """A key path as TOML would write it: quoted keys escaped, so a message stays one line."""
+    parts = [
+        str(part) if isinstance(part, int) or _BARE_KEY.match(part) else json.dumps(part)
+        for part in key_path
+    ]
+    return ".".join(parts) or "(root)"
 
 
 def _key_path(loc: tuple[Any, ...], data: Any, kind: str) -> tuple[Any, ...]:
@@ -418,7 +456,9 @@ class HarborTask(BaseModel):
         if not root.is_dir():
             raise TaskFormatError(f"{root}: not a task directory (no such directory)")
         config_path = root / CONFIG_FILE
-        config = TaskConfig.from_toml(_read_text(config_path), source=str(config_path))
+        config = TaskConfig.from_toml(
+            _read_text(config_path, root, MAX_CONFIG_BYTES), source=str(config_path)
+        )
         if config.steps:
             raise TaskFormatError(
                 f"{config_path}: multi-step tasks ([[steps]]) are not supported by kettle",
@@ -429,8 +469,9 @@ class HarborTask(BaseModel):
                 f"{config_path}: environment.os = {config.environment.os!r} is not supported",
                 "kettle runs Linux containers only",
             )
-        instruction = _read_text(root / INSTRUCTION_FILE)
-        _check_contents(root, config, instruction, lambda name: (root / name).is_file())
+        instruction = _read_text(root / INSTRUCTION_FILE, root, MAX_INSTRUCTION_BYTES)
+        _check_folders(root)
+        _check_contents(root, config, instruction, lambda name: _is_file_inside(root, name))
         return cls(root=root, config=config, instruction=instruction)
 
     def to_draft(self) -> TaskDraft:
@@ -438,7 +479,10 @@ class HarborTask(BaseModel):
         files: dict[str, bytes] = {}
         for file in sorted(self.root.rglob("*")):
             relative = file.relative_to(self.root).as_posix()
-            if file.is_file() and relative not in (INSTRUCTION_FILE, CONFIG_FILE):
+            if relative in (INSTRUCTION_FILE, CONFIG_FILE):
+                continue
+            # A link to a host file would copy the host's file into the published task.
+            if _is_file_inside(self.root, relative):
                 files[relative] = file.read_bytes()
         return TaskDraft(config=self.config, instruction=self.instruction, files=files)
 
@@ -536,12 +580,73 @@ def _swap_into_place(staging: Path, target: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def _read_text(path: Path) -> str:
+def _inside(root: Path, path: Path) -> bool:
+    """Whether ``path``, links followed, stays inside ``root``."""
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
+
+
+def _is_file_inside(root: Path, name: str) -> bool:
+    path = root / name
+    return path.is_file() and _inside(root, path)
+
+
+def _check_folders(root: Path) -> None:
+    """environment/, solution/ and tests/ must be real folders, not links."""
+    # The runner copies them without following links, so a linked tests/ would load here
+    # and fail only at verification, after the agent ran; and a link to a host folder
+    # would build or ship the host's files.
+    for folder in (ENVIRONMENT_DIR, SOLUTION_DIR, TESTS_DIR):
+        if (root / folder).is_symlink():
+            raise TaskFormatError(
+                f"{root / folder}: is a symlink", "make it a real folder inside the task"
+            )
+
+
+def _read_text(path: Path, root: Path, max_bytes: int) -> str:
+    """A task file's text: a regular file inside ``root``, at most ``max_bytes`` long.
+
+    A link out of the task would put a host file (/etc/passwd) into the prompt; a named
+    pipe would block forever and /dev/zero would never end. The file is opened without
+    blocking and its type is checked on the open descriptor, before anything is read.
+    """
+    if not _inside(root, path):
+        raise TaskFormatError(
+            f"{path}: links outside the task folder", "replace the link with the file itself"
+        )
     try:
-        return path.read_text(encoding="utf-8")
+        descriptor = os.open(
+            os.path.realpath(path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY
+        )
     except FileNotFoundError as error:
         raise TaskFormatError(f"{path}: missing") from error
+    except OSError as error:
+        raise TaskFormatError(f"{path}: cannot be read ({error.strerror})") from error
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise TaskFormatError(f"{path}: is a directory, expected a file")
+        if not stat.S_ISREG(mode):
+            raise TaskFormatError(f"{path}: not a regular file", "replace it with a text file")
+        data = _read_at_most(descriptor, max_bytes + 1)
+    except OSError as error:
+        raise TaskFormatError(f"{path}: cannot be read ({error.strerror})") from error
+    finally:
+        os.close(descriptor)
+    if len(data) > max_bytes:
+        raise TaskFormatError(f"{path}: larger than {max_bytes} bytes", "shorten it")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise TaskFormatError(f"{path}: not UTF-8 text ({error.reason})") from error
-    except IsADirectoryError as error:
-        raise TaskFormatError(f"{path}: is a directory, expected a file") from error
+
+
+def _read_at_most(descriptor: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(descriptor, min(limit - size, 1024**2))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

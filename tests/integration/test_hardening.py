@@ -322,6 +322,18 @@ def test_task_can_ask_for_a_separate_verifier_and_its_snapshot_is_labelled(
             docker_engine.remove_image(str(snapshot["Id"]))
 
 
+# A naive verifier for reqstats, the kind a hurried author writes: it trusts `diff`.
+NAIVE_REQSTATS_TEST = """#!/bin/bash
+mkdir -p /logs/verifier
+/app/bin/reqstats /tests/fixtures/day1.log > /tmp/day1.out
+if diff -q /tmp/day1.out /tests/fixtures/day1.expected; then
+    echo 1 > /logs/verifier/reward.txt
+else
+    echo 0 > /logs/verifier/reward.txt
+fi
+"""
+
+
 def test_tool_tampering_is_undone_and_reported_and_harbor_mode_shows_the_hole(
     tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
 ) -> None:
@@ -331,6 +343,7 @@ def test_tool_tampering_is_undone_and_reported_and_harbor_mode_shows_the_hole(
         "printf '#!/bin/sh\\nexit 0\\n' > /usr/local/bin/diff; chmod +x /usr/local/bin/diff",
     )
     task_dir = copy_task(tmp_path)
+    (task_dir / "tests" / "test.sh").write_text(NAIVE_REQSTATS_TEST)
     guarded = trial(task_dir, fake_diff, tmp_path, docker_engine, test_run_id, name="guarded")
     assert guarded.reward == 0.0
     tampering = "\n".join(guarded.verifier_result.tampering)  # type: ignore[union-attr]
@@ -338,10 +351,15 @@ def test_tool_tampering_is_undone_and_reported_and_harbor_mode_shows_the_hole(
     assert "/usr/local/bin/diff" in tampering and "removed" in tampering
 
     # Harbor's shared semantics (what tools/validate.py can use to probe a verifier alone):
-    # the faked diff makes reqstats' own test.sh pass — a hole in that verifier.
+    # the faked diff makes the naive verifier pass — a hole only the runner closed above.
     harbor = TrialOptions(stop_agent_processes=False, restore_tools=False)
     exposed = trial(task_dir, fake_diff, tmp_path, docker_engine, test_run_id, harbor, "harbor")
     assert exposed.reward == 1.0
+
+    # The example's own verifier compares in bash and needs no diff: it holds even there.
+    hardened = copy_task(tmp_path / "hardened")
+    held = trial(hardened, fake_diff, tmp_path / "hardened", docker_engine, test_run_id, harbor)
+    assert held.reward == 0.0
 
 
 def test_nothing_a_trial_creates_outlives_it(

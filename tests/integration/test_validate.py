@@ -22,10 +22,9 @@ EXAMPLES = sorted(p.parent.name for p in EXAMPLE_TASKS.glob("*/task.toml"))
 FIX_COMMIT = "3f9c2e81d04b7a6655e1c0f2a9b8d7e6c5b4a392"
 START_COMMIT = "b41d7e0a9c3f2e1d0c9b8a7f6e5d4c3b2a190807"
 
-# Findings about the example tasks themselves, kept here so a regression elsewhere cannot hide
-# behind them. stash's test.sh lets pytest find an ini file above /tests: a /pytest.ini with
-# `addopts = -p <plugin>` makes every test pass (HARDENED_STASH_TEST below shows the fix).
-KNOWN_WEAKNESSES: dict[str, set[str]] = {"stash-kwargs-cache-key": {"exploit:pytest_hook"}}
+# Known weaknesses of the example tasks' own verifiers, by check name: none any more (their
+# test.sh files were hardened to stand on their own); kept so a future finding is explicit.
+KNOWN_WEAKNESSES: dict[str, set[str]] = {}
 
 _REWARD = (
     'if [ "$status" -eq 0 ]; then echo 1 > /logs/verifier/reward.txt; '

@@ -347,6 +347,104 @@ def test_config_errors_from_load_name_the_full_path(tmp_path: Path):
     assert message.startswith(f"{root / 'task.toml'}: environment.memory_mb must be an integer")
 
 
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ("[environment]\ncpus = nan\n", "environment.cpus"),
+        ("[environment]\ncpus = -inf\n", "environment.cpus"),
+        ("[environment]\ncpus = 0\n", "environment.cpus"),
+        ("[environment]\nmemory_mb = -1\n", "environment.memory_mb"),
+        ("[environment]\nstorage_mb = 0\n", "environment.storage_mb"),
+        ("[environment]\nbuild_timeout_sec = inf\n", "environment.build_timeout_sec"),
+        ("[agent]\ntimeout_sec = nan\n", "agent.timeout_sec"),
+        ("[verifier]\ntimeout_sec = -5\n", "verifier.timeout_sec"),
+        ("[verifier.environment]\ncpus = inf\n", "verifier.environment.cpus"),
+        (
+            '[environment.healthcheck]\ncommand = "true"\ninterval_sec = nan\n',
+            "environment.healthcheck.interval_sec",
+        ),
+    ],
+)
+def test_impossible_limits_and_timeouts_are_refused_naming_the_key(toml: str, key: str):
+    with pytest.raises(TaskFormatError) as caught:
+        TaskConfig.from_toml(toml)
+
+    message = str(caught.value)
+    assert message.startswith(f"task.toml: {key}")
+    assert "got" in message
+
+
+def test_fractional_cpus_and_positive_limits_still_load():
+    config = TaskConfig.from_toml("[environment]\ncpus = 0.5\nmemory_mb = 512\n")
+
+    assert config.environment.cpus == 0.5
+    assert config.environment.memory_mb == 512
+
+
+def test_quoted_keys_are_shown_escaped_on_one_line():
+    with pytest.raises(TaskFormatError) as caught:
+        TaskConfig.from_toml('[environment]\n"cpu\\ts" = 1\n')
+
+    assert str(caught.value).startswith('task.toml: unknown key environment."cpu\\ts"')
+
+
+@pytest.mark.parametrize("name", ["instruction.md", "task.toml"])
+def test_task_files_linked_to_devices_or_outside_the_task_are_refused(tmp_path: Path, name: str):
+    root = write_task_dir(tmp_path / "t", "")
+    (root / name).unlink()
+    (root / name).symlink_to("/dev/zero")
+
+    assert "links outside the task folder" in load_error(root)
+
+
+def test_a_link_to_a_file_inside_the_task_is_read(tmp_path: Path):
+    root = write_task_dir(tmp_path / "t", "", instruction="")
+    (root / "docs").mkdir()
+    (root / "docs" / "prompt.md").write_text("Fix the pager.\n")
+    (root / "instruction.md").unlink()
+    (root / "instruction.md").symlink_to("docs/prompt.md")
+
+    assert HarborTask.load(root).instruction == "Fix the pager.\n"
+
+
+def test_an_oversized_instruction_is_refused_without_reading_it_all(tmp_path: Path):
+    root = write_task_dir(tmp_path / "t", "")
+    with (root / "instruction.md").open("wb") as file:
+        file.truncate(64 * 1024**2)
+
+    assert "larger than" in load_error(root)
+
+
+@pytest.mark.parametrize("folder", ["environment", "solution", "tests"])
+def test_task_folders_that_are_symlinks_are_refused_at_load(tmp_path: Path, folder: str):
+    root = write_task_dir(tmp_path / "t", "")
+    shutil.move(root / folder, tmp_path / "elsewhere")
+    (root / folder).symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+
+    assert load_error(root).startswith(f"{root / folder}: is a symlink")
+
+
+@pytest.mark.parametrize(
+    "relative", ["tests/test.sh", "solution/solve.sh", "environment/Dockerfile"]
+)
+def test_required_files_linked_outside_the_task_count_as_missing(tmp_path: Path, relative: str):
+    root = write_task_dir(tmp_path / "t", "")
+    (root / relative).unlink()
+    (root / relative).symlink_to("/etc/hostname")
+
+    assert load_error(root).startswith(f"{root / relative}: missing")
+
+
+def test_a_copied_task_leaves_links_to_host_files_behind(tmp_path: Path):
+    root = write_task_dir(tmp_path / "t", "")
+    (root / "tests" / "passwd").symlink_to("/etc/passwd")
+
+    files = HarborTask.load(root).to_draft().files
+
+    assert "tests/test.sh" in files
+    assert "tests/passwd" not in files
+
+
 def test_multi_step_and_windows_tasks_are_refused_with_a_reason(tmp_path: Path):
     steps = write_task_dir(tmp_path / "s", '[[steps]]\nname = "one"\n')
     windows = write_task_dir(tmp_path / "w", '[environment]\nos = "windows"\n')

@@ -75,7 +75,9 @@ test("invalid input is rejected", () => {
 });
 
 test("the command line prints the same schedule", () => {
-  const run = (...args) => execFileSync("node", ["/app/bin/renewals.js", ...args], { encoding: "utf8" });
+  // The node running these tests, not whatever "node" the PATH finds first.
+  const run = (...args) =>
+    execFileSync(process.execPath, ["/app/bin/renewals.js", ...args], { encoding: "utf8" });
   assert.equal(run("2024-01-31", "4"), "2024-01-31\n2024-02-29\n2024-03-31\n2024-04-30\n");
   assert.equal(run("2024-01-31", "--after", "2024-04-01"), "2024-04-30\n");
 });
