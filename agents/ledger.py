@@ -9,6 +9,7 @@ when, so a queue can be reviewed later and the rerun picks the decisions up.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -19,11 +20,13 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from harness.errors import LedgerError
+from harness.errors import KettleError, LedgerError, RunStorageError
 
 LEDGER_FILE = "ledger.sqlite"
 LEDGER_KIND = "kettle-build"
 LEDGER_SCHEMA_VERSION = 1
+
+_NEARLY_FULL_BYTES = 1024 * 1024
 
 StageStatus = Literal["pending", "running", "done", "failed", "skipped", "parked"]
 Decision = Literal["approved", "rejected"]
@@ -83,6 +86,8 @@ class Ledger:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+        except sqlite3.OperationalError as error:
+            raise self._write_error(error) from error
         except sqlite3.DatabaseError as error:
             raise LedgerError(f"{self.path}: not a usable ledger ({error})") from error
         self._claim_kind()
@@ -103,9 +108,26 @@ class Ledger:
                 self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
                 self._db.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                self._rollback()
+                raise self._write_error(error) from error
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def _write_error(self, error: sqlite3.OperationalError) -> KettleError:
+        text = str(error)
+        if any(sign in text for sign in ("disk is full", "disk I/O error", "readonly")):
+            # SQLite reports a full disk as an I/O error on some filesystems: say what it is.
+            stats = os.statvfs(self.path.parent)
+            if stats.f_bavail * stats.f_frsize < _NEARLY_FULL_BYTES:
+                text = f"No space left on device ({text})"
+            return RunStorageError(f"cannot write {self.path}: {text}")
+        return LedgerError(f"{self.path}: {text}")
 
     def meta(self, key: str) -> str | None:
         with self._lock:

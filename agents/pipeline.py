@@ -18,18 +18,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agents.approvals import ApprovalGate, ApproveMode
 from agents.context import CandidateWorkspace, CostMeter, StageContext
 from agents.ledger import Ledger
 from agents.policies import Policies
 from agents.stages import STAGE_FUNCTIONS, STAGES, CandidateRun, StageName, StageOutcome
-from harness.errors import KettleError
+from harness.errors import KettleError, RunStorageError
 from harness.sandbox import DockerEngine
 from harness.settings import Settings
 from harness.task_image import TaskImages
-from tools.fsio import read_model, write_model
+from tools.fsio import is_storage_error, read_model, storage_error, write_model
 from tools.git_repos import RepoCache
 from tools.sessions.candidate import Candidate
 
@@ -41,6 +41,9 @@ StageEvent = Callable[[str, str, StageOutcome, float], None]
 class BuildConfig(BaseModel):
     schema_version: int = 1
     run_id: str
+    inputs: list[str] = Field(default_factory=list, description="Session files and folders")
+    repo_map: dict[str, str] = Field(default_factory=dict)
+    source_format: str | None = None
     model: str | None = None
     api_base: str | None = None
     concurrency: int = 1
@@ -156,6 +159,14 @@ class Pipeline:
         started = time.monotonic()
         try:
             outcome = STAGE_FUNCTIONS[stage](run)
+        except RunStorageError:
+            self._stopping.set()  # no candidate can write anything either: stop the run
+            raise
+        except OSError as error:
+            if not is_storage_error(error):
+                raise
+            self._stopping.set()
+            raise storage_error(error) from error
         except KettleError as error:
             outcome = StageOutcome(status="failed", detail=str(error))
         except Exception as error:  # a bug must not take the other candidates down

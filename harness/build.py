@@ -11,7 +11,6 @@ RUN_DIR/ledger.sqlite; RUN_DIR/summary.json and RUN_DIR/report.html say what hap
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +31,7 @@ from harness.sandbox import DockerEngine
 from harness.settings import Settings
 from tools.example_repos import ensure_example_repos, example_repo_map
 from tools.report import BuildSummary, summarize_run, write_reports
-from tools.sessions.intake import IntakeError, load_sessions
+from tools.sessions.intake import load_sessions
 from tools.sessions.workspace import parse_repo_map
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
@@ -69,9 +68,9 @@ def main(
     console = Console(stderr=True)
 
     def work() -> None:
-        config, run_dir, inputs, mapping = _resolve_inputs(
+        config, run_dir = _resolve_inputs(
             sessions, candidates, out, repo_map, model, api_base, concurrency, approve,
-            budget_usd, stages, repeats, retry_failed, max_steps, console,
+            budget_usd, stages, repeats, retry_failed, max_steps, source_format,
         )  # fmt: skip
         if config.model:
             require_api_key(config.model, config.api_base)
@@ -80,17 +79,12 @@ def main(
         ledger = Ledger(run_dir)
         try:
             engine.reap_orphans()  # containers a crashed earlier run left behind
-            stored = ledger.meta("config")
-            if stored and json.loads(stored).get("model") != config.model:
-                raise ConfigError(
-                    f"{run_dir} was built with --model {json.loads(stored).get('model')}",
-                    "use the same --model to resume, or a new --out",
-                )
+            _settle_inputs(config, ledger.config(), console)
             ledger.set_meta("config", config.model_dump_json())
             policies = make_policies(
                 config.model, api_base=config.api_base, max_steps=config.max_steps
             )
-            gate = ApprovalGate(config.approve, ledger, console=console)  # type: ignore[arg-type]
+            gate = ApprovalGate(config.approve, ledger, console=console)
             if gate.mode != config.approve:
                 console.print(
                     "[yellow]no terminal: approvals are queued (python -m harness.approve)[/yellow]"
@@ -99,21 +93,19 @@ def main(
                 config, run_dir, policies, engine, settings, ledger, gate,
                 on_stage=_stage_printer(console),
             )  # fmt: skip
-            intake_errors: list[IntakeError] = []
-            if inputs:
-                loaded = load_sessions(
-                    inputs,
-                    mapping,
-                    format_hint=source_format,  # type: ignore[arg-type]
+            loaded = load_sessions(
+                [Path(path) for path in config.inputs],
+                config.repo_map,
+                format_hint=config.source_format,  # type: ignore[arg-type]
+            )
+            for error in loaded.errors:
+                console.print(
+                    f"[red]skipped[/red] {error.source}: {error.message}", highlight=False
                 )
-                intake_errors = loaded.errors
-                for error in intake_errors:
-                    console.print(
-                        f"[red]skipped[/red] {error.source}: {error.message}", highlight=False
-                    )
-                todo = pipeline.register(loaded.candidates)
-            else:
-                todo = pipeline.stored_candidates()
+            todo = pipeline.register(loaded.candidates)
+            known = {candidate.id for candidate in todo}
+            # Candidates of earlier runs whose sessions are gone still finish.
+            todo += [c for c in pipeline.stored_candidates() if c.id not in known]
             console.print(
                 f"kettle build: {len(todo)} candidate(s), builder {policies.builder_name}, "
                 f"run folder {run_dir}"
@@ -122,7 +114,7 @@ def main(
                 pipeline.run(todo)
             finally:
                 summary = summarize_run(
-                    run_dir, ledger, config.run_id, policies.builder_name, intake_errors
+                    run_dir, ledger, config.run_id, policies.builder_name, loaded.errors
                 )
                 summary_path, report_path = write_reports(run_dir, summary)
         finally:
@@ -153,28 +145,20 @@ def _resolve_inputs(
     repeats: int,
     retry_failed: bool,
     max_steps: int,
-    console: Console,
-) -> tuple[BuildConfig, Path, list[Path], dict[str, str]]:
+    source_format: str | None,
+) -> tuple[BuildConfig, Path]:
     if approve not in ("prompt", "auto", "queue"):
         raise ConfigError(f"--approve {approve!r} is not one of prompt, auto, queue")
     if stages not in STAGES:
         raise ConfigError(
             f"--stages {stages!r} is not a stage", f"choose one of: {', '.join(STAGES)}"
         )
-    mapping = parse_repo_map(repo_map)
-    inputs = [*sessions, *([candidates] if candidates else [])]
     run_dir = out or Path("runs") / datetime.now().strftime("%Y-%m-%d__%H-%M-%S")
-    resuming = (run_dir / "ledger.sqlite").is_file()
-    if not inputs and not resuming:
-        # No input at all: the bundled examples over team-written repositories.
-        settings = Settings.from_env()
-        repos_dir = settings.home / "example-repos"
-        ensure_example_repos(repos_dir)
-        mapping = {**example_repo_map(repos_dir), **mapping}
-        inputs = [EXAMPLE_SESSIONS]
-        console.print(f"no sessions given: building the bundled examples ({EXAMPLE_SESSIONS})")
     config = BuildConfig(
         run_id=run_dir.name,
+        inputs=[str(path) for path in [*sessions, *([candidates] if candidates else [])]],
+        repo_map=parse_repo_map(repo_map),
+        source_format=source_format,
         model=None if model == BASELINE else model,
         api_base=api_base,
         concurrency=concurrency,
@@ -185,7 +169,28 @@ def _resolve_inputs(
         retry_failed=retry_failed,
         max_steps=max_steps,
     )
-    return config, run_dir, inputs, mapping
+    return config, run_dir
+
+
+def _settle_inputs(config: BuildConfig, stored: dict[str, object], console: Console) -> None:
+    """A rerun without inputs reads the run's own inputs again; a new run without inputs
+    builds the bundled examples over team-written repositories."""
+    if stored and stored.get("model") != config.model:
+        raise ConfigError(
+            f"this run folder was built with --model {stored.get('model') or BASELINE}",
+            "use the same --model to resume, or a new --out",
+        )
+    if not config.inputs and stored.get("inputs"):
+        config.inputs = list(stored["inputs"])  # type: ignore[call-overload]
+        config.repo_map = {**dict(stored.get("repo_map") or {}), **config.repo_map}  # type: ignore[call-overload]
+        config.source_format = config.source_format or stored.get("source_format")  # type: ignore[assignment]
+    if not config.inputs:
+        console.print(f"no sessions given: building the bundled examples ({EXAMPLE_SESSIONS})")
+        config.inputs = [str(EXAMPLE_SESSIONS)]
+    if str(EXAMPLE_SESSIONS) in config.inputs:
+        repos_dir = Settings.from_env().home / "example-repos"
+        ensure_example_repos(repos_dir)
+        config.repo_map = {**example_repo_map(repos_dir), **config.repo_map}
 
 
 def _stage_printer(console: Console) -> Callable[[str, str, StageOutcome, float], None]:

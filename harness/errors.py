@@ -105,4 +105,7 @@ class LedgerError(KettleError):
 class RunStorageError(KettleError):
     """The job or run folder cannot be written (disk full, quota, read-only): the run stops."""
 
-    default_hint = "free space in the output folder (or choose another one), then rerun to resume"
+    default_hint = (
+        "free space in the output folder, then rerun to continue "
+        "(harness.run: --resume; harness.build: the same --out)"
+    )

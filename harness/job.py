@@ -31,8 +31,8 @@ from harness.errors import ConfigError, KettleError
 from harness.sandbox import DockerEngine
 from harness.solvers import Solver
 from harness.task_image import TaskImages
-from harness.trial import TrialOptions, TrialResult, run_trial, storage_error
-from tools.fsio import read_model, write_model
+from harness.trial import TrialOptions, TrialResult, run_trial
+from tools.fsio import read_model, storage_error, write_model
 from tools.harbor_task import HarborTask
 
 log = logging.getLogger(__name__)

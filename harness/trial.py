@@ -18,7 +18,6 @@ The trial folder is the record: ``config.json``, ``result.json`` (with a top-lev
 
 from __future__ import annotations
 
-import errno
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,7 +31,6 @@ from harness import integrity
 from harness.errors import (
     DockerUnavailableError,
     KettleError,
-    RunStorageError,
     SandboxError,
     TaskFormatError,
 )
@@ -41,12 +39,11 @@ from harness.sandbox import ContainerEvents, DockerEngine, DockerSandbox
 from harness.solvers import DEFAULT_AGENT_TIMEOUT_SEC, SolveOutcome, Solver, SolverContext
 from harness.task_image import TaskImages
 from harness.verify import VerifierOutcome, prepare_for_solver, run_verifier
-from tools.fsio import write_model
+from tools.fsio import is_storage_error, storage_error, write_model
 from tools.harbor_task import HarborTask
 
 MAX_AGENT_LOG_BYTES = 200 * 1024 * 1024
 # Errors of the host's filesystem that no later trial can escape either: the job stops.
-_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 VerifierMode = Literal["shared", "separate"]
 
@@ -151,7 +148,7 @@ def run_trial(
     except KettleError as error:
         result.error = TrialError(type=type(error).__name__, message=str(error), phase=phases.phase)
     except OSError as error:
-        if error.errno in _STORAGE_ERRNOS:
+        if is_storage_error(error):
             raise storage_error(error, trial_dir) from error
         result.error = TrialError(type=type(error).__name__, message=str(error), phase=phases.phase)
     finally:
@@ -170,17 +167,9 @@ def _write(action: Callable[[], object], path: Path) -> None:
     try:
         action()
     except OSError as error:
-        if error.errno in _STORAGE_ERRNOS:
+        if is_storage_error(error):
             raise storage_error(error, path) from error
         raise
-
-
-def storage_error(error: OSError, path: Path | None = None) -> KettleError:
-    """The one-line error for a job folder that cannot be written (a full disk above all)."""
-    where = error.filename or path or "the job folder"
-    if error.errno not in _STORAGE_ERRNOS:
-        return KettleError(f"cannot write {where}: {error}")
-    return RunStorageError(f"cannot write {where}: {error.strerror or error}")
 
 
 class _Trial:

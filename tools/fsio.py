@@ -4,6 +4,7 @@ never half of one."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -12,9 +13,23 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from harness.errors import KettleError
+from harness.errors import KettleError, RunStorageError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+# Errors that mean "this folder cannot take more writes": the run must stop, not fail a task.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def is_storage_error(error: OSError) -> bool:
+    return error.errno in STORAGE_ERRNOS
+
+
+def storage_error(error: OSError, path: Path | str | None = None) -> KettleError:
+    """The one-line error for an output folder that cannot be written (a full disk above all)."""
+    where = error.filename or path or "the output folder"
+    if not is_storage_error(error):
+        return KettleError(f"cannot write {where}: {error}")
+    return RunStorageError(f"cannot write {where}: {error.strerror or error}")
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
