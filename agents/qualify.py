@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agents.context import StageContext
 from agents.repo_in_sandbox import copy_repo
 from agents.subagent import OUTPUT_DIR, AgentSettings, ModelFactory, run_subagent
-from harness.errors import SandboxError
+from harness.errors import SandboxError, validation_problems
 from harness.sandbox import Sandbox
 from tools.qualify import qualify_baseline, recheck
 from tools.qualify.record import (
@@ -79,9 +79,7 @@ class ModelQualifier:
             except SandboxError:
                 return f"{OUTPUT_DIR}/qualification.json does not exist yet: write it first."
             except ValidationError as error:
-                problems = "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in error.errors()
-                )
+                problems = "; ".join(validation_problems(error, root="file"))
                 return f"{OUTPUT_DIR}/qualification.json is not valid: {problems}. Fix it."
             accepted.append(output)
             return None

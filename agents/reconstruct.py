@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agents.context import Obstacle, ReconstructionReport, StageContext
 from agents.repo_in_sandbox import copy_repo
 from agents.subagent import OUTPUT_DIR, AgentSettings, ModelFactory, run_subagent
-from harness.errors import BuildError, KettleError
+from harness.errors import BuildError, KettleError, validation_problems
 from harness.image_build import BuildRequest
 from harness.sandbox import LABEL, Sandbox, SandboxSpec
 from tools.fsio import write_text_atomic
@@ -152,9 +152,7 @@ class ModelReconstructor:
                 sandbox.read_file(f"{OUTPUT_DIR}/report.json")
             )
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in error.errors()
-            )
+            problems = "; ".join(validation_problems(error, root="file"))
             raise _Rejected(f"{OUTPUT_DIR}/report.json is not valid: {problems}") from error
         # The agent's environment files, except app/, which kettle exports from git itself.
         sandbox.exec(f"rm -rf {OUTPUT_DIR}/environment/app", user="0")

@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.stats import summary_ms  # noqa: E402
 from harness.harbor_setup import harbor_python  # noqa: E402
 from harness.sandbox import DockerEngine, SandboxSpec  # noqa: E402
 from harness.settings import Settings  # noqa: E402
@@ -32,17 +32,6 @@ from harness.task_image import TaskImages  # noqa: E402
 from harness.terminal import Terminal  # noqa: E402
 from harness.trial import run_trial  # noqa: E402
 from tools.harbor_task import HarborTask  # noqa: E402
-
-
-def summary(samples_sec: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_sec)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {
-        "n": len(ordered),
-        "median_ms": round(statistics.median(ordered) * 1000, 2),
-        "p95_ms": round(p95 * 1000, 2),
-        "min_ms": round(ordered[0] * 1000, 2),
-    }
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -65,9 +54,9 @@ def bench_sandbox(engine: DockerEngine, image: str, repeats: int) -> dict[str, o
         terminal.start()
         rounds = [timed(lambda: terminal.run("true\n", 10)) for _ in range(repeats * 3)]
     return {
-        "container_start": summary(starts),
-        "exec_round_trip": summary(execs),
-        "tmux_send_and_read_round_trip": summary(rounds),
+        "container_start": summary_ms(starts),
+        "exec_round_trip": summary_ms(execs),
+        "tmux_send_and_read_round_trip": summary_ms(rounds),
     }
 
 
@@ -84,7 +73,7 @@ def bench_oracle_trial(engine: DockerEngine, task: HarborTask, repeats: int) -> 
             )  # fmt: skip
             durations.append(time.perf_counter() - started)
             rewards.append(result.reward)
-    return {"task": task.task_id, "oracle_trial": summary(durations), "rewards": rewards}
+    return {"task": task.task_id, "oracle_trial": summary_ms(durations), "rewards": rewards}
 
 
 def bench_harbor(task: HarborTask) -> dict[str, object]:

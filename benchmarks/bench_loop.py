@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.stats import summary_ms  # noqa: E402
 from harness.loop import AgentLoop, Budgets  # noqa: E402
 from harness.models import ModelReply, ScriptedModel  # noqa: E402
 from harness.sandbox import DockerEngine, SandboxSpec  # noqa: E402
@@ -71,11 +71,6 @@ class FullSleepTerminal(Terminal):
         return False
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def overhead_per_step(engine: DockerEngine, image: str, steps: int) -> dict[str, object]:
     script = Script(turns=[turn("true\n") for _ in range(steps)] + done_twice())
     model = TimedModel(ScriptedModel(script))
@@ -104,11 +99,7 @@ def overhead_per_step(engine: DockerEngine, image: str, steps: int) -> dict[str,
         "steps": result.steps,
         "total_sec": round(total, 3),
         "model_sec": round(sum(duration for _, duration in model.calls), 4),
-        "harness_ms_per_step": {
-            "median": round(statistics.median(gaps) * 1000, 1),
-            "p95": round(percentile(gaps, 0.95) * 1000, 1),
-            "max": round(max(gaps) * 1000, 1),
-        },
+        "harness_ms_per_step": summary_ms(gaps),
     }
 
 

@@ -13,6 +13,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.errors import validation_problems
+
 DEFAULT_DURATION_SEC = 1.0
 # Garbage full of braces must not make parsing quadratic.
 _MAX_OBJECT_STARTS = 50
@@ -75,10 +77,7 @@ def parse_reply(text: str) -> ParsedReply:
     try:
         reply = AgentReply.model_validate(data)
     except ValidationError as error:
-        problems = [
-            f"{'.'.join(str(part) for part in issue['loc']) or 'reply'}: {issue['msg']}"
-            for issue in error.errors()
-        ]
+        problems = validation_problems(error, root="reply")
         return ParsedReply(error="; ".join(problems), warnings=warnings)
     return ParsedReply(reply=reply, warnings=warnings)
 

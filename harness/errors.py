@@ -7,6 +7,8 @@ tracebacks appear only with ``--debug``.
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class KettleError(Exception):
     """Base class: a failure the user can act on."""
@@ -109,3 +111,11 @@ class RunStorageError(KettleError):
         "free space in the output folder, then rerun to continue "
         "(harness.run: --resume; harness.build: the same --out)"
     )
+
+
+def validation_problems(error: ValidationError, root: str = "value") -> list[str]:
+    """One ``where: what`` line per problem pydantic found, for messages and model feedback."""
+    return [
+        f"{'.'.join(str(part) for part in issue['loc']) or root}: {issue['msg']}"
+        for issue in error.errors()
+    ]

@@ -17,6 +17,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from harness.sandbox import DockerEngine, DockerSandbox, SandboxSpec
 from harness.settings import Settings
 
+# Fixtures shared across test folders (pytest finds them because conftest imports them).
+from tests.fixtures.disk import small_disk  # noqa: F401
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_TASKS = REPO_ROOT / "examples" / "tasks"
 TEST_RUN_ID = f"pytest-{os.getpid()}"

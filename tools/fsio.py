@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from harness.errors import KettleError, RunStorageError
+from harness.errors import KettleError, RunStorageError, validation_problems
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 # Errors that mean "this folder cannot take more writes": the run must stop, not fail a task.
@@ -66,9 +66,8 @@ def read_model(path: Path, model: type[ModelT]) -> ModelT:
     except FileNotFoundError as error:
         raise KettleError(f"{path}: file not found") from error
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(root)"
+        first = validation_problems(error, root="(root)")[0]
         raise KettleError(
-            f"{path}: not a valid {model.__name__} ({where}: {first['msg']})",
+            f"{path}: not a valid {model.__name__} ({first})",
             "delete the file to let kettle recreate it, or restore it from a backup",
         ) from error

@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT
-
-
-@pytest.fixture()
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mount_point = tmp_path / "small-disk"
-    mount_point.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], check=True)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def fill(mount_point: Path, leave_bytes: int) -> None:
-    stats = os.statvfs(mount_point)
-    free = stats.f_bavail * stats.f_frsize
-    (mount_point / "filler").write_bytes(b"\0" * max(free - leave_bytes, 0))
+from tests.fixtures.disk import fill
 
 
 def qualify(run_dir: Path) -> subprocess.CompletedProcess[str]:

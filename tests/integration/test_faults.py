@@ -36,6 +36,7 @@ from harness.task_image import TaskImages
 from harness.terminus import TerminusSolver
 from harness.trial import run_trial
 from tests.conftest import EXAMPLE_TASKS, REPO_ROOT
+from tests.fixtures.disk import fill
 from tests.scripting import PRICED_MODEL, done_twice, turn
 from tools.harbor_task import HarborTask
 
@@ -362,26 +363,6 @@ def test_model_server_errors_timeouts_and_garbage_are_survived(
 
 
 # --- Disk nearly full in the jobs folder --------------------------------------------------
-
-
-@pytest.fixture()
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mount_point = tmp_path / "small-disk"
-    mount_point.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], check=True)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def fill(mount_point: Path, leave_bytes: int) -> None:
-    """Fill the filesystem until only ``leave_bytes`` are free."""
-    stats = os.statvfs(mount_point)
-    free = stats.f_bavail * stats.f_frsize
-    (mount_point / "filler").write_bytes(b"\0" * max(free - leave_bytes, 0))
 
 
 @pytest.mark.parametrize("leave_bytes", [0, 12 * 1024])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_qualify_scenarios import (
+from tests.fixtures.qualify_repos import (
     PROPRIETARY_TEXT,
     SESSION_START,
     candidate_for,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_qualify_scenarios import Scenario, python_bugfix
+from tests.fixtures.qualify_repos import Scenario, python_bugfix
 from tools.git_repos import open_repo
 from tools.qualify.config import QualifyConfig
 from tools.qualify.outcome import OutcomeReport, file_overlap, find_fix, message_cue

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_qualify_scenarios import PROPRIETARY_TEXT, Scenario, python_bugfix
+from tests.fixtures.qualify_repos import PROPRIETARY_TEXT, Scenario, python_bugfix
 from tools.git_repos import LocalRepo, open_repo
 from tools.qualify import recheck
 from tools.qualify.record import Finding, Qualification, QualificationClaims

@@ -34,7 +34,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from harness.errors import SessionFormatError
+from harness.errors import SessionFormatError, validation_problems
 from tools.sessions.candidate import Candidate, CandidateHints, UserIntervention
 from tools.sessions.common import (
     DEFAULT_MAX_BYTES,
@@ -142,11 +142,8 @@ def _parse_line(text: str, where: str, path: Path) -> Candidate:
     try:
         line = CandidateLine.model_validate(value)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "line"
-        raise format_error(
-            where, f"{field}: {first['msg']}", "see docs/candidates-format.md for the fields"
-        ) from error
+        first = validation_problems(error, root="line")[0]
+        raise format_error(where, first, "see docs/candidates-format.md for the fields") from error
     words = [clean_text(text.strip()) for text in line.user_words()]
     files = []
     for file in line.files_touched:
