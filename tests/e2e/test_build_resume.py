@@ -113,3 +113,28 @@ def test_queued_approvals_wait_for_a_reviewer_and_the_rerun_continues(tmp_path: 
     decisions = [a for c in summary["candidates"] for a in c["approvals"]]
     assert len(decisions) == 4 and all(a["decided_by"] for a in decisions)
     assert {a["note"] for a in decisions if a["gate"] == "approve_qualification"} == {"ok"}
+
+
+def test_ctrl_c_stops_the_build_and_removes_its_containers_at_once(
+    tmp_path: Path, docker_engine: DockerEngine
+) -> None:
+    run_dir = tmp_path / "interrupted-run"
+    process = subprocess.Popen(
+        [*BUILD, "--out", str(run_dir), "--approve", "auto", "--repeats", "1"],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        if docker_engine.kettle_containers(run_dir.name):
+            break  # a stage is working in a container right now
+    else:
+        raise AssertionError("the build never started a container")
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert docker_engine.kettle_containers(run_dir.name) == []
+    running = [key for key, (status, _) in stages(run_dir).items() if status == "running"]
+    assert running, "the interrupted stage is left to be repeated by the next run"
