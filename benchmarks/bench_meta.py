@@ -1,0 +1,88 @@
+"""Meta-benchmark benchmark: the whole offline starter pack with baseline, null and reference.
+
+    .venv/bin/python benchmarks/bench_meta.py [--out DIR] [-n N] [--builder B ...] [--seed ID ...]
+
+Runs ``python -m meta_bench.run`` over every seed in meta_bench/seeds (resumable: an
+interrupted run continues where it stopped), then prints JSON and writes it to
+benchmarks/results/meta.json: the wall time, the leaderboard rows, and per seed the time of
+each builder's build and scoring. Not a test: the numbers vary by machine; the point is to
+see them and compare runs on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from meta_bench.leaderboard import Leaderboard  # noqa: E402
+from tools.fsio import read_model  # noqa: E402
+
+DEFAULT_BUILDERS = ["baseline", "null", "reference"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "meta-starter-pack")
+    parser.add_argument("-n", type=int, default=2, help="units at once")
+    parser.add_argument("--builder", action="append", default=None)
+    parser.add_argument("--seed", action="append", default=[])
+    args = parser.parse_args()
+    builders = args.builder or DEFAULT_BUILDERS
+    command = [sys.executable, "-m", "meta_bench.run", "--out", str(args.out), "-n", str(args.n)]
+    for builder in builders:
+        command += ["--builder", builder]
+    for seed in args.seed:
+        command += ["--seed", seed]
+    started = time.monotonic()
+    completed = subprocess.run(command, cwd=ROOT, check=False)
+    wall = time.monotonic() - started
+    if completed.returncode != 0:
+        sys.exit(completed.returncode)
+    board = read_model(args.out / "leaderboard.json", Leaderboard)
+    result = {
+        "benchmark": "meta",
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "command": " ".join(["python -m meta_bench.run", *command[3:]]),
+        "wall_sec_this_invocation": round(wall, 1),
+        "wall_sec_total": board.wall_sec,
+        "seeds": [seed.id for seed in board.seeds],
+        "rows": [
+            {
+                "builder": row.builder,
+                "role": row.role,
+                "meta_score": row.meta_score,
+                "ci95": [row.ci_low, row.ci_high],
+                "metrics": row.metrics,
+                "seeds_scored": row.seeds_scored,
+                "seeds_failed": row.seeds_failed,
+                "build_wall_sec": row.cost.build_wall_sec,
+                "score_wall_sec": row.cost.score_wall_sec,
+                "per_seed": {
+                    cell.seed_id: {"env_score": cell.env_score, "build_sec": cell.build_wall_sec}
+                    for cell in row.cells
+                },
+            }
+            for row in board.rows
+        ],
+        "html_rendered": board.render_check.passed if board.render_check else None,
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    out = ROOT / "benchmarks" / "results" / "meta.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+'use strict';
+
+const { paginate, pageCount } = require('./paginate');
+const { pageLinks } = require('./links');
+
+module.exports = { paginate, pageCount, pageLinks };

@@ -1,0 +1,422 @@
+"""python -m meta_bench.run — build every seed with every builder, score, and publish a leaderboard.
+
+    python -m meta_bench.run --builder baseline --builder null --builder reference --out DIR
+    python -m meta_bench.run --builder gpt-5.1 --repeats 3 -n 2 --judge sonnet-4.5 --out DIR
+
+Layout of ``DIR`` (an interface, like a job folder):
+
+    run.json                       RunRecord: options, builders (exact versions), wall time
+    ledger.sqlite                  one row per builder × seed × repeat (resumable)
+    <builder>/<seed>/r<k>/build/   the builder's workspace: draft/ (the task), logs, trajectories
+    <builder>/<seed>/r<k>/build.json   BuildOutcome (status, cost, tokens, wall time)
+    <builder>/<seed>/r<k>/score/   score.json (EnvScore), trials/, leaks/
+    <builder>/<seed>/r<k>/crash.txt    only when the machinery broke on that unit
+    leaderboard.json, leaderboard.md, leaderboard.html
+
+Rerunning the same command resumes: finished units are kept, interrupted ones repeated from
+the stage they were in, failed ones only with --retry-failed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from pydantic import BaseModel, Field
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.cli import run_cli
+from harness.errors import ConfigError, KettleError
+from harness.sandbox import DockerEngine
+from harness.settings import Settings
+from meta_bench.builders import BUILTIN_BUILDERS, Builder, BuilderInfo, BuildJob, BuildOutcome
+from meta_bench.builders import make_builder as default_make_builder
+from meta_bench.judge import AlignmentJudge
+from meta_bench.leaderboard import (
+    Leaderboard,
+    SeedInfo,
+    UnitResult,
+    build_leaderboard,
+    check_render,
+    write_leaderboard,
+)
+from meta_bench.ledger import RunLedger
+from meta_bench.materialize import SEEDS_DIR, load_seeds, materialize
+from meta_bench.score import EnvScore, ScoreJob, score_environment
+from meta_bench.seed_format import Seed, load_seed, load_variants
+from tools.fsio import read_model, write_model, write_text_atomic
+
+
+class RunOptions(BaseModel):
+    schema_version: int = 1
+    builders: list[str]
+    seeds_dir: str
+    seeds: list[str] = Field(default_factory=list, description="Seed ids; empty: all")
+    repeats: int = 1
+    concurrency: int = 1
+    trial_workers: int = 2
+    reruns: int = 3
+    variant_reruns: int = 2
+    api_base: str | None = None
+    judge: str | None = None
+    judge_api_base: str | None = None
+    max_steps: int = 60
+
+
+class RunRecord(BaseModel):
+    schema_version: int = 1
+    run_id: str
+    command: str
+    options: RunOptions
+    builders: list[BuilderInfo]
+    started_at: str
+    wall_sec_total: float = 0.0
+
+
+@dataclass
+class _Unit:
+    builder: Builder
+    seed: Seed
+    seed_dir: Path
+    repeat: int
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return self.builder.name, self.seed.id, self.repeat
+
+
+class MetaRun:
+    """One meta-benchmark run folder: its units, their work, the leaderboard."""
+
+    def __init__(
+        self,
+        out_dir: Path,
+        options: RunOptions,
+        builders: list[Builder],
+        engine: DockerEngine,
+        settings: Settings,
+        *,
+        command: str,
+        run_id: str | None = None,
+        console: Console | None = None,
+    ) -> None:
+        self.out_dir, self.options, self.builders = out_dir, options, builders
+        self.engine, self.settings, self.command = engine, settings, command
+        self.run_id = run_id or f"meta-{_slug(out_dir.name)}-{os.getpid()}"
+        self.console = console or Console()
+        self.ledger = RunLedger(out_dir)
+        self._stopping = threading.Event()
+        seed_dirs = load_seeds(Path(options.seeds_dir), options.seeds or None)
+        self.seeds = [(load_seed(path), path) for path in seed_dirs]
+        self.judge = (
+            AlignmentJudge(options.judge, api_base=options.judge_api_base)
+            if options.judge
+            else None
+        )
+
+    def folder(self, builder: str, seed_id: str, repeat: int) -> Path:
+        return self.out_dir / _slug(builder) / seed_id / f"r{repeat}"
+
+    def run(self) -> Leaderboard:
+        started = time.monotonic()
+        record = self._record()
+        units = [
+            _Unit(builder, seed, path, repeat)
+            for builder in self.builders
+            for seed, path in self.seeds
+            for repeat in range(1, self.options.repeats + 1)
+        ]
+        for unit in units:
+            self.ledger.add(*unit.key)
+        pending = [u for u in units if self.ledger.unit(*u.key).status not in _FINISHED]
+        columns = (
+            TextColumn("[bold]meta-bench[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=self.console, transient=False) as progress:
+            bar = progress.add_task("units", total=len(units), completed=len(units) - len(pending))
+            workers = max(self.options.concurrency, 1)
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unit") as pool:
+                futures = {pool.submit(self._process, unit): unit for unit in pending}
+                try:
+                    for future in as_completed(futures):
+                        line = future.result()
+                        progress.advance(bar)
+                        progress.console.print(line)
+                except BaseException:
+                    self._stopping.set()
+                    for future in futures:
+                        future.cancel()
+                    self.engine.close_all()
+                    raise
+        record.wall_sec_total = round(record.wall_sec_total + time.monotonic() - started, 3)
+        write_model(self.out_dir / "run.json", record)
+        return self.publish(record)
+
+    def publish(self, record: RunRecord) -> Leaderboard:
+        board = build_leaderboard(
+            record.run_id,
+            record.command,
+            [_seed_info(seed) for seed, _ in self.seeds],
+            record.builders,
+            self.results(),
+            judge=self.options.judge,
+            repeats=self.options.repeats,
+            wall_sec=record.wall_sec_total,
+        )
+        paths = write_leaderboard(board, self.out_dir)
+        board.render_check = check_render(paths["html"], board)
+        write_model(paths["json"], board)
+        return board
+
+    def results(self) -> list[UnitResult]:
+        results = []
+        for builder in self.builders:
+            for seed, _ in self.seeds:
+                for repeat in range(1, self.options.repeats + 1):
+                    results.append(self._result(builder.name, seed.id, repeat))
+        return results
+
+    def _result(self, builder: str, seed_id: str, repeat: int) -> UnitResult:
+        record = self.ledger.unit(builder, seed_id, repeat)
+        folder = self.folder(builder, seed_id, repeat)
+        result = UnitResult(
+            builder=builder,
+            seed_id=seed_id,
+            repeat=repeat,
+            state="failed",
+            detail=record.detail or record.status,
+            folder=str(folder.relative_to(self.out_dir)),
+        )
+        if record.status == "not_applicable":
+            result.state = "not_applicable"
+            return result
+        if (folder / "build.json").is_file():
+            result.build = read_model(folder / "build.json", BuildOutcome)
+        if record.status == "done" and (folder / "score" / "score.json").is_file():
+            result.score = read_model(folder / "score" / "score.json", EnvScore)
+            result.state = "scored" if result.score.status == "scored" else "not_built"
+            result.detail = result.score.message
+        return result
+
+    def _record(self) -> RunRecord:
+        path = self.out_dir / "run.json"
+        infos = [builder.info for builder in self.builders]
+        if path.is_file():
+            previous = read_model(path, RunRecord)
+            return previous.model_copy(
+                update={"options": self.options, "builders": infos, "command": self.command}
+            )
+        record = RunRecord(
+            run_id=self.run_id,
+            command=self.command,
+            options=self.options,
+            builders=infos,
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        write_model(path, record)
+        return record
+
+    def _process(self, unit: _Unit) -> str:
+        if self._stopping.is_set():
+            return ""
+        builder, seed, repeat = unit.key
+        folder = self.folder(*unit.key)
+        started = time.monotonic()
+        try:
+            line = self._work(unit, folder)
+        except KettleError as error:
+            self.ledger.mark(builder, seed, repeat, "failed", str(error))
+            line = f"[red]failed[/red]: {error}"
+        except Exception as error:  # a bug must not take the other units down
+            folder.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(folder / "crash.txt", traceback.format_exc())
+            self.ledger.mark(builder, seed, repeat, "failed", f"internal error: {error!r}")
+            line = f"[red]internal error[/red]: {error!r} (see {folder / 'crash.txt'})"
+        took = time.monotonic() - started
+        return f"  {builder} × {seed} r{repeat}: {line} [dim]({took:.0f}s)[/dim]"
+
+    def _work(self, unit: _Unit, folder: Path) -> str:
+        builder, seed = unit.builder, unit.seed
+        key = unit.key
+        reason = builder.not_applicable(seed)
+        if reason:
+            self.ledger.mark(*key, "not_applicable", reason)
+            return f"not applicable ({reason})"
+        materialized = materialize(seed, self.settings)
+        record = self.ledger.unit(*key)
+        build_path = folder / "build.json"
+        if record.status != "scoring" or not build_path.is_file():
+            self.ledger.mark(*key, "building")
+            outcome = builder.build(
+                BuildJob(
+                    seed, materialized, folder / "build", self.engine, self.settings, self.run_id
+                )
+            )
+            write_model(build_path, outcome)
+            self.ledger.mark(*key, "scoring", outcome.message)
+        outcome = read_model(build_path, BuildOutcome)
+        score = score_environment(
+            ScoreJob(
+                builder=builder.name,
+                seed=seed,
+                materialized=materialized,
+                variants=load_variants(unit.seed_dir),
+                task_dir=Path(outcome.task_dir) if outcome.task_dir else None,
+                out_dir=folder / "score",
+                repeat=unit.repeat,
+                reruns=self.options.reruns,
+                variant_reruns=self.options.variant_reruns,
+                workers=self.options.trial_workers,
+                judge=self.judge,
+            ),
+            self.engine,
+            self.settings,
+            run_id=self.run_id,
+        )
+        score.cost.usd = outcome.cost_usd
+        score.cost.prompt_tokens = outcome.prompt_tokens
+        score.cost.completion_tokens = outcome.completion_tokens
+        score.cost.build_wall_sec = outcome.wall_sec
+        write_model(folder / "score" / "score.json", score)
+        self.ledger.mark(*key, "done", score.message)
+        return (
+            f"EnvScore {score.env_score:.3f} (M1 {score.m1_validity:.0f} M4 {_num(score.m4_f1)} "
+            f"M5 {_num(score.m5_exploit_resistance)} M6 {score.m6_leak_free:.0f} "
+            f"M7 {score.m7_determinism:.0f})"
+        )
+
+
+_FINISHED = ("done", "not_applicable")
+
+
+def print_leaderboard(console: Console, board: Leaderboard, out_dir: Path) -> None:
+    table = Table(title=f"kettle meta-benchmark — {board.run_id}")
+    for column in ("#", "builder", "role", "MetaScore [95% CI]", "M1", "M4", "M5", "seeds"):
+        table.add_column(column)
+    for row in board.rows:
+        score = "n/a" if row.meta_score is None else f"{row.meta_score:.3f}"
+        if row.ci_low is not None and row.ci_high is not None:
+            score += f" [{row.ci_low:.3f}, {row.ci_high:.3f}]"
+        table.add_row(
+            str(row.rank or "—"),
+            row.builder,
+            row.role,
+            score,
+            _num(row.metrics.get("M1")),
+            _num(row.metrics.get("M4")),
+            _num(row.metrics.get("M5")),
+            f"{row.seeds_scored}"
+            + (f" (+{row.seeds_not_applicable} n/a)" if row.seeds_not_applicable else "")
+            + (f" ({row.seeds_failed} failed)" if row.seeds_failed else ""),
+        )
+    console.print(table)
+    check = board.render_check
+    if check is not None:
+        mark = "[green]ok[/green]" if check.passed else "[yellow]not checked[/yellow]"
+        console.print(f"leaderboard.html in headless Chromium: {mark} — {check.message}")
+    console.print(f"leaderboard: {out_dir / 'leaderboard.md'} · {out_dir / 'leaderboard.html'}")
+
+
+def _seed_info(seed: Seed) -> SeedInfo:
+    return SeedInfo(
+        id=seed.id,
+        title=seed.title,
+        language=seed.language,
+        kind=seed.source.kind,
+        visibility=seed.visibility,
+    )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "builder"
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+_BUILDER_HELP = f"{', '.join(BUILTIN_BUILDERS)}, or a model; repeatable."
+app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
+
+
+@app.command()
+def main(
+    builder: list[str] = typer.Option(..., "--builder", "-b", help=_BUILDER_HELP),
+    out: Path = typer.Option(..., "--out", "-o", help="The run folder (rerun to resume)."),
+    seeds: Path = typer.Option(SEEDS_DIR, "--seeds", help="Folder of seed folders."),
+    seed: list[str] = typer.Option([], "--seed", help="Only these seed ids; repeatable."),
+    repeats: int = typer.Option(1, "--repeats", min=1, help="Builds per builder and seed."),
+    concurrency: int = typer.Option(1, "-n", "--concurrency", min=1, help="Units at once."),
+    trial_workers: int = typer.Option(2, "--trial-workers", min=1, help="Trials at once per unit."),
+    reruns: int = typer.Option(3, "--reruns", min=1, help="Runs of the start state and the fix."),
+    variant_reruns: int = typer.Option(2, "--variant-reruns", min=1, help="Runs per variant."),
+    api_base: str | None = typer.Option(None, "--api-base", help="OpenAI-compatible base URL."),
+    judge: str | None = typer.Option(None, "--judge", help="Model for M8 (alignment judge)."),
+    judge_api_base: str | None = typer.Option(
+        None, "--judge-api-base", help="OpenAI-compatible base URL for the judge."
+    ),
+    max_steps: int = typer.Option(60, "--max-steps", min=1, help="Steps per model agent."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Repeat failed units."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    """Build, score and rank builders on the meta-benchmark's seeds."""
+    console = Console()
+
+    def work() -> None:
+        if len(set(builder)) != len(builder):
+            raise ConfigError("a builder is named twice", "name each --builder once")
+        options = RunOptions(
+            builders=builder,
+            seeds_dir=str(seeds),
+            seeds=seed,
+            repeats=repeats,
+            concurrency=concurrency,
+            trial_workers=trial_workers,
+            reruns=reruns,
+            variant_reruns=variant_reruns,
+            api_base=api_base,
+            judge=judge,
+            judge_api_base=judge_api_base,
+            max_steps=max_steps,
+        )
+        made = [
+            default_make_builder(name, api_base=api_base, max_steps=max_steps) for name in builder
+        ]
+        engine = DockerEngine.connect()
+        try:
+            run = MetaRun(
+                out,
+                options,
+                made,
+                engine,
+                Settings.from_env(),
+                command="python -m meta_bench.run " + shlex.join(sys.argv[1:]),
+                console=console,
+            )
+            if retry_failed:
+                run.ledger.reopen_failed()
+            board = run.run()
+        finally:
+            engine.close()
+        print_leaderboard(console, board, out)
+
+    run_cli(work, debug=debug)
+
+
+if __name__ == "__main__":
+    app()

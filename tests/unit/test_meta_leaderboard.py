@@ -1,0 +1,146 @@
+"""The leaderboard: ranking, reference and control rows, n/a and failed units, CIs, outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from meta_bench.builders import BuilderInfo, BuildOutcome
+from meta_bench.leaderboard import (
+    SeedInfo,
+    UnitResult,
+    build_leaderboard,
+    render_markdown,
+    write_leaderboard,
+)
+from meta_bench.ledger import RunLedger
+from meta_bench.score import EnvScore, ScoreCheck
+
+SEEDS = [
+    SeedInfo(id=f"seed-{n}", title=f"seed {n}", language=lang, kind="example", visibility=vis)
+    for n, lang, vis in ((1, "python", "factory"), (2, "javascript", "factory"),
+                         (3, "python", "intent_only"))
+]  # fmt: skip
+
+
+def info(name: str, role: str = "contestant", kind: str = "baseline") -> BuilderInfo:
+    return BuilderInfo(
+        name=name,
+        role=role,
+        kind=kind,
+        kettle_version="0.1.0",
+        code_revision="abc",  # type: ignore[arg-type]
+    )
+
+
+def scored(builder: str, seed: str, value: float, *, failing: str | None = None) -> UnitResult:
+    score = EnvScore(
+        builder=builder,
+        seed_id=seed,
+        status="scored",
+        m1_validity=1.0,
+        m2_recall=value,
+        m3_kill_rate=1.0,
+        m4_f1=value,
+        m5_exploit_resistance=1.0,
+        m6_leak_free=1.0,
+        m7_determinism=1.0,
+        env_score=value,
+        message=f"EnvScore {value}",
+    )
+    if failing:
+        score.checks.append(
+            ScoreCheck(name=failing, metric="M2", passed=False, message="rejected",
+                       evidence={"verifier_output": "AssertionError: helper name"})
+        )  # fmt: skip
+    build = BuildOutcome(builder=builder, seed_id=seed, status="built", cost_usd=0.5, wall_sec=60)
+    return UnitResult(
+        builder=builder, seed_id=seed, repeat=1, state="scored", build=build, score=score
+    )
+
+
+def units() -> list[UnitResult]:
+    return [
+        scored("baseline", "seed-1", 1.0),
+        scored("baseline", "seed-2", 0.5, failing="correct:other_names"),
+        UnitResult(
+            builder="baseline",
+            seed_id="seed-3",
+            repeat=1,
+            state="not_applicable",
+            detail="intent_only",
+        ),
+        scored("gpt-x", "seed-1", 0.25),
+        UnitResult(builder="gpt-x", seed_id="seed-2", repeat=1, state="failed", detail="boom"),
+        scored("gpt-x", "seed-3", 0.75),
+        scored("reference", "seed-1", 1.0),
+        scored("reference", "seed-2", 1.0),
+        scored("reference", "seed-3", 1.0),
+        scored("null", "seed-1", 0.0),
+        scored("null", "seed-2", 0.0),
+        scored("null", "seed-3", 0.0),
+    ]
+
+
+def board():  # type: ignore[no-untyped-def]
+    builders = [
+        info("null", "control", "null"),
+        info("reference", "reference", "reference"),
+        info("gpt-x", kind="model"),
+        info("baseline"),
+    ]
+    return build_leaderboard("run-1", "python -m meta_bench.run ...", SEEDS, builders, units())
+
+
+def test_contestants_are_ranked_and_reference_and_control_rows_are_not() -> None:
+    rows = board().rows
+    assert [(r.builder, r.rank) for r in rows] == [
+        ("baseline", 1),
+        ("gpt-x", 2),
+        ("reference", None),
+        ("null", None),
+    ]
+
+
+def test_not_applicable_and_failed_units_are_counted_but_never_scored_as_zero() -> None:
+    baseline, model = board().rows[:2]
+    assert baseline.meta_score == 0.75 and baseline.seeds_scored == 2
+    assert baseline.seeds_not_applicable == 1
+    assert model.meta_score == 0.5 and model.seeds_failed == 1
+    assert baseline.ci_low is not None and baseline.ci_low <= 0.75 <= baseline.ci_high  # type: ignore[operator]
+    assert baseline.cost.usd == 1.0 and baseline.cost.build_wall_sec == 120
+
+
+def test_a_failed_check_keeps_its_evidence_in_the_drill_down() -> None:
+    baseline = board().rows[0]
+    cell = next(c for c in baseline.cells if c.seed_id == "seed-2")
+    assert cell.failed_checks[0].name == "correct:other_names"
+    assert "helper name" in cell.failed_checks[0].evidence
+
+
+def test_markdown_html_and_json_are_written_from_the_same_board(tmp_path: Path) -> None:
+    paths = write_leaderboard(board(), tmp_path)
+    markdown = paths["md"].read_text()
+    assert "| 1 | `baseline` | contestant | 0.750 [" in markdown
+    assert "| seed-3 (python) | n/a | 0.750 | 1.000 | 0.000 |" in markdown
+    assert render_markdown(board()).splitlines()[4:] == markdown.splitlines()[4:]
+    html = paths["html"].read_text()
+    assert html.count('data-builder="') == 4 and "<script>" in html
+    assert json.loads(paths["json"].read_text())["rows"][0]["builder"] == "baseline"
+
+
+def test_the_run_ledger_resumes_interrupted_units_and_keeps_finished_ones(tmp_path: Path) -> None:
+    ledger = RunLedger(tmp_path)
+    ledger.add("baseline", "seed-1", 1)
+    ledger.add("baseline", "seed-2", 1)
+    ledger.mark("baseline", "seed-1", 1, "building")
+    ledger.mark("baseline", "seed-1", 1, "done", "EnvScore 1")
+    ledger.mark("baseline", "seed-2", 1, "building")
+    ledger.mark("baseline", "seed-2", 1, "failed", "boom")
+    ledger.close()
+    again = RunLedger(tmp_path)
+    again.add("baseline", "seed-1", 1)
+    assert again.unit("baseline", "seed-1", 1).status == "done"
+    assert again.unit("baseline", "seed-1", 1).attempts == 1
+    assert again.reopen_failed() == 1
+    assert again.unit("baseline", "seed-2", 1).status == "pending"
