@@ -2,7 +2,8 @@
 
 Idempotent and quiet when there is nothing to do: it starts (or installs) the Docker
 engine, makes the base image (offline if need be), and with ``--harbor`` installs Harbor's
-reference runner for cross-checks. Both README commands call it first.
+reference runner for cross-checks, and with ``--browser`` Chromium for the checks that HTML
+reports render. Both README commands call it first.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 
 from harness.base_image import ensure_base_image
+from harness.browser_setup import ensure_chromium
 from harness.cli import run_cli
 from harness.docker_setup import ensure_docker
 from harness.harbor_setup import ensure_harbor
@@ -22,6 +24,9 @@ app = typer.Typer(add_completion=False, help=__doc__)
 @app.command()
 def main(
     harbor: bool = typer.Option(False, "--harbor", help="Also install Harbor (Python 3.12 venv)."),
+    browser: bool = typer.Option(
+        False, "--browser", help="Also install Chromium (checks that HTML reports render)."
+    ),
     rebuild_base: bool = typer.Option(False, "--rebuild-base", help="Rebuild the base image."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
@@ -42,7 +47,9 @@ def main(
         extra = ""
         if harbor:
             python = ensure_harbor(settings, report)
-            extra = f", harbor at {python}"
+            extra += f", harbor at {python}"
+        if browser:
+            extra += f", chromium at {ensure_chromium(report)}"
         console.print(
             f"[green]kettle is ready[/green]: docker {version}, base image {image}{extra}"
         )

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from harness.browser_setup import dump_dom, ensure_chromium
 from harness.sandbox import DockerEngine
 from tests.conftest import REPO_ROOT
 from tools.harbor_task import HarborTask
@@ -113,6 +114,11 @@ def test_queued_approvals_wait_for_a_reviewer_and_the_rerun_continues(tmp_path: 
     decisions = [a for c in summary["candidates"] for a in c["approvals"]]
     assert len(decisions) == 4 and all(a["decided_by"] for a in decisions)
     assert {a["note"] for a in decisions if a["gate"] == "approve_qualification"} == {"ok"}
+
+    # The report a reviewer opens renders in a real browser, with what they need to see.
+    dom = dump_dom(ensure_chromium(lambda _message: None), run_dir / "report.html")
+    assert dom.count('class="published"') >= 2 and "disqualified" in dom
+    assert "validation" in dom and ">pass<" in dom and "approve_task: approved by" in dom
 
 
 def test_ctrl_c_stops_the_build_and_removes_its_containers_at_once(
