@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 import prompts
 from agents.subagent import ModelFactory
-from harness.errors import KettleError
+from harness.errors import KettleError, validation_problems
 from harness.models import LiteLLMModel, Model
 from tools.harbor_task import HarborTask
 
@@ -98,7 +98,4 @@ def parse_verdict(text: str) -> JudgeVerdict:
     try:
         return JudgeVerdict.model_validate_json(text[start : end + 1])
     except ValidationError as error:
-        first = error.errors()[0]
-        raise ValueError(
-            f"{'.'.join(map(str, first['loc'])) or 'object'}: {first['msg']}"
-        ) from None
+        raise ValueError(validation_problems(error, root="object")[0]) from None

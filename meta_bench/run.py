@@ -114,7 +114,9 @@ class MetaRun:
     ) -> None:
         self.out_dir, self.options, self.builders = out_dir, options, builders
         self.engine, self.settings, self.command = engine, settings, command
-        self.run_id = run_id or f"meta-{_slug(out_dir.name)}-{os.getpid()}"
+        name = _slug(out_dir.name)
+        prefix = "" if name.startswith("meta") else "meta-"
+        self.run_id = run_id or f"{prefix}{name}-{os.getpid()}"
         self.console = console or Console()
         self.ledger = RunLedger(out_dir)
         self._stopping = threading.Event()

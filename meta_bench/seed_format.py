@@ -75,9 +75,14 @@ class Seed(BaseModel):
     license: str = Field(description="SPDX id of the project")
     source: RepoSource
     start_ref: str = Field(
-        "start", description="git: commit/ref of the start state; pypi/npm/example: 'start'"
+        "start",
+        description="git: commit/ref of the start state; example: the commit folder of its "
+        "history (e.g. '05-since-option'); pypi/npm: 'start'",
     )
-    fix_ref: str = Field("fix", description="git: the upstream fix commit; others: 'fix'")
+    fix_ref: str = Field(
+        "fix",
+        description="git: the upstream fix commit; example: its commit folder; pypi/npm: 'fix'",
+    )
     intent: Intent
     visibility: Literal["factory", "intent_only"] = Field(
         "factory",
