@@ -16,16 +16,17 @@ A candidate's folder (``RUN_DIR/candidates/<id>/``) is the contract between stag
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from harness.run_budget import SharedBudget
 from harness.sandbox import DockerEngine
 from harness.settings import Settings
 from harness.task_image import TaskImages
+from tools.fsio import read_model
 from tools.git_repos import RepoCache
 from tools.qualify.record import Qualification
 from tools.sessions.candidate import Candidate
@@ -36,6 +37,13 @@ class CandidateWorkspace:
 
     def __init__(self, run_dir: Path, candidate_id: str) -> None:
         self.root = run_dir / "candidates" / candidate_id
+
+    @classmethod
+    def at(cls, root: Path) -> CandidateWorkspace:
+        """The workspace whose folder is ``root`` (a copy of it on a worker node)."""
+        workspace = cls.__new__(cls)
+        workspace.root = root
+        return workspace
 
     @property
     def candidate_path(self) -> Path:
@@ -73,29 +81,11 @@ class CandidateWorkspace:
     def logs(self) -> Path:
         return self.root / "logs"
 
-
-class CostMeter:
-    """Dollars spent by the whole run, shared by all workers; None budget means unlimited."""
-
-    def __init__(self, budget_usd: float | None) -> None:
-        self.budget_usd = budget_usd
-        self._spent = 0.0
-        self._lock = threading.Lock()
-
-    def add(self, dollars: float | None) -> None:
-        if dollars:
-            with self._lock:
-                self._spent += dollars
-
-    @property
-    def spent(self) -> float:
-        with self._lock:
-            return self._spent
-
-    def remaining(self) -> float | None:
-        if self.budget_usd is None:
+    def stored_qualification(self) -> Qualification | None:
+        """The qualification an earlier stage wrote (a resumed run starts from it)."""
+        if not self.qualification_path.is_file():
             return None
-        return max(self.budget_usd - self.spent, 0.0)
+        return read_model(self.qualification_path, Qualification)
 
 
 @dataclass
@@ -109,18 +99,18 @@ class StageContext:
     images: TaskImages
     settings: Settings
     repos: RepoCache
-    costs: CostMeter
+    costs: SharedBudget  # the run's, shared by every stage (and node) of the run
     qualification: Qualification | None = None
     validation_repeats: int = 3
     notes: list[str] = field(default_factory=list)
     stage_cost_usd: float | None = None
 
     def charge(self, dollars: float | None) -> None:
-        """Count model spending against the current stage and the whole run."""
+        """Count model spending against the current stage (agent loops charge the run's
+        budget themselves, call by call)."""
         if dollars is None:
             return
         self.stage_cost_usd = (self.stage_cost_usd or 0.0) + dollars
-        self.costs.add(dollars)
 
 
 class Obstacle(BaseModel):

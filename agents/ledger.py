@@ -201,6 +201,15 @@ class Ledger:
                 (status, _now(), duration_sec, cost_usd, detail, candidate_id, stage),
             )
 
+    def note_retry(self, candidate_id: str, stage: str, note: str) -> None:
+        """A running stage lost its worker and starts again elsewhere: count the attempt."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE stages SET attempts = attempts + 1, detail = ? "
+                "WHERE candidate_id = ? AND stage = ?",
+                (f"retrying: {note}", candidate_id, stage),
+            )
+
     def recover_interrupted(self) -> list[StageRecord]:
         """Stages left ``running`` by a crash go back to ``pending``; returns them."""
         interrupted = [record for record in self.stages() if record.status == "running"]

@@ -1,11 +1,16 @@
 """Stage orchestration: candidates in parallel, stages in order, resumable from the ledger.
 
-Each candidate moves through ``agents.stages.STAGES`` on a worker thread (``-n`` at once).
+Each candidate moves through ``agents.stages.STAGES`` on a driver thread (``-n`` at once).
 Before a stage runs it is marked ``running`` in the ledger; after its outputs are on disk
 it is marked with its outcome. A rerun repeats nothing marked ``done``; stages left
 ``running`` by a crash are repeated; failed stages are repeated only with ``retry_failed``.
 On Ctrl-C the run stops taking work, tears its containers down, and leaves interrupted
 stages to be repeated next time.
+
+Where a work stage runs is the executor's business (``harness.executor``): in this
+process, or on a node of a Ray cluster with the candidate's folder shipped there and back.
+Either way only this process writes the ledger, so a run begun with one executor can be
+finished with the other.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -21,15 +25,27 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from agents.approvals import ApprovalGate, ApproveMode
-from agents.context import CandidateWorkspace, CostMeter, StageContext
+from agents.context import CandidateWorkspace, StageContext
 from agents.ledger import Ledger
 from agents.policies import Policies
-from agents.stages import STAGE_FUNCTIONS, STAGES, CandidateRun, StageName, StageOutcome
-from harness.errors import KettleError, RunStorageError
+from agents.remote_stage import StageJob, StageReply, run_stage_here
+from agents.stages import (
+    STAGES,
+    WORKER_STAGES,
+    CandidateRun,
+    DriverServices,
+    StageName,
+    StageOutcome,
+    execute_stage,
+)
+from harness.errors import ExecutorCancelled, ExecutorError, RunStorageError
+from harness.executor import Executor, LocalExecutor
+from harness.folder_transfer import restore_folder
+from harness.run_budget import SharedBudget
 from harness.sandbox import DockerEngine
 from harness.settings import Settings
 from harness.task_image import TaskImages
-from tools.fsio import is_storage_error, read_model, storage_error, write_model
+from tools.fsio import read_model, write_model
 from tools.git_repos import RepoCache
 from tools.sessions.candidate import Candidate
 
@@ -49,6 +65,7 @@ class BuildConfig(BaseModel):
     concurrency: int = 1
     approve: ApproveMode = "prompt"
     budget_usd: float | None = None
+    budget_minutes: float | None = None
     last_stage: StageName = "publish"
     validation_repeats: int = 3
     retry_failed: bool = False
@@ -66,19 +83,23 @@ class Pipeline:
         ledger: Ledger,
         gate: ApprovalGate,
         *,
+        executor: Executor | None = None,
         on_stage: StageEvent | None = None,
     ) -> None:
         self.config, self.run_dir, self.policies = config, run_dir, policies
         self.engine, self.settings, self.ledger, self.gate = engine, settings, ledger, gate
+        self.executor = executor or LocalExecutor(config.concurrency)
         self._on_stage = on_stage or (lambda *_: None)
         self._images = TaskImages(engine, settings)
         self._repos = RepoCache(settings.home / "repos")
-        self._costs = CostMeter(config.budget_usd)
+        wall_sec = config.budget_minutes * 60 if config.budget_minutes is not None else None
+        self._costs = self.executor.budget(config.budget_usd, wall_sec)
         self._stopping = threading.Event()
+        self.out_of_time = False  # the run's wall-time budget ended it; a rerun continues
         self._stages = STAGES[: STAGES.index(config.last_stage) + 1]
 
     @property
-    def costs(self) -> CostMeter:
+    def costs(self) -> SharedBudget:
         return self._costs
 
     def register(self, candidates: list[Candidate]) -> list[Candidate]:
@@ -86,6 +107,7 @@ class Pipeline:
         ready: list[Candidate] = []
         for candidate in candidates:
             workspace = CandidateWorkspace(self.run_dir, candidate.id)
+            restore_folder(workspace.root)  # a folder swap a crash cut short (Ray executor)
             if workspace.candidate_path.is_file():
                 candidate = read_model(workspace.candidate_path, Candidate)
             else:
@@ -115,24 +137,28 @@ class Pipeline:
                 self._stopping.set()
                 for future in futures:
                     future.cancel()
+                self.executor.cancel_all()
                 self.engine.close_all()
                 raise
 
     def _process(self, candidate: Candidate) -> None:
         if self._stopping.is_set():
             return
+        workspace = CandidateWorkspace(self.run_dir, candidate.id)
         context = StageContext(
             run_id=self.config.run_id,
             candidate=candidate,
-            workspace=CandidateWorkspace(self.run_dir, candidate.id),
+            workspace=workspace,
             engine=self.engine,
             images=self._images,
             settings=self.settings,
             repos=self._repos,
             costs=self._costs,
+            qualification=workspace.stored_qualification(),
             validation_repeats=self.config.validation_repeats,
         )
-        run = CandidateRun(context, self.policies, self.gate, self.ledger, self.run_dir / "tasks")
+        driver = DriverServices(self.gate, self.ledger, self.run_dir / "tasks")
+        run = CandidateRun(context, self.policies, driver)
         for index, stage in enumerate(self._stages):
             record = self.ledger.stage(candidate.id, stage)
             if record.status in ("done", "skipped"):
@@ -149,45 +175,71 @@ class Pipeline:
 
     def _run_stage(self, run: CandidateRun, stage: StageName) -> StageOutcome | None:
         candidate_id = run.candidate_id
-        remaining = self._costs.remaining()
-        if remaining is not None and remaining <= 0 and stage in ("reconstruct", "verifier"):
+        exhausted = self._costs.exhausted()
+        if exhausted == "run_wall_time":
+            self.out_of_time = True  # leave the stage pending: a rerun goes on from here
+            return None
+        if exhausted == "run_cost" and stage in ("reconstruct", "verifier"):
             outcome = StageOutcome(status="failed", detail="run budget (--budget-usd) exhausted")
             self.ledger.finish(candidate_id, stage, "failed", detail=outcome.detail)
             return outcome
         self.ledger.start(candidate_id, stage)
-        run.context.stage_cost_usd = None
+        retries: list[str] = []
         started = time.monotonic()
         try:
-            outcome = STAGE_FUNCTIONS[stage](run)
+            if self.executor.remote and stage in WORKER_STAGES:
+                reply = self._run_elsewhere(run, stage, retries)
+            else:
+                outcome = execute_stage(run, stage)
+                reply = StageReply(outcome=outcome, cost_usd=run.context.stage_cost_usd)
         except RunStorageError:
             self._stopping.set()  # no candidate can write anything either: stop the run
             raise
-        except OSError as error:
-            if not is_storage_error(error):
-                raise
-            self._stopping.set()
-            raise storage_error(error) from error
-        except KettleError as error:
-            outcome = StageOutcome(status="failed", detail=str(error))
-        except Exception as error:  # a bug must not take the other candidates down
-            self._write_crash_log(run, stage)
-            outcome = StageOutcome(status="failed", detail=f"internal error: {error!r}")
+        except ExecutorCancelled:
+            return None
+        except ExecutorError as error:
+            reply = StageReply(outcome=StageOutcome(status="failed", detail=str(error)))
         duration = time.monotonic() - started
         if self._stopping.is_set():
             return None  # interrupted: leave the stage 'running' so the rerun repeats it
+        outcome = reply.outcome
+        detail = outcome.detail
+        if retries:
+            detail = f"{detail or outcome.status} (retried: {'; '.join(retries)})"
         self.ledger.finish(
             candidate_id,
             stage,
             outcome.status,
             duration_sec=round(duration, 3),
-            cost_usd=run.context.stage_cost_usd,
-            detail=outcome.detail,
+            cost_usd=reply.cost_usd,
+            detail=detail,
         )
         self._on_stage(candidate_id, stage, outcome, duration)
         return outcome
 
-    def _write_crash_log(self, run: CandidateRun, stage: str) -> None:
-        logs = run.context.workspace.logs
-        logs.mkdir(parents=True, exist_ok=True)
-        (logs / f"{stage}-crash.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        log.exception("stage %s of %s crashed", stage, run.candidate_id)
+    def _run_elsewhere(self, run: CandidateRun, stage: StageName, retries: list[str]) -> StageReply:
+        """Ship the stage and the candidate's folder to a node; the folder comes back."""
+        candidate_id = run.candidate_id
+
+        def note_retry(attempt: int, what: str) -> None:
+            retries.append(what)
+            self.ledger.note_retry(candidate_id, stage, what)
+
+        job = StageJob(
+            run_id=self.config.run_id,
+            stage=stage,
+            policies=self.policies,
+            budget=self._costs,
+            validation_repeats=self.config.validation_repeats,
+        )
+        reply = self.executor.run_in_folder(
+            run_stage_here,
+            run.context.workspace.root,
+            job,
+            label=f"{candidate_id} {stage}",
+            on_retry=note_retry,
+        )
+        # The node may have rewritten the candidate (redaction) and the qualification.
+        run.context.candidate = read_model(run.context.workspace.candidate_path, Candidate)
+        run.context.qualification = run.context.workspace.stored_qualification()
+        return reply

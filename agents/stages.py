@@ -3,11 +3,17 @@
 A stage reads what earlier stages wrote in the candidate's folder and writes its own
 outputs atomically before it reports ``done``; the pipeline records the outcome in the
 ledger. A stage that ends the candidate (disqualified, rejected) says so with ``stop``.
+
+The work stages need only the candidate's folder and a Docker engine, so they may run on
+any node of a cluster (``WORKER_STAGES``); the approval gates and publishing need the
+driver's terminal, ledger and run folder (``DriverServices``) and always run there.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +26,8 @@ from agents.assemble import draft_config, publish, task_id_for, write_draft_conf
 from agents.context import ReconstructionReport, StageContext, VerifierReport
 from agents.ledger import Ledger
 from agents.policies import Policies
-from tools.fsio import read_model, write_model
+from harness.errors import KettleError, RunStorageError
+from tools.fsio import is_storage_error, read_model, storage_error, write_model
 from tools.instruction import compose_instruction
 from tools.qualify.record import Qualification
 from tools.validate import HARBOR_PARITY, HiddenFacts, ValidationReport, validate_task
@@ -43,6 +50,9 @@ STAGES: tuple[StageName, ...] = (
     "approve_task",
     "publish",
 )
+WORKER_STAGES: frozenset[StageName] = frozenset({"qualify", "reconstruct", "verifier", "validate"})
+
+log = logging.getLogger(__name__)
 
 
 class StageOutcome(BaseModel):
@@ -52,18 +62,30 @@ class StageOutcome(BaseModel):
 
 
 @dataclass
+class DriverServices:
+    """What only the driver has: the reviewer's terminal, the ledger, the published tasks."""
+
+    gate: ApprovalGate
+    ledger: Ledger
+    tasks_dir: Path
+
+
+@dataclass
 class CandidateRun:
     """One candidate's way through the stages."""
 
     context: StageContext
     policies: Policies
-    gate: ApprovalGate
-    ledger: Ledger
-    tasks_dir: Path
+    driver: DriverServices | None = None  # None on a worker node
 
     @property
     def candidate_id(self) -> str:
         return self.context.candidate.id
+
+    def on_driver(self) -> DriverServices:
+        if self.driver is None:
+            raise RuntimeError("approval and publishing stages run on the driver only")
+        return self.driver
 
     def qualification(self) -> Qualification:
         if self.context.qualification is None:
@@ -87,7 +109,7 @@ def qualify(run: CandidateRun) -> StageOutcome:
 
 def approve_qualification(run: CandidateRun) -> StageOutcome:
     request = qualification_request(run.candidate_id, run.context.workspace)
-    return _gate_outcome(run.gate.decide(request))
+    return _gate_outcome(run.on_driver().gate.decide(request))
 
 
 def reconstruct(run: CandidateRun) -> StageOutcome:
@@ -136,18 +158,19 @@ def validate(run: CandidateRun) -> StageOutcome:
 
 
 def approve_task(run: CandidateRun) -> StageOutcome:
-    request = task_request(run.candidate_id, run.context.workspace, run.ledger)
-    return _gate_outcome(run.gate.decide(request))
+    driver = run.on_driver()
+    request = task_request(run.candidate_id, run.context.workspace, driver.ledger)
+    return _gate_outcome(driver.gate.decide(request))
 
 
 def publish_task(run: CandidateRun) -> StageOutcome:
-    workspace = run.context.workspace
+    workspace, driver = run.context.workspace, run.on_driver()
     report = read_model(workspace.validation_dir / "validation.json", ValidationReport)
     task_id = task_id_for(run.context.candidate)
-    spent = sum(r.cost_usd or 0.0 for r in run.ledger.stages(run.candidate_id))
+    spent = sum(r.cost_usd or 0.0 for r in driver.ledger.stages(run.candidate_id))
     published = publish(
         workspace,
-        run.tasks_dir,
+        driver.tasks_dir,
         task_id,
         {
             "validated": report.passed,
@@ -197,3 +220,32 @@ STAGE_FUNCTIONS: dict[StageName, Callable[[CandidateRun], StageOutcome]] = {
     "approve_task": approve_task,
     "publish": publish_task,
 }
+
+
+def execute_stage(run: CandidateRun, stage: StageName) -> StageOutcome:
+    """Run one stage; its own failures become a failed outcome, never an exception.
+
+    A full disk is re-raised (no candidate can write anything either), and so is Ctrl-C.
+    A bug in one candidate's stage is logged to its crash file and fails only that stage.
+    """
+    run.context.stage_cost_usd = None
+    try:
+        return STAGE_FUNCTIONS[stage](run)
+    except RunStorageError:
+        raise
+    except OSError as error:
+        if is_storage_error(error):
+            raise storage_error(error) from error
+        return _crashed(run, stage, error)
+    except KettleError as error:
+        return StageOutcome(status="failed", detail=str(error))
+    except Exception as error:
+        return _crashed(run, stage, error)
+
+
+def _crashed(run: CandidateRun, stage: str, error: Exception) -> StageOutcome:
+    logs = run.context.workspace.logs
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / f"{stage}-crash.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    log.exception("stage %s of %s crashed", stage, run.candidate_id)
+    return StageOutcome(status="failed", detail=f"internal error: {error!r}")

@@ -61,9 +61,13 @@ def run_subagent(
     workdir: str | None = None,
 ) -> LoopResult:
     model = (make_model or agent.make_model)()
-    remaining = context.costs.remaining()
+    run_seconds = context.costs.remaining_sec()
     budgets = Budgets(
-        max_steps=agent.max_steps, max_wall_sec=agent.max_wall_sec, max_cost_usd=remaining
+        max_steps=agent.max_steps,
+        max_wall_sec=min(agent.max_wall_sec, run_seconds)
+        if run_seconds is not None
+        else agent.max_wall_sec,
+        max_cost_usd=context.costs.remaining(),
     )
     spec = SandboxSpec(
         image=image,
@@ -99,6 +103,7 @@ def run_subagent(
             task_prompt=task_prompt,
             budgets=budgets,
             on_complete=lambda: check(sandbox),
+            run_budget=context.costs,
         )
         result = loop.run()
     context.charge(result.cost_usd)

@@ -64,7 +64,8 @@ def pack_files(files: dict[str, bytes], mode: int = 0o644) -> bytes:
 def extract_stream(
     chunks: Iterable[bytes], destination: Path, *, max_bytes: int = DEFAULT_MAX_EXTRACT_BYTES
 ) -> None:
-    """Extract a tar stream (as docker's get_archive returns it) inside ``destination``."""
+    """Extract a tar stream (as docker's get_archive returns it, or gzipped) inside
+    ``destination``."""
     with tempfile.TemporaryFile() as spool:
         size = 0
         for chunk in chunks:
@@ -77,7 +78,7 @@ def extract_stream(
             spool.write(chunk)
         spool.seek(0)
         destination.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=spool, mode="r:") as archive:
+        with tarfile.open(fileobj=spool, mode="r:*") as archive:
             try:
                 archive.extractall(destination, filter="data")
             except tarfile.FilterError as error:

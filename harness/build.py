@@ -3,6 +3,7 @@
     python -m harness.build                                  # the bundled examples, baseline
     python -m harness.build --sessions ~/.claude/projects --model gemini-3 --out runs/r1 -n 4
     python -m harness.build --out runs/r1                    # resume an interrupted run
+    python -m harness.build --executor ray --ray-address auto --out runs/r1   # on a cluster
 
 Stages per candidate: qualify -> [approval] -> reconstruct -> verifier -> validate ->
 [approval] -> publish into RUN_DIR/tasks/<task-id>/. Progress, decisions and costs are in
@@ -26,6 +27,7 @@ from agents.policies import make_policies
 from agents.stages import STAGES, StageOutcome
 from harness.cli import run_cli
 from harness.errors import ConfigError
+from harness.executor import Executor, ExecutorConfig, make_executor
 from harness.models import BASELINE, require_api_key
 from harness.sandbox import DockerEngine
 from harness.settings import Settings
@@ -53,9 +55,18 @@ def main(
     ),
     api_base: str | None = typer.Option(None, "--api-base", help="OpenAI-compatible endpoint."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (resumed if it exists)."),
-    concurrency: int = typer.Option(1, "-n", "--concurrency", min=1, help="Candidates at once."),
+    concurrency: int | None = typer.Option(
+        None, "-n", "--concurrency", min=1, help="Candidates at once (ray: all slots)."
+    ),
+    executor: str = typer.Option("local", "--executor", help="local | ray"),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster (auto, HOST:6379); none: a private one."
+    ),
     approve: str = typer.Option("prompt", "--approve", help="prompt | auto | queue"),
     budget_usd: float | None = typer.Option(None, "--budget-usd", help="Model spend cap."),
+    budget_minutes: float | None = typer.Option(
+        None, "--budget-minutes", help="Wall-time cap for the run; a rerun continues."
+    ),
     stages: str = typer.Option("publish", "--stages", help="Last stage to run, e.g. qualify."),
     repo_map: list[str] = typer.Option([], "--repo-map", help="OLD=NEW workspace mapping."),
     source_format: str | None = typer.Option(None, "--format", help="cline | roo | kilo | ..."),
@@ -69,14 +80,16 @@ def main(
 
     def work() -> None:
         config, run_dir = _resolve_inputs(
-            sessions, candidates, out, repo_map, model, api_base, concurrency, approve,
-            budget_usd, stages, repeats, retry_failed, max_steps, source_format,
+            sessions, candidates, out, repo_map, model, api_base, concurrency or 1, approve,
+            budget_usd, budget_minutes, stages, repeats, retry_failed, max_steps, source_format,
         )  # fmt: skip
+        executor_config = _executor_config(executor, ray_address, concurrency)
         if config.model:
             require_api_key(config.model, config.api_base)
         settings = Settings.from_env()
         engine = DockerEngine.connect()
         ledger = Ledger(run_dir)
+        runner: Executor | None = None
         try:
             engine.reap_orphans()  # containers a crashed earlier run left behind
             _settle_inputs(config, ledger.config(), console)
@@ -89,9 +102,12 @@ def main(
                 console.print(
                     "[yellow]no terminal: approvals are queued (python -m harness.approve)[/yellow]"
                 )
+            runner = make_executor(executor_config, run_id=config.run_id)
+            if concurrency is None:
+                config.concurrency = runner.slots()
             pipeline = Pipeline(
                 config, run_dir, policies, engine, settings, ledger, gate,
-                on_stage=_stage_printer(console),
+                executor=runner, on_stage=_stage_printer(console),
             )  # fmt: skip
             loaded = load_sessions(
                 [Path(path) for path in config.inputs],
@@ -108,7 +124,7 @@ def main(
             todo += [c for c in pipeline.stored_candidates() if c.id not in known]
             console.print(
                 f"kettle build: {len(todo)} candidate(s), builder {policies.builder_name}, "
-                f"run folder {run_dir}"
+                f"executor {runner.name} ({config.concurrency} at once), run folder {run_dir}"
             )
             try:
                 pipeline.run(todo)
@@ -118,10 +134,17 @@ def main(
                 )
                 summary_path, report_path = write_reports(run_dir, summary)
         finally:
+            if runner is not None:
+                runner.close()
             ledger.close()
             engine.close()
         Console().print(summary_table(summary))
         console.print(f"summary: {summary_path}\nreport:  {report_path}")
+        if pipeline.out_of_time:
+            console.print(
+                f"[yellow]the run's wall-time budget (--budget-minutes) ended it[/yellow]: "
+                f"rerun with --out {run_dir} to continue"
+            )
         if summary.counts.get("parked"):
             console.print(
                 f"{summary.counts['parked']} candidate(s) wait for a reviewer: "
@@ -141,6 +164,7 @@ def _resolve_inputs(
     concurrency: int,
     approve: str,
     budget_usd: float | None,
+    budget_minutes: float | None,
     stages: str,
     repeats: int,
     retry_failed: bool,
@@ -164,12 +188,23 @@ def _resolve_inputs(
         concurrency=concurrency,
         approve=approve,  # type: ignore[arg-type]
         budget_usd=budget_usd,
+        budget_minutes=budget_minutes,
         last_stage=stages,  # type: ignore[arg-type]
         validation_repeats=repeats,
         retry_failed=retry_failed,
         max_steps=max_steps,
     )
     return config, run_dir
+
+
+def _executor_config(kind: str, ray_address: str | None, concurrency: int | None) -> ExecutorConfig:
+    if kind not in ("local", "ray"):
+        raise ConfigError(f"--executor {kind!r} is not one of local, ray")
+    return ExecutorConfig(
+        kind=kind,  # type: ignore[arg-type]
+        ray_address=ray_address,
+        local_slots=concurrency or 1,
+    )
 
 
 def _settle_inputs(config: BuildConfig, stored: dict[str, object], console: Console) -> None:

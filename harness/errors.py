@@ -119,3 +119,13 @@ def validation_problems(error: ValidationError, root: str = "value") -> list[str
         f"{'.'.join(str(part) for part in issue['loc']) or root}: {issue['msg']}"
         for issue in error.errors()
     ]
+
+
+class ExecutorError(KettleError):
+    """The executor could not run a unit of work (cluster unreachable, node lost too often)."""
+
+    default_hint = "check the cluster (`ray status`), then rerun with the same --out to resume"
+
+
+class ExecutorCancelled(KettleError):
+    """The run was interrupted while a unit was running on another node."""

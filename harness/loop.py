@@ -18,6 +18,7 @@ import prompts
 from harness.agent_reply import AgentReply, parse_reply, reply_schema
 from harness.errors import BudgetExhaustedError, ContextWindowError, ModelError, TerminalError
 from harness.models import Model, ModelReply
+from harness.run_budget import SharedBudget
 from harness.terminal import Terminal, TerminalObservation
 from harness.trajectory import (
     Observation,
@@ -72,11 +73,13 @@ class AgentLoop:
         task_prompt: str,
         budgets: Budgets | None = None,
         on_complete: CompletionHook | None = None,
+        run_budget: SharedBudget | None = None,
     ) -> None:
         self._model, self._terminal, self._trajectory = model, terminal, trajectory
         self._task_prompt = task_prompt
         self._budgets = budgets or Budgets()
         self._on_complete = on_complete
+        self._run_budget = run_budget
         self._result = LoopResult(status="running")
         self._messages: list[dict[str, Any]] = []
         self._confirming = False
@@ -232,6 +235,8 @@ class AgentLoop:
             result.cost_known = False
         else:
             result.cost_usd = (result.cost_usd or 0.0) + reply.cost_usd
+        if self._run_budget is not None:
+            self._run_budget.add(reply.cost_usd)
 
     def _remaining_sec(self) -> float | None:
         if self._budgets.max_wall_sec is None:
@@ -250,4 +255,8 @@ class AgentLoop:
             and result.prompt_tokens + result.completion_tokens >= budgets.max_tokens,
         }
         which = next((name for name, hit in checks.items() if hit), None)
+        if which is None and self._run_budget is not None:
+            # The run's budget is shared with every other agent of the run, here or on
+            # other nodes: it is checked before each turn, not only at the start.
+            which = self._run_budget.exhausted()
         return f"budget_exhausted:{which}" if which else None

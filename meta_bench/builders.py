@@ -33,7 +33,6 @@ from pydantic import BaseModel, Field
 from agents.assemble import draft_config, write_draft_config
 from agents.context import (
     CandidateWorkspace,
-    CostMeter,
     ReconstructionReport,
     StageContext,
     VerifierReport,
@@ -42,6 +41,7 @@ from agents.policies import Policies, make_policies
 from agents.subagent import ModelFactory
 from harness.errors import KettleError
 from harness.models import resolve_model_name
+from harness.run_budget import RunBudget
 from harness.sandbox import DockerEngine
 from harness.settings import Settings
 from harness.task_image import TaskImages
@@ -163,7 +163,7 @@ def _context(job: BuildJob, candidate: Candidate, qualification: Qualification) 
         images=TaskImages(job.engine, job.settings),
         settings=job.settings,
         repos=RepoCache(job.settings.home / "repos"),
-        costs=CostMeter(None),
+        costs=RunBudget(None),
         qualification=qualification,
         validation_repeats=job.validation_repeats,
     )

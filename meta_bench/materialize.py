@@ -26,7 +26,6 @@ decides them; a second call returns the cached record at once. Layout of one see
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -36,8 +35,6 @@ import tarfile
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, Field
@@ -52,7 +49,7 @@ from tools.example_repos import (
     example_shas,
     project_digest,
 )
-from tools.fsio import read_model, write_model, write_text_atomic
+from tools.fsio import file_lock, read_model, write_model, write_text_atomic
 from tools.git_repos import LocalRepo, RepoCache
 from tools.patches import git_diff, plan_solution
 
@@ -139,7 +136,7 @@ def materialize(seed: Seed, settings: Settings) -> MaterializedSeed:
     digest = seed_digest(seed)
     folder = meta_home(settings) / "seeds" / f"{seed.id}-{digest[:12]}"
     record_path = folder / "materialized.json"
-    with _locked(folder.with_suffix(".lock")):
+    with file_lock(folder.with_suffix(".lock")):
         if record_path.is_file():
             record = read_model(record_path, MaterializedSeed)
             if record.digest == digest and Path(record.builder_repo).exists():
@@ -461,17 +458,6 @@ def _git(cwd: Path, args: list[str], env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def _archives(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
@@ -522,7 +508,7 @@ def reference_repo(materialized: MaterializedSeed, settings: Settings) -> Path:
     verifier is made of the seed's upstream tests and nothing else."""
     folder = Path(materialized.folder)
     dest = folder / "reference-repo"
-    with _locked(folder / "reference-repo.lock"):
+    with file_lock(folder / "reference-repo.lock"):
         if (dest / ".git" / "kettle-reference-done").is_file():
             return dest
         shutil.rmtree(dest, ignore_errors=True)

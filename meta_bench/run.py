@@ -14,7 +14,9 @@ Layout of ``DIR`` (an interface, like a job folder):
     leaderboard.json, leaderboard.md, leaderboard.html
 
 Rerunning the same command resumes: finished units are kept, interrupted ones repeated from
-the stage they were in, failed ones only with --retry-failed.
+the stage they were in, failed ones only with --retry-failed. With ``--executor ray`` each
+unit runs on a cluster node with a free Docker slot and its folder comes back here; a run
+may be begun with one executor and finished with the other.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import shlex
 import sys
 import threading
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,10 +39,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from harness.cli import run_cli
-from harness.errors import ConfigError, KettleError
+from harness.errors import ConfigError, ExecutorCancelled, ExecutorError
+from harness.executor import Executor, ExecutorConfig, LocalExecutor, make_executor
 from harness.sandbox import DockerEngine
 from harness.settings import Settings
-from meta_bench.builders import BUILTIN_BUILDERS, Builder, BuilderInfo, BuildJob, BuildOutcome
+from meta_bench.builders import BUILTIN_BUILDERS, Builder, BuilderInfo, BuildOutcome
 from meta_bench.builders import make_builder as default_make_builder
 from meta_bench.judge import AlignmentJudge
 from meta_bench.leaderboard import (
@@ -53,10 +55,11 @@ from meta_bench.leaderboard import (
     write_leaderboard,
 )
 from meta_bench.ledger import RunLedger
-from meta_bench.materialize import SEEDS_DIR, load_seeds, materialize
-from meta_bench.score import EnvScore, ScoreJob, score_environment
+from meta_bench.materialize import SEEDS_DIR, load_seeds
+from meta_bench.score import EnvScore
 from meta_bench.seed_format import Seed, load_seed, load_variants
-from tools.fsio import read_model, write_model, write_text_atomic
+from meta_bench.unit_job import UnitJob, UnitReply, format_metric, run_unit, run_unit_here
+from tools.fsio import read_model, write_model
 
 
 class RunOptions(BaseModel):
@@ -111,8 +114,10 @@ class MetaRun:
         command: str,
         run_id: str | None = None,
         console: Console | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.out_dir, self.options, self.builders = out_dir, options, builders
+        self.executor = executor or LocalExecutor(options.concurrency)
         self.engine, self.settings, self.command = engine, settings, command
         name = _slug(out_dir.name)
         prefix = "" if name.startswith("meta") else "meta-"
@@ -163,6 +168,7 @@ class MetaRun:
                     self._stopping.set()
                     for future in futures:
                         future.cancel()
+                    self.executor.cancel_all()
                     self.engine.close_all()
                     raise
         record.wall_sec_total = round(record.wall_sec_total + time.monotonic() - started, 3)
@@ -237,70 +243,54 @@ class MetaRun:
         if self._stopping.is_set():
             return ""
         builder, seed, repeat = unit.key
-        folder = self.folder(*unit.key)
-        started = time.monotonic()
-        try:
-            line = self._work(unit, folder)
-        except KettleError as error:
-            self.ledger.mark(builder, seed, repeat, "failed", str(error))
-            line = f"[red]failed[/red]: {error}"
-        except Exception as error:  # a bug must not take the other units down
-            folder.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(folder / "crash.txt", traceback.format_exc())
-            self.ledger.mark(builder, seed, repeat, "failed", f"internal error: {error!r}")
-            line = f"[red]internal error[/red]: {error!r} (see {folder / 'crash.txt'})"
-        took = time.monotonic() - started
-        return f"  {builder} × {seed} r{repeat}: {line} [dim]({took:.0f}s)[/dim]"
-
-    def _work(self, unit: _Unit, folder: Path) -> str:
-        builder, seed = unit.builder, unit.seed
         key = unit.key
-        reason = builder.not_applicable(seed)
+        started = time.monotonic()
+        reason = unit.builder.not_applicable(unit.seed)
         if reason:
             self.ledger.mark(*key, "not_applicable", reason)
-            return f"not applicable ({reason})"
-        materialized = materialize(seed, self.settings)
-        record = self.ledger.unit(*key)
-        build_path = folder / "build.json"
-        if record.status != "scoring" or not build_path.is_file():
+            return f"  {builder} × {seed} r{repeat}: not applicable ({reason})"
+        folder = self.folder(*key)
+        rebuild = self.ledger.unit(*key).status != "scoring"
+        if rebuild:
             self.ledger.mark(*key, "building")
-            outcome = builder.build(
-                BuildJob(
-                    seed, materialized, folder / "build", self.engine, self.settings, self.run_id
-                )
-            )
-            write_model(build_path, outcome)
-            self.ledger.mark(*key, "scoring", outcome.message)
-        outcome = read_model(build_path, BuildOutcome)
-        score = score_environment(
-            ScoreJob(
-                builder=builder.name,
-                seed=seed,
-                materialized=materialized,
-                variants=load_variants(unit.seed_dir),
-                task_dir=Path(outcome.task_dir) if outcome.task_dir else None,
-                out_dir=folder / "score",
-                repeat=unit.repeat,
-                reruns=self.options.reruns,
-                variant_reruns=self.options.variant_reruns,
-                workers=self.options.trial_workers,
-                judge=self.judge,
-            ),
-            self.engine,
-            self.settings,
+        job = UnitJob(
+            builder=unit.builder,
+            seed=unit.seed,
+            variants=load_variants(unit.seed_dir),
+            repeat=repeat,
             run_id=self.run_id,
+            reruns=self.options.reruns,
+            variant_reruns=self.options.variant_reruns,
+            trial_workers=self.options.trial_workers,
+            judge=self.judge,
+            rebuild=rebuild,
         )
-        score.cost.usd = outcome.cost_usd
-        score.cost.prompt_tokens = outcome.prompt_tokens
-        score.cost.completion_tokens = outcome.completion_tokens
-        score.cost.build_wall_sec = outcome.wall_sec
-        write_model(folder / "score" / "score.json", score)
-        self.ledger.mark(*key, "done", score.message)
-        return (
-            f"EnvScore {score.env_score:.3f} (M1 {score.m1_validity:.0f} M4 {_num(score.m4_f1)} "
-            f"M5 {_num(score.m5_exploit_resistance)} M6 {score.m6_leak_free:.0f} "
-            f"M7 {score.m7_determinism:.0f})"
-        )
+        try:
+            if self.executor.remote:
+                reply = self.executor.run_in_folder(
+                    run_unit_here,
+                    folder,
+                    job,
+                    label=f"{builder} × {seed} r{repeat}",
+                    on_retry=lambda _, note: self.ledger.mark(*key, "building", f"retry: {note}"),
+                )
+            else:
+                reply = run_unit(
+                    folder,
+                    job,
+                    self.engine,
+                    self.settings,
+                    on_built=lambda message: self.ledger.mark(*key, "scoring", message),
+                )
+        except ExecutorCancelled:
+            return ""
+        except ExecutorError as error:
+            reply = UnitReply.failed(error)
+        if self._stopping.is_set():
+            return ""  # interrupted: the rerun repeats the unit
+        self.ledger.mark(*key, reply.status, reply.detail)
+        took = time.monotonic() - started
+        return f"  {builder} × {seed} r{repeat}: {reply.line} [dim]({took:.0f}s)[/dim]"
 
 
 _FINISHED = ("done", "not_applicable")
@@ -319,9 +309,9 @@ def print_leaderboard(console: Console, board: Leaderboard, out_dir: Path) -> No
             row.builder,
             row.role,
             score,
-            _num(row.metrics.get("M1")),
-            _num(row.metrics.get("M4")),
-            _num(row.metrics.get("M5")),
+            format_metric(row.metrics.get("M1")),
+            format_metric(row.metrics.get("M4")),
+            format_metric(row.metrics.get("M5")),
             f"{row.seeds_scored}"
             + (f" (+{row.seeds_not_applicable} n/a)" if row.seeds_not_applicable else "")
             + (f" ({row.seeds_failed} failed)" if row.seeds_failed else ""),
@@ -348,10 +338,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "builder"
 
 
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
-
-
 _BUILDER_HELP = f"{', '.join(BUILTIN_BUILDERS)}, or a model; repeatable."
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
@@ -363,7 +349,13 @@ def main(
     seeds: Path = typer.Option(SEEDS_DIR, "--seeds", help="Folder of seed folders."),
     seed: list[str] = typer.Option([], "--seed", help="Only these seed ids; repeatable."),
     repeats: int = typer.Option(1, "--repeats", min=1, help="Builds per builder and seed."),
-    concurrency: int = typer.Option(1, "-n", "--concurrency", min=1, help="Units at once."),
+    concurrency: int | None = typer.Option(
+        None, "-n", "--concurrency", min=1, help="Units at once (ray: all slots)."
+    ),
+    executor: str = typer.Option("local", "--executor", help="local | ray"),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster (auto, HOST:6379); none: a private one."
+    ),
     trial_workers: int = typer.Option(2, "--trial-workers", min=1, help="Trials at once per unit."),
     reruns: int = typer.Option(3, "--reruns", min=1, help="Runs of the start state and the fix."),
     variant_reruns: int = typer.Option(2, "--variant-reruns", min=1, help="Runs per variant."),
@@ -387,7 +379,7 @@ def main(
             seeds_dir=str(seeds),
             seeds=seed,
             repeats=repeats,
-            concurrency=concurrency,
+            concurrency=concurrency or 1,
             trial_workers=trial_workers,
             reruns=reruns,
             variant_reruns=variant_reruns,
@@ -399,8 +391,20 @@ def main(
         made = [
             default_make_builder(name, api_base=api_base, max_steps=max_steps) for name in builder
         ]
+        load_seeds(seeds, seed or None)  # a wrong --seed is said before a cluster is joined
+        if executor not in ("local", "ray"):
+            raise ConfigError(f"--executor {executor!r} is not one of local, ray")
+        executor_config = ExecutorConfig(
+            kind=executor,  # type: ignore[arg-type]
+            ray_address=ray_address,
+            local_slots=concurrency or 1,
+        )
         engine = DockerEngine.connect()
+        runner: Executor | None = None
         try:
+            runner = make_executor(executor_config, run_id=f"meta-{_slug(out.name)}")
+            if concurrency is None:
+                options.concurrency = runner.slots()
             run = MetaRun(
                 out,
                 options,
@@ -409,11 +413,14 @@ def main(
                 Settings.from_env(),
                 command="python -m meta_bench.run " + shlex.join(sys.argv[1:]),
                 console=console,
+                executor=runner,
             )
             if retry_failed:
                 run.ledger.reopen_failed()
             board = run.run()
         finally:
+            if runner is not None:
+                runner.close()
             engine.close()
         print_leaderboard(console, board, out)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.context import CandidateWorkspace, CostMeter, StageContext
+from agents.context import CandidateWorkspace, StageContext
+from harness.run_budget import RunBudget
 from harness.sandbox import DockerEngine
 from harness.settings import Settings
 from harness.task_image import TaskImages
@@ -39,6 +40,6 @@ def stage_context(
         images=TaskImages(engine, settings),
         settings=settings,
         repos=RepoCache(run_dir / "repo-cache"),
-        costs=CostMeter(budget_usd),
+        costs=RunBudget(budget_usd),
         validation_repeats=2,
     )

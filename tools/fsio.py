@@ -5,9 +5,12 @@ never half of one."""
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -71,3 +74,15 @@ def read_model(path: Path, model: type[ModelT]) -> ModelT:
             f"{path}: not a valid {model.__name__} ({first})",
             "delete the file to let kettle recreate it, or restore it from a backup",
         ) from error
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock shared by processes and threads (flock locks open file descriptions)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

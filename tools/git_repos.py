@@ -18,7 +18,6 @@ prune objects another is reading.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
@@ -26,8 +25,6 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -37,6 +34,7 @@ import git
 from pydantic import BaseModel, Field
 
 from harness.errors import RepositoryError
+from tools.fsio import file_lock
 
 DEFAULT_NETWORK_TIMEOUT_SEC = 600.0
 DEFAULT_PROBE_TIMEOUT_SEC = 60.0
@@ -199,18 +197,6 @@ def _network_git(args: list[str], url: str, *, timeout: float) -> None:
     if code != 0:
         reason = _one_line_reason(stderr).replace(url, shown)
         raise RepositoryError(f"cannot reach {shown}: {reason}", "check the URL and your network")
-
-
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock shared by processes and threads (flock locks open file descriptions)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def unquote_path(raw: str) -> str:
@@ -578,7 +564,7 @@ class RepoCache:
         mirror = self.mirror_path(url)
         stamp = mirror.with_suffix(".fetched")
         refreshed = True
-        with _file_lock(mirror.with_suffix(".lock")):
+        with file_lock(mirror.with_suffix(".lock")):
             if not (mirror / "HEAD").exists():
                 self._clone(url, mirror)
                 stamp.touch()

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from agents.baseline_builder import BaselineReconstructor, BaselineVerifierWriter
-from agents.context import CandidateWorkspace, CostMeter, StageContext
+from agents.context import CandidateWorkspace, StageContext
+from harness.run_budget import RunBudget
 from harness.sandbox import DockerEngine
 from harness.settings import Settings
 from harness.solvers import NopSolver, OracleSolver
@@ -111,7 +112,7 @@ def _context(
         images=TaskImages(engine, settings),
         settings=settings,
         repos=examples.cache,
-        costs=CostMeter(None),
+        costs=RunBudget(None),
         qualification=example.qualification,
         validation_repeats=2,
     )

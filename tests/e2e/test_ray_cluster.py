@@ -1,0 +1,326 @@
+"""The factory and the meta-benchmark on a real local Ray cluster (a head and a worker node).
+
+Results through ``--executor ray`` are the same as through ``--executor local``; a run
+begun with one executor is finished by the other; a worker killed mid-stage has its unit
+retried and the run completes; Ctrl-C on the driver cancels the remote units and removes
+their containers; the run's budget is one budget across the cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from ray.cluster_utils import Cluster
+
+from harness.executor import ExecutorConfig, make_executor
+from harness.sandbox import DockerEngine
+from harness.scripted_server import Script, ScriptedServer
+from tests.conftest import REPO_ROOT
+from tests.e2e.test_model_agents import OUTPUT, changed_files, qualification_json, write_file
+from tests.fixtures.ray_cluster import WORKER_NODE, start_local_cluster
+from tests.scripting import PRICED_MODEL, done_twice, turn
+from tools.example_repos import SESSIONS_DIR, WORKSPACE_ROOT, ensure_example_repos, example_shas
+
+pytestmark = pytest.mark.ray
+
+BUILD = [sys.executable, "-m", "harness.build", "--approve", "auto", "--repeats", "1"]
+META = [sys.executable, "-m", "meta_bench.run", "--reruns", "1", "--variant-reruns", "1"]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[Cluster]:
+    cluster = start_local_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ray_address(ray_cluster: Cluster) -> str:
+    return ray_cluster.address
+
+
+def run(command: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*command, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1500,
+        check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def succeeded(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def stage_rows(run_dir: Path) -> dict[tuple[str, str], tuple[str, int, str | None]]:
+    with sqlite3.connect(run_dir / "ledger.sqlite") as db:
+        rows = db.execute("SELECT candidate_id, stage, status, attempts, detail FROM stages")
+        return {(c, s): (status, attempts, detail) for c, s, status, attempts, detail in rows}
+
+
+def build_result(run_dir: Path) -> dict[str, object]:
+    """What a build produced, independent of where it ran: every candidate's verdict and
+    end state, and the content of every published task."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    candidates = {
+        c["candidate_id"]: (c["verdict"], c["state"], Path(c["published"] or "").name)
+        for c in summary["candidates"]
+    }
+    tasks: dict[str, dict[str, str]] = {}
+    for task in sorted((run_dir / "tasks").iterdir()):
+        files = {}
+        for path in sorted(task.rglob("*")):
+            if path.is_file():
+                files[str(path.relative_to(task))] = hashlib.sha256(path.read_bytes()).hexdigest()
+        tasks[task.name] = files
+    return {"candidates": candidates, "tasks": tasks}
+
+
+@pytest.fixture(scope="module")
+def local_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    run_dir = tmp_path_factory.mktemp("local") / "run"
+    succeeded(run(BUILD, "-n", "2", "--out", str(run_dir)))
+    result = build_result(run_dir)
+    assert len(result["tasks"]) == 2  # type: ignore[arg-type]
+    return result
+
+
+def ray_unit_pids() -> list[int]:
+    """Ray worker processes running a kettle unit right now (Ray titles them by task)."""
+    found = subprocess.run(
+        ["pgrep", "-f", "ray::_run_unit_on_node"], capture_output=True, text=True, check=False
+    )
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def build_on_ray_and_break_something(
+    run_dir: Path, ray_address: str, break_it: Callable[[], None]
+) -> None:
+    """A Ray build during which ``break_it`` runs once a validate stage is on a worker."""
+    log = run_dir.parent / "driver.log"
+    driver = subprocess.Popen(
+        [*BUILD, "--executor", "ray", "--ray-address", ray_address, "--out", str(run_dir)],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=log.open("w"),
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    broken = False
+    deadline = time.monotonic() + 600
+    while not broken and time.monotonic() < deadline and driver.poll() is None:
+        time.sleep(0.5)
+        if not (run_dir / "ledger.sqlite").exists():
+            continue
+        running = [key for key, row in stage_rows(run_dir).items() if row[0] == "running"]
+        if any(stage == "validate" for _, stage in running) and ray_unit_pids():
+            break_it()
+            broken = True
+    driver.wait(timeout=1200)
+    err = log.read_text()
+    assert broken, f"no validate stage was seen running on a worker\n{err[-2000:]}"
+    assert driver.returncode == 0, err[-3000:]
+
+
+def assert_retried_once_after_a_loss(run_dir: Path) -> None:
+    retried = [row for row in stage_rows(run_dir).values() if row[1] > 1]
+    assert retried, "the lost stage was not retried"
+    for status, attempts, detail in retried:
+        assert status == "done" and attempts == 2
+        assert detail and "retried" in detail and "lost its worker" in detail
+
+
+def test_examples_built_on_ray_match_local_even_when_a_worker_is_killed_mid_stage(
+    tmp_path: Path, ray_address: str, local_build: dict[str, object], docker_engine: DockerEngine
+) -> None:
+    run_dir = tmp_path / "ray-run"
+
+    def kill_a_worker() -> None:
+        os.kill(ray_unit_pids()[0], signal.SIGKILL)
+
+    build_on_ray_and_break_something(run_dir, ray_address, kill_a_worker)
+
+    assert build_result(run_dir) == local_build
+    assert_retried_once_after_a_loss(run_dir)
+    assert docker_engine.kettle_containers(run_dir.name) == []
+
+
+def test_a_node_lost_mid_stage_has_its_units_retried_on_another_node(
+    tmp_path: Path,
+    ray_cluster: Cluster,
+    local_build: dict[str, object],
+    docker_engine: DockerEngine,
+) -> None:
+    run_dir = tmp_path / "ray-run"
+    doomed = list(ray_cluster.worker_nodes)
+
+    def lose_the_node() -> None:
+        ray_cluster.add_node(**WORKER_NODE)  # where the lost units go
+        for node in doomed:
+            ray_cluster.remove_node(node, allow_graceful=False)
+
+    build_on_ray_and_break_something(run_dir, ray_cluster.address, lose_the_node)
+
+    assert build_result(run_dir) == local_build
+    assert_retried_once_after_a_loss(run_dir)
+    assert docker_engine.kettle_containers(run_dir.name) == []
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("local", "ray"), ("ray", "local")],
+    ids=["begun-locally-finished-on-ray", "begun-on-ray-finished-locally"],
+)
+def test_a_run_begun_with_one_executor_is_finished_by_the_other(
+    first: str, second: str, tmp_path: Path, ray_address: str, local_build: dict[str, object]
+) -> None:
+    run_dir = tmp_path / "run"
+
+    def executor(kind: str) -> list[str]:
+        return ["--executor", kind, *(["--ray-address", ray_address] if kind == "ray" else [])]
+
+    succeeded(run(BUILD, *executor(first), "--stages", "reconstruct", "--out", str(run_dir)))
+    after_first = stage_rows(run_dir)
+    assert {row[0] for (_, stage), row in after_first.items() if stage == "verifier"} == {
+        "pending",
+        "skipped",
+    }
+    succeeded(run(BUILD, *executor(second), "--out", str(run_dir)))
+
+    assert build_result(run_dir) == local_build
+    for key, row in stage_rows(run_dir).items():
+        if after_first[key][0] == "done":
+            assert row[:2] == ("done", 1), f"{key} was repeated: {row}"
+
+
+def test_a_wall_time_budget_ends_a_ray_run_and_the_rerun_finishes_it(
+    tmp_path: Path, ray_address: str, local_build: dict[str, object]
+) -> None:
+    run_dir = tmp_path / "run"
+    ray = ["--executor", "ray", "--ray-address", ray_address, "--out", str(run_dir)]
+    stopped = run(BUILD, *ray, "--budget-minutes", "0.2")
+    succeeded(stopped)
+    assert "wall-time budget" in stopped.stderr
+    assert any(row[0] == "pending" for row in stage_rows(run_dir).values())
+
+    succeeded(run(BUILD, *ray))
+    assert build_result(run_dir) == local_build
+
+
+def test_ctrl_c_on_the_driver_cancels_remote_units_and_removes_their_containers(
+    tmp_path: Path, ray_address: str, docker_engine: DockerEngine
+) -> None:
+    run_dir = tmp_path / "interrupted"
+    driver = subprocess.Popen(
+        [*BUILD, "--executor", "ray", "--ray-address", ray_address, "--out", str(run_dir)],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while not docker_engine.kettle_containers(run_dir.name):
+        assert driver.poll() is None and time.monotonic() < deadline, "no container ever started"
+        time.sleep(0.3)
+    interrupted_at = time.monotonic()
+    driver.send_signal(signal.SIGINT)
+    _, err = driver.communicate(timeout=180)
+
+    assert driver.returncode != 0
+    assert time.monotonic() - interrupted_at < 120, "Ctrl-C took too long to stop the run"
+    assert "interrupted" in err.lower()
+    assert docker_engine.kettle_containers(run_dir.name) == []
+    assert ray_unit_pids() == []
+    # Interrupted stages are left to the next run, not recorded as failures.
+    assert all(row[0] != "failed" for row in stage_rows(run_dir).values())
+
+
+def test_a_meta_benchmark_slice_scores_the_same_on_ray_as_locally(
+    tmp_path: Path, ray_address: str
+) -> None:
+    slice_args = ["--builder", "baseline", "--builder", "null", "--seed", "verspec-numeric-compare"]
+    local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
+    succeeded(run(META, *slice_args, "-n", "2", "--out", str(local_dir)))
+    succeeded(
+        run(META, *slice_args, "--executor", "ray", "--ray-address", ray_address,
+            "--out", str(ray_dir))
+    )  # fmt: skip
+
+    def scores(out: Path) -> dict[str, dict[str, object]]:
+        board = json.loads((out / "leaderboard.json").read_text())
+        return {
+            row["builder"]: {"meta_score": row["meta_score"], "metrics": row["metrics"]}
+            for row in board["rows"]
+        }
+
+    assert scores(ray_dir) == scores(local_dir)
+    assert scores(ray_dir)["baseline"]["meta_score"] == 1.0
+    assert scores(ray_dir)["null"]["meta_score"] == 0.0
+
+
+def test_the_run_budget_is_one_budget_across_the_cluster(ray_address: str) -> None:
+    executor = make_executor(
+        ExecutorConfig(kind="ray", ray_address=ray_address), run_id="budget-test"
+    )
+    try:
+        import ray
+
+        budget = executor.budget(1.0, None)
+
+        def spend(shared: object, dollars: float) -> str | None:
+            shared.add(dollars)  # type: ignore[attr-defined]
+            return shared.exhausted()  # type: ignore[attr-defined]
+
+        remote_spend = ray.remote(num_cpus=0, resources={"docker": 1})(spend)
+        verdicts = ray.get([remote_spend.remote(budget, 0.3) for _ in range(3)])
+        assert verdicts == [None, None, None]
+        assert budget.spent == pytest.approx(0.9)  # type: ignore[attr-defined]
+        assert ray.get(remote_spend.remote(budget, 0.3)) == "run_cost"
+        assert budget.exhausted() == "run_cost"
+        assert budget.remaining() == 0.0
+    finally:
+        executor.close()
+
+
+def test_a_model_driven_stage_runs_on_a_worker_through_the_real_model_path(
+    tmp_path: Path, ray_address: str
+) -> None:
+    repos = tmp_path / "repos"
+    ensure_example_repos(repos)
+    fix = example_shas(repos / "ledgerline")[6]
+    turns = [
+        turn("git log --oneline --all | head -20\n"),
+        turn(write_file(OUTPUT, qualification_json(fix, changed_files(repos / "ledgerline", fix)))),
+        *done_twice(),
+    ]
+    session = next((SESSIONS_DIR / "claude-code").rglob("*.jsonl"))
+    run_dir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    with ScriptedServer(Script(turns=turns)) as server:
+        completed = subprocess.run(
+            [*BUILD, "--sessions", str(session), "--model", PRICED_MODEL,
+             "--api-base", server.base_url, "--stages", "qualify", "--out", str(run_dir),
+             "--repo-map", f"{WORKSPACE_ROOT}={repos}",
+             "--executor", "ray", "--ray-address", ray_address],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    succeeded(completed)
+    assert len(server.requests) == len(turns)
+    (candidate,) = (run_dir / "candidates").iterdir()
+    qualification = json.loads((candidate / "qualification.json").read_text())
+    assert qualification["decided_by"] == PRICED_MODEL and qualification["fix_commit"] == fix
+    trajectory = json.loads((candidate / "trajectories" / "qualify.json").read_text())
+    assert trajectory["extra"]["status"] == "completed"
+    ((status, _, _),) = [
+        row for (_, stage), row in stage_rows(run_dir).items() if stage == "qualify"
+    ]
+    assert status == "done"
+    with sqlite3.connect(run_dir / "ledger.sqlite") as db:
+        (cost,) = db.execute("SELECT cost_usd FROM stages WHERE stage = 'qualify'").fetchone()
+    assert cost is not None and cost > 0  # the worker's spending reached the driver's ledger
