@@ -47,9 +47,6 @@ class RunBudget:
         with self._lock:
             return self._spent
 
-    def spent_usd(self) -> float:
-        return self.spent
-
     def remaining(self) -> float | None:
         if self.budget_usd is None:
             return None

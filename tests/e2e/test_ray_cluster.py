@@ -33,8 +33,9 @@ from tools.example_repos import SESSIONS_DIR, WORKSPACE_ROOT, ensure_example_rep
 
 pytestmark = pytest.mark.ray
 
-BUILD = [sys.executable, "-m", "harness.build", "--approve", "auto", "--repeats", "1"]
-META = [sys.executable, "-m", "meta_bench.run", "--reruns", "1", "--variant-reruns", "1"]
+# Two units at once with either executor: the worker node has two Docker slots.
+BUILD = [sys.executable, "-m", "harness.build", "--approve", "auto", "--repeats", "1", "-n", "2"]
+META = [sys.executable, "-m", "meta_bench.run", "--reruns", "1", "--variant-reruns", "1", "-n", "2"]
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def build_result(run_dir: Path) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def local_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     run_dir = tmp_path_factory.mktemp("local") / "run"
-    succeeded(run(BUILD, "-n", "2", "--out", str(run_dir)))
+    succeeded(run(BUILD, "--out", str(run_dir)))
     result = build_result(run_dir)
     assert len(result["tasks"]) == 2  # type: ignore[arg-type]
     return result
@@ -245,7 +246,7 @@ def test_a_meta_benchmark_slice_scores_the_same_on_ray_as_locally(
 ) -> None:
     slice_args = ["--builder", "baseline", "--builder", "null", "--seed", "verspec-numeric-compare"]
     local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
-    succeeded(run(META, *slice_args, "-n", "2", "--out", str(local_dir)))
+    succeeded(run(META, *slice_args, "--out", str(local_dir)))
     succeeded(
         run(META, *slice_args, "--executor", "ray", "--ray-address", ray_address,
             "--out", str(ray_dir))
