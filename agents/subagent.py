@@ -61,14 +61,11 @@ def run_subagent(
     workdir: str | None = None,
 ) -> LoopResult:
     model = (make_model or agent.make_model)()
+    # The run's dollars and deadline are checked live by the loop (run_budget below); the
+    # deadline also bounds each model call, so the agent's own wall budget ends there.
     run_seconds = context.costs.remaining_sec()
-    budgets = Budgets(
-        max_steps=agent.max_steps,
-        max_wall_sec=min(agent.max_wall_sec, run_seconds)
-        if run_seconds is not None
-        else agent.max_wall_sec,
-        max_cost_usd=context.costs.remaining(),
-    )
+    wall_sec = agent.max_wall_sec if run_seconds is None else min(agent.max_wall_sec, run_seconds)
+    budgets = Budgets(max_steps=agent.max_steps, max_wall_sec=wall_sec)
     spec = SandboxSpec(
         image=image,
         run_id=context.run_id,

@@ -122,6 +122,24 @@ def test_a_false_claim_by_the_model_is_caught_and_downgraded(
     assert any("deadbeef" in note for note in qualification.discrepancies)
 
 
+def test_an_agent_stops_when_the_runs_dollar_budget_is_spent(
+    tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
+) -> None:
+    candidate, _, _ = ledgerline(tmp_path)
+    turns = [turn("git log --oneline | head\n") for _ in range(5)]
+    with ScriptedServer(Script(turns=turns)) as server:
+        settings, make_model = agent_settings(server)
+        context = stage_context(
+            candidate, tmp_path / "run", docker_engine, test_run_id, budget_usd=1e-9
+        )
+        qualification, _ = ModelQualifier(settings, make_model).qualify(context)
+    assert len(server.requests) == 1  # the first call spent the run's budget: no second one
+    trajectory = json.loads((context.workspace.trajectories / "qualify.json").read_text())
+    assert trajectory["extra"]["status"] == "budget_exhausted:run_cost"
+    assert context.costs.spent > 1e-9
+    assert qualification.verdict == "needs_human"  # no answer from the model: a human decides
+
+
 DOCKERFILE_BROKEN = """ARG BASE_IMAGE=kettle/base:bookworm
 FROM ${BASE_IMAGE}
 RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install pytest==9.2.0
