@@ -88,9 +88,12 @@ def main(
             require_api_key(config.model, config.api_base)
         settings = Settings.from_env()
         engine = DockerEngine.connect()
-        ledger = Ledger(run_dir)
         runner: Executor | None = None
+        ledger: Ledger | None = None
         try:
+            # The cluster first: an unreachable one must not leave a run folder behind.
+            runner = make_executor(executor_config, run_id=config.run_id)
+            ledger = Ledger(run_dir)
             engine.reap_orphans()  # containers a crashed earlier run left behind
             _settle_inputs(config, ledger.config(), console)
             ledger.set_meta("config", config.model_dump_json())
@@ -102,7 +105,6 @@ def main(
                 console.print(
                     "[yellow]no terminal: approvals are queued (python -m harness.approve)[/yellow]"
                 )
-            runner = make_executor(executor_config, run_id=config.run_id)
             if concurrency is None:
                 config.concurrency = runner.slots()
             pipeline = Pipeline(
@@ -136,7 +138,8 @@ def main(
         finally:
             if runner is not None:
                 runner.close()
-            ledger.close()
+            if ledger is not None:
+                ledger.close()
             engine.close()
         Console().print(summary_table(summary))
         console.print(f"summary: {summary_path}\nreport:  {report_path}")

@@ -61,6 +61,7 @@ _LOST = (
     RaySystemError,
 )
 _REAP_TIMEOUT_SEC = 120.0
+_CONNECT_TIMEOUT_SEC = 5.0
 _SCRATCH_OWNER = ".owner.lock"
 _SCRATCH_GRACE_SEC = 60.0
 
@@ -93,6 +94,8 @@ class RayExecutor:
     def _connect(self) -> bool:
         common: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
         address = self.config.ray_address
+        if address and address != "auto":
+            _check_reachable(address)  # Ray itself would retry an unreachable head for minutes
         try:
             with warnings.catch_warnings():  # Ray's notices about GPUs kettle never asks for
                 warnings.simplefilter("ignore", FutureWarning)
@@ -308,6 +311,25 @@ def _reap_on_node(run_id: str, everything: bool) -> int:
         return len(engine.reap_orphans(run_id=run_id, everything=everything))
     finally:
         engine.close()
+
+
+def _check_reachable(address: str) -> None:
+    """A TCP connection to the head's port, with a short timeout: fail fast and say so."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection(
+            (host or "127.0.0.1", int(port)), timeout=_CONNECT_TIMEOUT_SEC
+        ):
+            return
+    except ValueError as error:
+        raise ExecutorError(
+            f"--ray-address {address!r} is not HOST:PORT", "e.g. 10.0.0.5:6379, or auto"
+        ) from error
+    except OSError as error:
+        raise ExecutorError(
+            f"cannot reach the Ray cluster at {address}: {error.strerror or error}",
+            "is `ray start --head` running there, and is the port open from here?",
+        ) from error
 
 
 def _node_name() -> str:
