@@ -44,6 +44,9 @@ class ExecutorConfig(BaseModel):
     node_retries: int = Field(
         2, ge=0, description="Times a unit is resubmitted after its worker or node was lost"
     )
+    slot_wait_sec: float = Field(
+        60.0, ge=0, description="How long to wait for a node with Docker slots to join"
+    )
 
 
 class Executor(Protocol):

@@ -82,7 +82,7 @@ class RayExecutor:
             max_retries=0,  # losses are retried here, where they can be recorded
             retry_exceptions=False,
         )
-        if self.slots() < 1:
+        if not self._wait_for_slots():
             self.close()
             raise ExecutorError(
                 f"no node of the Ray cluster offers the {config.slot_resource!r} resource",
@@ -120,8 +120,30 @@ class RayExecutor:
     def slots(self) -> int:
         return int(ray.cluster_resources().get(self.config.slot_resource, 0))
 
+    def _wait_for_slots(self) -> bool:
+        """Worker nodes may still be joining (an autoscaler, a cluster just started)."""
+        if self.slots() > 0:
+            return True
+        log.warning(
+            "waiting up to %.0f s for a node with the %r resource to join the cluster",
+            self.config.slot_wait_sec,
+            self.config.slot_resource,
+        )
+        deadline = time.monotonic() + self.config.slot_wait_sec
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            if self.slots() > 0:
+                return True
+        return False
+
     def budget(self, budget_usd: float | None, wall_sec: float | None) -> RayBudget:
-        keeper = ray.remote(num_cpus=0)(_BudgetKeeper).remote(budget_usd, wall_sec)
+        # On the driver's own node: a worker node may be lost, the run's spending must not.
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        keeper = (
+            ray.remote(_BudgetKeeper)
+            .options(num_cpus=0, scheduling_strategy=here)
+            .remote(budget_usd, wall_sec)
+        )
         return RayBudget(keeper)
 
     def run_in_folder(

@@ -8,15 +8,13 @@ their containers; the run's budget is one budget across the cluster.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,16 +24,23 @@ from harness.executor import ExecutorConfig, make_executor
 from harness.sandbox import DockerEngine
 from harness.scripted_server import Script, ScriptedServer
 from tests.conftest import REPO_ROOT
+from tests.e2e.ray_support import (
+    BUILD,
+    META,
+    assert_retried_once_after_a_loss,
+    build_on_ray_and_break_something,
+    build_result,
+    ray_unit_pids,
+    run,
+    stage_rows,
+    succeeded,
+)
 from tests.e2e.test_model_agents import OUTPUT, changed_files, qualification_json, write_file
-from tests.fixtures.ray_cluster import WORKER_NODE, start_local_cluster
+from tests.fixtures.ray_cluster import start_local_cluster
 from tests.scripting import PRICED_MODEL, done_twice, turn
 from tools.example_repos import SESSIONS_DIR, WORKSPACE_ROOT, ensure_example_repos, example_shas
 
 pytestmark = pytest.mark.ray
-
-# Two units at once with either executor: the worker node has two Docker slots.
-BUILD = [sys.executable, "-m", "harness.build", "--approve", "auto", "--repeats", "1", "-n", "2"]
-META = [sys.executable, "-m", "meta_bench.run", "--reruns", "1", "--variant-reruns", "1", "-n", "2"]
 
 
 @pytest.fixture(scope="module")
@@ -52,92 +57,6 @@ def ray_address(ray_cluster: Cluster) -> str:
     return ray_cluster.address
 
 
-def run(command: list[str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*command, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1500,
-        check=False, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-def succeeded(result: subprocess.CompletedProcess[str]) -> None:
-    assert result.returncode == 0, result.stderr[-3000:]
-
-
-def stage_rows(run_dir: Path) -> dict[tuple[str, str], tuple[str, int, str | None]]:
-    with sqlite3.connect(run_dir / "ledger.sqlite") as db:
-        rows = db.execute("SELECT candidate_id, stage, status, attempts, detail FROM stages")
-        return {(c, s): (status, attempts, detail) for c, s, status, attempts, detail in rows}
-
-
-def build_result(run_dir: Path) -> dict[str, object]:
-    """What a build produced, independent of where it ran: every candidate's verdict and
-    end state, and the content of every published task."""
-    summary = json.loads((run_dir / "summary.json").read_text())
-    candidates = {
-        c["candidate_id"]: (c["verdict"], c["state"], Path(c["published"] or "").name)
-        for c in summary["candidates"]
-    }
-    tasks: dict[str, dict[str, str]] = {}
-    for task in sorted((run_dir / "tasks").iterdir()):
-        files = {}
-        for path in sorted(task.rglob("*")):
-            if path.is_file():
-                files[str(path.relative_to(task))] = hashlib.sha256(path.read_bytes()).hexdigest()
-        tasks[task.name] = files
-    return {"candidates": candidates, "tasks": tasks}
-
-
-@pytest.fixture(scope="module")
-def local_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    run_dir = tmp_path_factory.mktemp("local") / "run"
-    succeeded(run(BUILD, "--out", str(run_dir)))
-    result = build_result(run_dir)
-    assert len(result["tasks"]) == 2  # type: ignore[arg-type]
-    return result
-
-
-def ray_unit_pids() -> list[int]:
-    """Ray worker processes running a kettle unit right now (Ray titles them by task)."""
-    found = subprocess.run(
-        ["pgrep", "-f", "ray::_run_unit_on_node"], capture_output=True, text=True, check=False
-    )
-    return [int(pid) for pid in found.stdout.split()]
-
-
-def build_on_ray_and_break_something(
-    run_dir: Path, ray_address: str, break_it: Callable[[], None]
-) -> None:
-    """A Ray build during which ``break_it`` runs once a validate stage is on a worker."""
-    log = run_dir.parent / "driver.log"
-    driver = subprocess.Popen(
-        [*BUILD, "--executor", "ray", "--ray-address", ray_address, "--out", str(run_dir)],
-        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=log.open("w"),
-        stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    broken = False
-    deadline = time.monotonic() + 600
-    while not broken and time.monotonic() < deadline and driver.poll() is None:
-        time.sleep(0.5)
-        if not (run_dir / "ledger.sqlite").exists():
-            continue
-        running = [key for key, row in stage_rows(run_dir).items() if row[0] == "running"]
-        if any(stage == "validate" for _, stage in running) and ray_unit_pids():
-            break_it()
-            broken = True
-    driver.wait(timeout=1200)
-    err = log.read_text()
-    assert broken, f"no validate stage was seen running on a worker\n{err[-2000:]}"
-    assert driver.returncode == 0, err[-3000:]
-
-
-def assert_retried_once_after_a_loss(run_dir: Path) -> None:
-    retried = [row for row in stage_rows(run_dir).values() if row[1] > 1]
-    assert retried, "the lost stage was not retried"
-    for status, attempts, detail in retried:
-        assert status == "done" and attempts == 2
-        assert detail and "retried" in detail and "lost its worker" in detail
-
-
 def test_examples_built_on_ray_match_local_even_when_a_worker_is_killed_mid_stage(
     tmp_path: Path, ray_address: str, local_build: dict[str, object], docker_engine: DockerEngine
 ) -> None:
@@ -147,27 +66,6 @@ def test_examples_built_on_ray_match_local_even_when_a_worker_is_killed_mid_stag
         os.kill(ray_unit_pids()[0], signal.SIGKILL)
 
     build_on_ray_and_break_something(run_dir, ray_address, kill_a_worker)
-
-    assert build_result(run_dir) == local_build
-    assert_retried_once_after_a_loss(run_dir)
-    assert docker_engine.kettle_containers(run_dir.name) == []
-
-
-def test_a_node_lost_mid_stage_has_its_units_retried_on_another_node(
-    tmp_path: Path,
-    ray_cluster: Cluster,
-    local_build: dict[str, object],
-    docker_engine: DockerEngine,
-) -> None:
-    run_dir = tmp_path / "ray-run"
-    doomed = list(ray_cluster.worker_nodes)
-
-    def lose_the_node() -> None:
-        ray_cluster.add_node(**WORKER_NODE)  # where the lost units go
-        for node in doomed:
-            ray_cluster.remove_node(node, allow_graceful=False)
-
-    build_on_ray_and_break_something(run_dir, ray_cluster.address, lose_the_node)
 
     assert build_result(run_dir) == local_build
     assert_retried_once_after_a_loss(run_dir)
