@@ -75,7 +75,7 @@ class RayExecutor:
         self._lock = threading.Lock()
         self._in_flight: set[ray.ObjectRef] = set()
         self._cancelled = threading.Event()
-        self._started_private = self._connect()
+        self._connect()
         self._run_unit = ray.remote(_run_unit_on_node).options(
             num_cpus=0,
             resources={config.slot_resource: 1},
@@ -91,7 +91,7 @@ class RayExecutor:
             )
         self._reap_everywhere(everything=False)  # left by a crashed earlier run
 
-    def _connect(self) -> bool:
+    def _connect(self) -> None:
         common: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
         address = self.config.ray_address
         if address and address != "auto":
@@ -101,7 +101,7 @@ class RayExecutor:
                 warnings.simplefilter("ignore", FutureWarning)
                 if address:
                     ray.init(address=address, **common)
-                    return False
+                    return
                 ray.init(
                     resources={self.config.slot_resource: self.config.local_slots},
                     include_dashboard=False,
@@ -109,7 +109,6 @@ class RayExecutor:
                     _system_config={"enable_metrics_collection": False},
                     **common,
                 )
-                return True
         except (ConnectionError, RuntimeError, ValueError) as error:
             raise ExecutorError(
                 f"cannot reach the Ray cluster at {address}: {_one_line(error)}",
