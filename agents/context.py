@@ -22,14 +22,14 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from agents.qualify.records import Qualification
+from harness.fsio import read_model
 from harness.run_budget import SharedBudget
-from harness.sandbox import DockerEngine
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
-from harness.task_image import TaskImages
-from tools.fsio import read_model
-from tools.git_repos import RepoCache
-from tools.qualify.record import Qualification
-from tools.sessions.candidate import Candidate
+from harness.task.image import TaskImages
+from tools.repos.git import RepoCache
+from tools.sessions.records import Candidate
 
 
 class CandidateWorkspace:

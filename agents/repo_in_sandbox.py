@@ -5,8 +5,8 @@ from __future__ import annotations
 import shlex
 
 from harness.errors import SandboxError
-from harness.sandbox import Sandbox
-from tools.git_repos import LocalRepo
+from harness.sandbox.container import Sandbox
+from tools.repos.git import LocalRepo
 
 _STAGING = "/kettle/repo.git"
 

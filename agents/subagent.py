@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import prompts
 from agents.context import StageContext
+from harness.llm import LiteLLMModel, Model, resolve_model_name
 from harness.loop import AgentLoop, Budgets, LoopResult, protocol_variables
-from harness.models import LiteLLMModel, Model, resolve_model_name
-from harness.sandbox import Sandbox, SandboxSpec
+from harness.runner.terminus import kettle_version
+from harness.sandbox.container import Sandbox, SandboxSpec
 from harness.terminal import Terminal
-from harness.terminus import kettle_version
 from harness.trajectory import Agent, TrajectoryWriter
 
 Check = Callable[[Sandbox], str | None]

@@ -24,14 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.stats import summary_ms  # noqa: E402
-from harness.harbor_setup import harbor_python  # noqa: E402
-from harness.sandbox import DockerEngine, SandboxSpec  # noqa: E402
+from harness.machine.harbor import harbor_python  # noqa: E402
+from harness.runner.solvers import OracleSolver  # noqa: E402
+from harness.runner.trial import run_trial  # noqa: E402
+from harness.sandbox.container import DockerEngine, SandboxSpec  # noqa: E402
 from harness.settings import Settings  # noqa: E402
-from harness.solvers import OracleSolver  # noqa: E402
-from harness.task_image import TaskImages  # noqa: E402
+from harness.task.folder import HarborTask  # noqa: E402
+from harness.task.image import TaskImages  # noqa: E402
 from harness.terminal import Terminal  # noqa: E402
-from harness.trial import run_trial  # noqa: E402
-from tools.harbor_task import HarborTask  # noqa: E402
 
 
 def timed(action: Callable[[], object]) -> float:

@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.stats import summary_ms  # noqa: E402
+from harness.llm import ModelReply, ScriptedModel  # noqa: E402
 from harness.loop import AgentLoop, Budgets  # noqa: E402
-from harness.models import ModelReply, ScriptedModel  # noqa: E402
-from harness.sandbox import DockerEngine, SandboxSpec  # noqa: E402
+from harness.sandbox.container import DockerEngine, SandboxSpec  # noqa: E402
 from harness.scripted_server import Script  # noqa: E402
 from harness.settings import Settings  # noqa: E402
 from harness.terminal import Terminal, _PaneState  # noqa: E402

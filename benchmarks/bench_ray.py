@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.stats import summary_ms  # noqa: E402
-from harness.executor import ExecutorConfig, LocalExecutor, make_executor  # noqa: E402
+from harness.executors.local import ExecutorConfig, LocalExecutor, make_executor  # noqa: E402
 from tests.fixtures.ray_cluster import start_local_cluster  # noqa: E402
 
 META_SEEDS = ("ledgerline-bank-notation", "verspec-numeric-compare")

@@ -13,18 +13,18 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from agents.approvals import (
+from agents.context import CandidateWorkspace
+from agents.factory.approvals import (
     Answer,
     ApprovalGate,
     ask_on_terminal,
     request_for,
     reviewer_name,
 )
-from agents.context import CandidateWorkspace
-from agents.ledger import LEDGER_FILE, Ledger
+from agents.factory.ledger import LEDGER_FILE, Ledger
 from harness.cli import run_cli
 from harness.errors import ConfigError
-from tools.report import summarize_run, write_reports
+from tools.report.html import summarize_run, write_reports
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 

@@ -20,19 +20,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agents.approvals import ApprovalGate
-from agents.ledger import Ledger
-from agents.pipeline import BuildConfig, Pipeline
-from agents.policies import make_policies
-from agents.stages import STAGES, StageOutcome
+from agents.factory.approvals import ApprovalGate
+from agents.factory.ledger import Ledger
+from agents.factory.pipeline import BuildConfig, Pipeline
+from agents.factory.policies import make_policies
+from agents.factory.stages import STAGES, StageOutcome
 from harness.cli import run_cli
 from harness.errors import ConfigError
-from harness.executor import Executor, ExecutorConfig, make_executor
-from harness.models import BASELINE, require_api_key
-from harness.sandbox import DockerEngine
+from harness.executors.local import Executor, ExecutorConfig, make_executor
+from harness.llm import BASELINE, require_api_key
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
-from tools.example_repos import ensure_example_repos, example_repo_map
-from tools.report import BuildSummary, summarize_run, write_reports
+from tools.report.html import BuildSummary, summarize_run, write_reports
+from tools.repos.examples import ensure_example_repos, example_repo_map
 from tools.sessions.intake import load_sessions
 from tools.sessions.workspace import parse_repo_map
 

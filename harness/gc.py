@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cli import run_cli
-from harness.sandbox import LABEL, LABEL_OWNER, DockerEngine, owner_alive
+from harness.sandbox.container import LABEL, LABEL_OWNER, DockerEngine, owner_alive
 
 STALE_AFTER_SEC = 3600.0
 TASK_IMAGE_REPOSITORY = "kettle-task/"

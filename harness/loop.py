@@ -17,7 +17,7 @@ from pydantic import BaseModel
 import prompts
 from harness.agent_reply import AgentReply, parse_reply, reply_schema
 from harness.errors import BudgetExhaustedError, ContextWindowError, ModelError, TerminalError
-from harness.models import Model, ModelReply
+from harness.llm import Model, ModelReply
 from harness.run_budget import SharedBudget
 from harness.terminal import Terminal, TerminalObservation
 from harness.trajectory import (

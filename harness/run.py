@@ -23,16 +23,16 @@ from rich.table import Table
 
 from harness.cli import run_cli
 from harness.errors import ConfigError, TaskFormatError
-from harness.job import JobConfig, JobResult, new_job_id, run_job
+from harness.llm import LiteLLMModel, resolve_model_name
 from harness.loop import Budgets
-from harness.models import LiteLLMModel, resolve_model_name
-from harness.sandbox import DockerEngine
+from harness.runner.job import JobConfig, JobResult, new_job_id, run_job
+from harness.runner.solvers import BUILTIN_SOLVERS, Solver
+from harness.runner.terminus import TerminusSolver
+from harness.runner.trial import TrialOptions, TrialResult
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
-from harness.solvers import BUILTIN_SOLVERS, Solver
-from harness.task_image import TaskImages
-from harness.terminus import TerminusSolver
-from harness.trial import TrialOptions, TrialResult
-from tools.harbor_task import CONFIG_FILE, HarborTask
+from harness.task.folder import CONFIG_FILE, HarborTask
+from harness.task.image import TaskImages
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 

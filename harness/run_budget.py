@@ -3,7 +3,7 @@
 Every agent loop of a run charges the same budget as it goes and stops once the run's
 budget is spent, so N agents in parallel cannot overspend N times. On one machine the
 budget is this object, shared by threads; on a Ray cluster it lives in one actor and every
-worker talks to it (``harness.ray_executor``), so the budget holds across the cluster.
+worker talks to it (``harness.executors.ray``), so the budget holds across the cluster.
 """
 
 from __future__ import annotations

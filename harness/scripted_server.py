@@ -35,8 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.cli import run_cli
 from harness.errors import ConfigError
+from harness.fsio import read_model
 from harness.trajectory import Trajectory
-from tools.fsio import read_model
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from harness.base_image import ensure_base_image
-from harness.browser_setup import ensure_chromium
 from harness.cli import run_cli
-from harness.docker_setup import ensure_docker
-from harness.harbor_setup import ensure_harbor
+from harness.machine.base_image import ensure_base_image
+from harness.machine.browser import ensure_chromium
+from harness.machine.docker import ensure_docker
+from harness.machine.harbor import ensure_harbor
 from harness.settings import Settings
 
 app = typer.Typer(add_completion=False, help=__doc__)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tools.fsio import read_model, write_text_atomic
+from harness.fsio import read_model, write_text_atomic
 
 ATIF_VERSION = "ATIF-v1.7"
 BASH_COMMAND = "bash_command"

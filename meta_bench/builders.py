@@ -30,30 +30,30 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from agents.assemble import draft_config, write_draft_config
 from agents.context import (
     CandidateWorkspace,
     ReconstructionReport,
     StageContext,
     VerifierReport,
 )
-from agents.policies import Policies, make_policies
+from agents.factory.assemble import draft_config, write_draft_config
+from agents.factory.policies import Policies, make_policies
+from agents.qualify.records import Qualification
 from agents.subagent import ModelFactory
 from harness.errors import KettleError
-from harness.models import resolve_model_name
+from harness.fsio import write_model, write_text_atomic
+from harness.llm import resolve_model_name
 from harness.run_budget import RunBudget
-from harness.sandbox import DockerEngine
+from harness.runner.terminus import kettle_version
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
-from harness.task_image import TaskImages
-from harness.terminus import kettle_version
+from harness.task.folder import HarborTask
+from harness.task.image import TaskImages
 from meta_bench.materialize import MaterializedSeed, reference_repo
 from meta_bench.seed_format import Seed
-from tools.fsio import write_model, write_text_atomic
-from tools.git_repos import RepoCache
-from tools.harbor_task import HarborTask
-from tools.instruction import compose_instruction
-from tools.qualify.record import Qualification
-from tools.sessions.candidate import Candidate, CandidateHints
+from tools.repos.git import RepoCache
+from tools.sessions.instruction import compose_instruction
+from tools.sessions.records import Candidate, CandidateHints
 
 BuilderRole = Literal["contestant", "reference", "control"]
 BUILTIN_BUILDERS = ("baseline", "null", "reference")

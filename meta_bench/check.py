@@ -18,15 +18,15 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from harness.errors import KettleError
-from harness.sandbox import DockerEngine
+from harness.fsio import write_model
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import BuildJob, BuildOutcome, make_builder
 from meta_bench.materialize import MaterializedSeed, materialize
 from meta_bench.score import EnvScore, ScoreJob, score_environment
 from meta_bench.seed_format import Seed, VariantSpec, load_seed, load_variants
 from meta_bench.variants import applies_on_host
-from tools.fsio import write_model
-from tools.git_repos import RepoCache
+from tools.repos.git import RepoCache
 
 MIN_CORRECT = 2
 MIN_WRONG = 3

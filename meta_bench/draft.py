@@ -20,7 +20,8 @@ import tomli_w
 from pydantic import BaseModel, Field
 
 from harness.errors import ConfigError
-from harness.sandbox import DockerEngine
+from harness.fsio import write_model, write_text_atomic
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import BuildJob, BuildOutcome, make_builder
 from meta_bench.materialize import MaterializedSeed, materialize, meta_home
@@ -36,8 +37,7 @@ from meta_bench.seed_format import (
     VariantSpec,
 )
 from meta_bench.variants import tree_with_patch, variant_label
-from tools.fsio import write_model, write_text_atomic
-from tools.git_repos import RepoCache
+from tools.repos.git import RepoCache
 
 
 class MutantVerdict(BaseModel):

@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field, ValidationError
 import prompts
 from agents.subagent import ModelFactory
 from harness.errors import KettleError, validation_problems
-from harness.models import LiteLLMModel, Model
-from tools.harbor_task import HarborTask
+from harness.llm import LiteLLMModel, Model
+from harness.task.folder import HarborTask
 
 _MAX_FILE_CHARS = 12_000
 _MAX_TOTAL_CHARS = 40_000

@@ -18,12 +18,12 @@ from typing import Literal
 import jinja2
 from pydantic import BaseModel, Field
 
-from harness.browser_setup import dump_dom, find_chromium
 from harness.errors import SetupError
+from harness.fsio import write_model, write_text_atomic
+from harness.machine.browser import dump_dom, find_chromium
 from meta_bench import metrics
 from meta_bench.builders import BuilderInfo, BuildOutcome
 from meta_bench.score import EnvScore
-from tools.fsio import write_model, write_text_atomic
 
 METRICS = {
     "M1": ("m1_validity", "validity"),
@@ -341,9 +341,9 @@ def check_render(html_path: Path, board: Leaderboard) -> RenderCheck:
     if binary is None:
         return RenderCheck(
             passed=False,
-            message="no Chromium on this machine (python -m harness.browser_setup installs it)",
+            message="no Chromium on this machine (python -m harness.machine.browser installs it)",
         )
-    from harness.browser_setup import chromium_version
+    from harness.machine.browser import chromium_version
 
     try:
         dom = dump_dom(binary, html_path)

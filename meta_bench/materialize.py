@@ -5,7 +5,7 @@ the start and fix commits in it, and the upstream fix split into its source part
 scorer's oracle applies) and its test part (the upstream tests). Kinds:
 
 - ``example``: a team-written project in examples/projects, replayed by
-  ``tools.example_repos``; ``start_ref``/``fix_ref`` name commit folders of its history
+  ``tools.repos.examples``; ``start_ref``/``fix_ref`` name commit folders of its history
   (``"03-readme-usage"``) or any git revision.
 - ``git``: a clone (a mirror in kettle's repo cache; a local path is read in place).
 - ``pypi``: two sdists (``pip download --no-deps --no-binary :all:``); commit 1 is the start
@@ -40,18 +40,18 @@ from pathlib import Path, PurePosixPath
 from pydantic import BaseModel, Field
 
 from harness.errors import KettleError, RepositoryError
+from harness.fsio import file_lock, read_model, write_model, write_text_atomic
 from harness.settings import Settings
 from meta_bench.seed_format import SEED_FILE, Seed, load_seed
-from tools.example_repos import (
+from tools.repos.examples import (
     HISTORY_FILE,
     PROJECTS_DIR,
     ensure_example_repos,
     example_shas,
     project_digest,
 )
-from tools.fsio import file_lock, read_model, write_model, write_text_atomic
-from tools.git_repos import LocalRepo, RepoCache
-from tools.patches import git_diff, plan_solution
+from tools.repos.git import LocalRepo, RepoCache
+from tools.repos.patches import git_diff, plan_solution
 
 SEEDS_DIR = Path(__file__).resolve().parent / "seeds"
 # Bump when the way a seed is materialized changes: cached results are then rebuilt.
@@ -80,7 +80,7 @@ class MaterializedSeed(BaseModel):
     fix_commit: str
     source_paths: list[str] = Field(description="Non-test files the upstream fix changes")
     test_paths: list[str] = Field(description="The upstream tests (added or changed)")
-    strategy: str = Field(description="fix_commit | cumulative (see tools.patches)")
+    strategy: str = Field(description="fix_commit | cumulative (see tools.repos.patches)")
     upstream_url: str | None = Field(None, description="A public place the fix can be fetched")
     folder: str = Field(description="The cache folder holding upstream/")
 

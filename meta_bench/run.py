@@ -40,8 +40,9 @@ from rich.table import Table
 
 from harness.cli import run_cli
 from harness.errors import ConfigError, ExecutorCancelled, ExecutorError
-from harness.executor import Executor, ExecutorConfig, LocalExecutor, make_executor
-from harness.sandbox import DockerEngine
+from harness.executors.local import Executor, ExecutorConfig, LocalExecutor, make_executor
+from harness.fsio import read_model, write_model
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import BUILTIN_BUILDERS, Builder, BuilderInfo, BuildOutcome
 from meta_bench.builders import make_builder as default_make_builder
@@ -59,7 +60,6 @@ from meta_bench.materialize import SEEDS_DIR, load_seeds
 from meta_bench.score import EnvScore
 from meta_bench.seed_format import Seed, load_seed, load_variants
 from meta_bench.unit_job import UnitJob, UnitReply, format_metric, run_unit, run_unit_here
-from tools.fsio import read_model, write_model
 
 
 class RunOptions(BaseModel):

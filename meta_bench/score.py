@@ -10,7 +10,7 @@ containers started from the builder's image (``meta_bench.variants``):
 - each wrong variant (``variant_reruns`` times) — should score 0 (kill rate);
 - each probe of the exploit battery (once) — should score 0.
 
-Leaks are judged by validation's own leak checks (``tools.validate`` with the ``leak``
+Leaks are judged by validation's own leak checks (``tools.validation.validate`` with the ``leak``
 category: instruction quoting the fix or naming commits, .git, task files, the fix's lines
 in the image) plus the task's network policy for the solving agent.
 
@@ -36,20 +36,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from harness.errors import BuildError, KettleError
-from harness.sandbox import DockerEngine
+from harness.fsio import write_model
+from harness.runner.solvers import CommandSolver, NopSolver, Solver
+from harness.runner.trial import TrialOptions, TrialResult, run_trial
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
-from harness.solvers import CommandSolver, NopSolver, Solver
-from harness.task_image import TaskImages
-from harness.trial import TrialOptions, TrialResult, run_trial
+from harness.task.folder import HarborTask
+from harness.task.image import TaskImages
 from meta_bench import metrics
 from meta_bench.materialize import MaterializedSeed
 from meta_bench.probes import battery
 from meta_bench.seed_format import Seed, VariantSpec
 from meta_bench.variants import patch_solver, variant_label
-from tools.fsio import write_model
-from tools.harbor_task import HarborTask
-from tools.validate import HiddenFacts, validate_task
 from tools.validation.probes import Probe
+from tools.validation.validate import HiddenFacts, validate_task
 from tools.validation.verdicts import probe_output, tail, verifier_output
 
 SCHEMA_VERSION = 1

@@ -17,14 +17,14 @@ from typing import Literal
 from pydantic import BaseModel
 
 from harness.errors import KettleError
-from harness.sandbox import DockerEngine
+from harness.fsio import read_model, write_model, write_text_atomic
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import Builder, BuildJob, BuildOutcome
 from meta_bench.judge import AlignmentJudge
 from meta_bench.materialize import materialize
 from meta_bench.score import ScoreJob, score_environment
 from meta_bench.seed_format import Seed, VariantSpec
-from tools.fsio import read_model, write_model, write_text_atomic
 
 BUILD_RECORD = "build.json"
 CRASH_FILE = "crash.txt"

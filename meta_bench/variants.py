@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness.solvers import CommandSolver
+from harness.runner.solvers import CommandSolver
 from meta_bench.seed_format import VariantSpec
 
 _PATCH_FILE = "/tmp/.kettle-hidden.patch"
@@ -55,7 +55,7 @@ def variant_label(spec: VariantSpec) -> str:
 
 def applies_on_host(repo_git_dir: Path, start_commit: str, patch: str) -> tuple[bool, str]:
     """Does ``patch`` apply to the start commit's tree? (checked in a throwaway index)"""
-    from tools.patches import applies_to
+    from tools.repos.patches import applies_to
 
     return applies_to(repo_git_dir, start_commit, patch.encode("utf-8"))
 

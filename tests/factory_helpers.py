@@ -6,13 +6,13 @@ from pathlib import Path
 
 from agents.context import CandidateWorkspace, StageContext
 from harness.run_budget import RunBudget
-from harness.sandbox import DockerEngine
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
-from harness.task_image import TaskImages
-from tools.example_repos import SESSIONS_DIR, ensure_example_repos, example_repo_map
-from tools.git_repos import RepoCache
-from tools.sessions.candidate import Candidate
+from harness.task.image import TaskImages
+from tools.repos.examples import SESSIONS_DIR, ensure_example_repos, example_repo_map
+from tools.repos.git import RepoCache
 from tools.sessions.intake import load_sessions
+from tools.sessions.records import Candidate
 
 
 def example_candidates(repos_dir: Path) -> dict[str, Candidate]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from harness.models import RetryPolicy
+from harness.llm import RetryPolicy
 from harness.scripted_server import ScriptTurn
 
 # Tiny backoff keeps fault-injection tests fast; Retry-After itself is tested in unit tests.

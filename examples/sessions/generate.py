@@ -6,7 +6,7 @@ Each session is described once, as what happened (the user's prompts, the agent'
 the moments the user stepped in), and written in its tool's own on-disk format by the
 writers in tests/fixtures/sessions.py, the same ones the parsers are tested against. The
 Codex rollout names the commit it started from, so the example repositories are built
-first (tools/example_repos.py) to read that commit's sha. Rerun this after changing an
+first (tools/repos/examples.py) to read that commit's sha. Rerun this after changing an
 example project's history: the committed sessions must match the repositories.
 """
 
@@ -32,7 +32,7 @@ from tests.fixtures.sessions import (  # noqa: E402 (the repository root goes on
     write_cline_task,
     write_codex_rollout,
 )
-from tools.example_repos import (  # noqa: E402
+from tools.repos.examples import (  # noqa: E402
     SESSIONS_DIR,
     WORKSPACE_ROOT,
     ensure_example_repos,

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from harness.llm import LiteLLMModel
 from harness.loop import Budgets
-from harness.models import LiteLLMModel
+from harness.runner.terminus import TerminusSolver
+from harness.runner.trial import TrialOptions, TrialResult, run_trial
 from harness.scripted_server import Script, ScriptedServer, ScriptTurn
 from harness.settings import Settings
-from harness.task_image import TaskImages
-from harness.terminus import TerminusSolver
-from harness.trial import TrialOptions, TrialResult, run_trial
+from harness.task.folder import HarborTask
+from harness.task.image import TaskImages
 from tests.conftest import EXAMPLE_TASKS
 from tests.scripting import FAST_RETRY, PRICED_MODEL, done_twice, turn
-from tools.harbor_task import HarborTask
 
 EXAMPLES = sorted(p.name for p in EXAMPLE_TASKS.iterdir() if (p / "task.toml").is_file())
 SHIM = "printf '#!/bin/sh\\necho all tests passed\\nexit 0\\n'"

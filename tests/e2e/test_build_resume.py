@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from harness.browser_setup import dump_dom, ensure_chromium
-from harness.sandbox import DockerEngine
+from harness.machine.browser import dump_dom, ensure_chromium
+from harness.sandbox.container import DockerEngine
+from harness.task.folder import HarborTask
 from tests.conftest import REPO_ROOT
-from tools.harbor_task import HarborTask
 
 BUILD = [sys.executable, "-m", "harness.build"]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness.models import LiteLLMModel
-from harness.sandbox import DockerEngine
+from harness.llm import LiteLLMModel
+from harness.sandbox.container import DockerEngine
 from harness.scripted_server import Script, ScriptedServer, ScriptTurn
 from harness.settings import Settings
 from meta_bench.builders import make_builder

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from agents.qualify import ModelQualifier
-from agents.reconstruct import ModelReconstructor
+from agents.qualify.baseline import qualify_baseline
+from agents.qualify.model import ModelQualifier
+from agents.reconstruct.model import ModelReconstructor
 from agents.subagent import AgentSettings
-from agents.verifier import ModelVerifierWriter
-from harness.models import LiteLLMModel
-from harness.sandbox import DockerEngine
+from agents.verifier.model import ModelVerifierWriter
+from harness.llm import LiteLLMModel
+from harness.sandbox.container import DockerEngine
 from harness.scripted_server import Script, ScriptedServer
 from tests.factory_helpers import example_candidates, stage_context
 from tests.scripting import FAST_RETRY, PRICED_MODEL, done_twice, turn
-from tools.example_repos import example_shas
-from tools.qualify import qualify_baseline
+from tools.repos.examples import example_shas
 
 
 @pytest.fixture(autouse=True)

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from ray.cluster_utils import Cluster
 
-from harness.executor import ExecutorConfig, make_executor
-from harness.sandbox import DockerEngine
+from harness.executors.local import ExecutorConfig, make_executor
+from harness.sandbox.container import DockerEngine
 from harness.scripted_server import Script, ScriptedServer
 from tests.conftest import REPO_ROOT
 from tests.e2e.ray_support import (
@@ -38,7 +38,7 @@ from tests.e2e.ray_support import (
 from tests.e2e.test_model_agents import OUTPUT, changed_files, qualification_json, write_file
 from tests.fixtures.ray_cluster import start_local_cluster
 from tests.scripting import PRICED_MODEL, done_twice, turn
-from tools.example_repos import SESSIONS_DIR, WORKSPACE_ROOT, ensure_example_repos, example_shas
+from tools.repos.examples import SESSIONS_DIR, WORKSPACE_ROOT, ensure_example_repos, example_shas
 
 pytestmark = pytest.mark.ray
 

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from harness.harbor_setup import harbor_python
+from harness.llm import LiteLLMModel
 from harness.loop import Budgets
-from harness.models import LiteLLMModel
-from harness.sandbox import DockerEngine
+from harness.machine.harbor import harbor_python
+from harness.runner.terminus import TerminusSolver
+from harness.runner.trial import TrialResult, run_trial
+from harness.sandbox.container import DockerEngine
 from harness.scripted_server import Script, ScriptedServer, ScriptTurn
 from harness.settings import Settings
-from harness.task_image import TaskImages
-from harness.terminus import TerminusSolver
-from harness.trial import TrialResult, run_trial
+from harness.task.folder import HarborTask
+from harness.task.image import TaskImages
 from tests.conftest import EXAMPLE_TASKS
 from tests.scripting import FAST_RETRY, PRICED_MODEL, done_twice, turn
-from tools.harbor_task import HarborTask
 
 TASK = EXAMPLE_TASKS / "stash-kwargs-cache-key"
 FIX = "sed -i 's/tuple(sorted(kwargs))$/tuple(sorted(kwargs.items()))/' /app/src/stash/keys.py\n"

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from agents.baseline_builder import BaselineReconstructor, BaselineVerifierWriter
 from agents.context import CandidateWorkspace, StageContext
+from agents.qualify.records import Qualification
+from agents.reconstruct.baseline import BaselineReconstructor, BaselineVerifierWriter
 from harness.run_budget import RunBudget
-from harness.sandbox import DockerEngine
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
-from harness.task_image import TaskImages
-from tools.git_repos import RepoCache
-from tools.qualify.record import Qualification
-from tools.repo_builder import CommitSpec, build_repo
-from tools.sessions.candidate import Candidate
+from harness.task.image import TaskImages
+from tools.repos.builder import CommitSpec, build_repo
+from tools.repos.git import RepoCache
+from tools.sessions.records import Candidate
 
 TALLY = '''"""Small statistics over lists of numbers."""
 

@@ -15,28 +15,28 @@ from pathlib import Path
 
 import pytest
 
-from agents.baseline_builder import BaselineReconstructor, BaselineVerifierWriter
 from agents.context import CandidateWorkspace, StageContext
+from agents.qualify.baseline import qualify_baseline
+from agents.qualify.records import Qualification
+from agents.reconstruct.baseline import BaselineReconstructor, BaselineVerifierWriter
 from harness.run_budget import RunBudget
-from harness.sandbox import DockerEngine
+from harness.runner.solvers import NopSolver, OracleSolver
+from harness.runner.trial import run_trial
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
-from harness.solvers import NopSolver, OracleSolver
-from harness.task_image import TaskImages
-from harness.trial import run_trial
-from tools.example_repos import (
+from harness.task.folder import HarborTask, TaskConfig
+from harness.task.image import TaskImages
+from tools.repos.examples import (
     SESSIONS_DIR,
     WORKSPACE_ROOT,
     ensure_example_repos,
     example_repo_map,
     example_shas,
 )
-from tools.git_repos import RepoCache
-from tools.harbor_task import HarborTask, TaskConfig
-from tools.qualify import qualify_baseline
-from tools.qualify.record import Qualification
-from tools.sessions.candidate import Candidate
+from tools.repos.git import RepoCache
 from tools.sessions.intake import load_sessions
-from tools.validate import HiddenFacts, validate_task
+from tools.sessions.records import Candidate
+from tools.validation.validate import HiddenFacts, validate_task
 
 
 @dataclass

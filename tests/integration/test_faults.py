@@ -25,20 +25,20 @@ import pytest
 from docker.errors import APIError
 
 from harness import gc
-from harness.job import JobConfig, JobResult, run_job
+from harness.llm import LiteLLMModel, RetryPolicy
 from harness.loop import Budgets
-from harness.models import LiteLLMModel, RetryPolicy
-from harness.sandbox import DockerEngine
+from harness.runner.job import JobConfig, JobResult, run_job
+from harness.runner.solvers import CommandSolver, OracleSolver
+from harness.runner.terminus import TerminusSolver
+from harness.runner.trial import run_trial
+from harness.sandbox.container import DockerEngine
 from harness.scripted_server import Script, ScriptedServer, ScriptTurn
 from harness.settings import Settings
-from harness.solvers import CommandSolver, OracleSolver
-from harness.task_image import TaskImages
-from harness.terminus import TerminusSolver
-from harness.trial import run_trial
+from harness.task.folder import HarborTask
+from harness.task.image import TaskImages
 from tests.conftest import EXAMPLE_TASKS, REPO_ROOT
 from tests.fixtures.disk import fill
 from tests.scripting import PRICED_MODEL, done_twice, turn
-from tools.harbor_task import HarborTask
 
 REQSTATS = "reqstats-sort-and-gzip"
 STASH_FIX = (
@@ -76,7 +76,7 @@ def job_config(job_id: str, tasks: list[HarborTask], agent: str = "work") -> Job
 
 
 class PrivateDockerd:
-    """A Docker engine of this test's own, started the way harness/docker_setup.py starts
+    """A Docker engine of this test's own, started the way harness/machine/docker.py starts
     one (``dockerd`` in a new session, log to a file), on its own bridge without iptables."""
 
     def __init__(self, root: Path, bridge: str) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 from docker.errors import NotFound
 
 from harness import gc
-from harness.image_build import BuildRequest
-from harness.sandbox import LABEL, DockerEngine, SandboxSpec, kettle_labels, owner_token
+from harness.sandbox.container import LABEL, DockerEngine, SandboxSpec, kettle_labels, owner_token
+from harness.sandbox.image_build import BuildRequest
 from tests.conftest import REPO_ROOT
 
 

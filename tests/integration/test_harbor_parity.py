@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.harbor_setup import harbor_python
+from harness.machine.harbor import harbor_python
 from harness.settings import Settings
 from tests.conftest import EXAMPLE_TASKS, REPO_ROOT
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.hardening import DROPPED_CAPABILITIES, trial_sandbox_spec
-from harness.sandbox import LABEL_RUN, DockerEngine
+from harness.runner.hardening import DROPPED_CAPABILITIES, trial_sandbox_spec
+from harness.runner.solvers import CommandSolver, OracleSolver, SolveOutcome, SolverContext
+from harness.runner.trial import TrialOptions, TrialResult, run_trial
+from harness.sandbox.container import LABEL_RUN, DockerEngine
 from harness.settings import Settings
-from harness.solvers import CommandSolver, OracleSolver, SolveOutcome, SolverContext
-from harness.task_image import TaskImages
-from harness.trial import TrialOptions, TrialResult, run_trial
+from harness.task.folder import HarborTask
+from harness.task.image import TaskImages
 from tests.conftest import EXAMPLE_TASKS
-from tools.harbor_task import HarborTask
 
 REQSTATS = "reqstats-sort-and-gzip"
 # Root keeps what package managers need; everything else is gone.
@@ -231,10 +231,10 @@ def test_host_secrets_never_enter_the_container_during_a_terminus_trial(
     test_run_id: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from harness.llm import LiteLLMModel
     from harness.loop import Budgets
-    from harness.models import LiteLLMModel
+    from harness.runner.terminus import TerminusSolver
     from harness.scripted_server import Script, ScriptedServer
-    from harness.terminus import TerminusSolver
     from tests.scripting import FAST_RETRY, PRICED_MODEL, done_twice, turn
 
     secrets = {
@@ -350,7 +350,7 @@ def test_tool_tampering_is_undone_and_reported_and_harbor_mode_shows_the_hole(
     assert "/usr/bin/diff" in tampering and "restored from the image" in tampering
     assert "/usr/local/bin/diff" in tampering and "removed" in tampering
 
-    # Harbor's shared semantics (what tools/validate.py can use to probe a verifier alone):
+    # Harbor's shared semantics (what tools/validation/validate.py can use to probe a verifier alone):
     # the faked diff makes the naive verifier pass — a hole only the runner closed above.
     harbor = TrialOptions(stop_agent_processes=False, restore_tools=False)
     exposed = trial(task_dir, fake_diff, tmp_path, docker_engine, test_run_id, harbor, "harbor")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.llm import ScriptedModel
 from harness.loop import AgentLoop, Budgets
-from harness.models import ScriptedModel
 from harness.run_budget import RunBudget
-from harness.sandbox import DockerSandbox
+from harness.sandbox.container import DockerSandbox
 from harness.scripted_server import Script
 from harness.terminal import Terminal
 from harness.trajectory import Agent, TrajectoryWriter

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.sandbox import DockerEngine, DockerSandbox, SandboxSpec
+from harness.sandbox.container import DockerEngine, DockerSandbox, SandboxSpec
 from harness.settings import Settings
-from harness.task_image import TaskImages
+from harness.task.folder import HarborTask
+from harness.task.image import TaskImages
 from meta_bench.builders import BuildJob, make_builder
 from meta_bench.materialize import SEEDS_DIR, MaterializedSeed, materialize
 from meta_bench.seed_format import HIDDEN_DIR, load_seed, load_variants
-from tools.harbor_task import HarborTask
 from tools.validation.diffs import added_lines, is_distinctive, parse_unified_diff
 
 SEED_DIR = SEEDS_DIR / "timebox-compound-durations"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness.browser_setup import ensure_chromium
-from harness.sandbox import DockerEngine
+from harness.machine.browser import ensure_chromium
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import make_builder
 from meta_bench.materialize import SEEDS_DIR

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from agents.assemble import draft_config
-from harness.sandbox import DockerEngine
+from agents.factory.assemble import draft_config
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import seed_candidate, seed_qualification
 from meta_bench.materialize import SEEDS_DIR, MaterializedSeed, materialize
 from meta_bench.score import EnvScore, ScoreJob, score_environment
 from meta_bench.seed_format import Seed, load_seed, load_variants
-from tools.git_repos import RepoCache
-from tools.instruction import compose_instruction
+from tools.repos.git import RepoCache
+from tools.sessions.instruction import compose_instruction
 
 SEED_DIR = SEEDS_DIR / "timebox-compound-durations"
 

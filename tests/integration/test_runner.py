@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from harness.job import JobConfig, new_job_id, run_job
 from harness.run import discover_tasks
-from harness.sandbox import DockerEngine
+from harness.runner.job import JobConfig, new_job_id, run_job
+from harness.runner.solvers import CommandSolver, NopSolver, OracleSolver
+from harness.runner.trial import run_trial
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
-from harness.solvers import CommandSolver, NopSolver, OracleSolver
-from harness.task_image import TaskImages
-from harness.trial import run_trial
+from harness.task.folder import HarborTask
+from harness.task.image import TaskImages
 from tests.conftest import EXAMPLE_TASKS, REPO_ROOT
-from tools.harbor_task import HarborTask
 
 EXAMPLES = sorted(p.name for p in EXAMPLE_TASKS.iterdir() if (p / "task.toml").is_file())
 

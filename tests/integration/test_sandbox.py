@@ -11,8 +11,14 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BuildError, SandboxError
-from harness.image_build import BuildRequest
-from harness.sandbox import DockerEngine, DockerSandbox, SandboxSpec, owner_alive, owner_token
+from harness.sandbox.container import (
+    DockerEngine,
+    DockerSandbox,
+    SandboxSpec,
+    owner_alive,
+    owner_token,
+)
+from harness.sandbox.image_build import BuildRequest
 
 
 def test_exec_separates_stdout_stderr_and_exit_code(sandbox: DockerSandbox) -> None:

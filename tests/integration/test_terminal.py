@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.errors import TerminalError
-from harness.sandbox import DockerEngine, DockerSandbox, SandboxSpec
+from harness.sandbox.container import DockerEngine, DockerSandbox, SandboxSpec
 from harness.terminal import Terminal, TerminalConfig, _key_sequence
 
 

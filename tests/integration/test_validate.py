@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.sandbox import DockerEngine
+from harness.sandbox.container import DockerEngine
 from harness.settings import Settings
 from tests.conftest import EXAMPLE_TASKS, REPO_ROOT, TEST_RUN_ID
-from tools.validate import ALL_CHECKS, HARBOR_PARITY, validate_task
 from tools.validation.diffs import diffs_in_script
 from tools.validation.records import HiddenFacts, ValidationReport
+from tools.validation.validate import ALL_CHECKS, HARBOR_PARITY, validate_task
 
 EXAMPLES = sorted(p.parent.name for p in EXAMPLE_TASKS.glob("*/task.toml"))
 FIX_COMMIT = "3f9c2e81d04b7a6655e1c0f2a9b8d7e6c5b4a392"
@@ -380,7 +380,7 @@ def test_command_line_prints_the_feedback_and_exits_non_zero_on_failure(tmp_path
 
     def validate() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "tools.validate", str(task_dir), "--out", str(tmp_path / "o"),
+            [sys.executable, "-m", "tools.validation.validate", str(task_dir), "--out", str(tmp_path / "o"),
              "--fix-from-solution", "--check", "static", "--check", "leak:instruction_quotes_fix"],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.dockerfile import (
+from tools.projects.dockerfile import (
     NodeRecipe,
     PythonRecipe,
     apt_series,

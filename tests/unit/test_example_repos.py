@@ -7,7 +7,7 @@ from pathlib import Path
 
 import git
 
-from tools.example_repos import (
+from tools.repos.examples import (
     PROJECTS_DIR,
     WORKSPACE_ROOT,
     ensure_example_repos,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError, ExecutorError
-from harness.executor import ExecutorConfig, LocalExecutor, make_executor
+from harness.executors.local import ExecutorConfig, LocalExecutor, make_executor
 from harness.run_budget import RunBudget
 
 

@@ -6,7 +6,12 @@ import json
 import os
 from pathlib import Path
 
-from harness.folder_transfer import FOLDER_TOKEN, pack_folder, restore_folder, unpack_folder
+from harness.executors.folder_transfer import (
+    FOLDER_TOKEN,
+    pack_folder,
+    restore_folder,
+    unpack_folder,
+)
 
 
 def make_unit(folder: Path) -> None:

@@ -1,4 +1,4 @@
-"""tools.git_repos: reading local repos in place, mirroring URLs, exporting trees."""
+"""tools.repos.git: reading local repos in place, mirroring URLs, exporting trees."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import RepositoryError
-from tools.git_repos import RepoCache, cache_key, display_url, is_url, open_repo
-from tools.repo_builder import CommitSpec, build_repo
+from tools.repos.builder import CommitSpec, build_repo
+from tools.repos.git import RepoCache, cache_key, display_url, is_url, open_repo
 
 
 def _day(day: int) -> datetime:

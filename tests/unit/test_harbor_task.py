@@ -1,4 +1,4 @@
-"""tools.harbor_task: reading and writing Harbor task directories."""
+"""harness.task.folder: reading and writing Harbor task directories."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import TaskFormatError
-from tools.harbor_task import (
+from harness.task.folder import (
     HarborTask,
     TaskConfig,
     TaskDraft,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tools.instruction import (
+from agents.qualify.records import Qualification
+from tools.sessions.instruction import (
     clean_prompt,
     compose_instruction,
     find_leaks,
@@ -11,8 +12,7 @@ from tools.instruction import (
     names_in_test_ids,
     remove_leaks,
 )
-from tools.qualify.record import Qualification
-from tools.sessions.candidate import Candidate
+from tools.sessions.records import Candidate
 
 FIX_DIFF = """diff --git a/src/parse.py b/src/parse.py
 --- a/src/parse.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.integrity import GuardScope, ToolChange, classify
+from harness.runner.integrity import GuardScope, ToolChange, classify
 
 SCOPE = GuardScope(
     path_dirs=["/opt/venv/bin", "/usr/local/bin", "/usr/bin", "/bin"],

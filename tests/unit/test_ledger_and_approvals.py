@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.approvals import Answer, ApprovalGate, ApprovalRequest
-from agents.ledger import Ledger
+from agents.factory.approvals import Answer, ApprovalGate, ApprovalRequest
+from agents.factory.ledger import Ledger
 from harness.errors import LedgerError
 
 STAGES = ["qualify", "approve_qualification", "reconstruct"]

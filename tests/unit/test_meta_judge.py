@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from harness.models import LiteLLMModel
+from harness.llm import LiteLLMModel
 from harness.scripted_server import Script, ScriptedServer, ScriptTurn
+from harness.task.folder import HarborTask
 from meta_bench.judge import AlignmentJudge, parse_verdict
 from tests.conftest import EXAMPLE_TASKS
 from tests.scripting import FAST_RETRY, PRICED_MODEL
-from tools.harbor_task import HarborTask
 
 TASK = HarborTask.load(EXAMPLE_TASKS / "stash-kwargs-cache-key")
 VERDICT = {

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BudgetExhaustedError, ConfigError, ContextWindowError, ModelError
-from harness.models import (
+from harness.llm import (
     ALIASES,
     DEFAULT_CONTEXT_WINDOW,
     LiteLLMModel,
@@ -107,10 +107,10 @@ def test_server_errors_are_retried_until_success() -> None:
 
 
 def test_each_retry_is_logged_with_its_reason(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="harness.models")
+    caplog.set_level(logging.WARNING, logger="harness.llm")
     with serve(ScriptTurn(status=503), ScriptTurn(content="ok")) as server:
         client(server).complete(MESSAGES)
-    retries = [r for r in caplog.records if r.name == "harness.models"]
+    retries = [r for r in caplog.records if r.name == "harness.llm"]
     assert len(retries) == 1
     assert "ServiceUnavailableError" in retries[0].getMessage()
     assert "attempt 1" in retries[0].getMessage()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.git_repos import FileChange, RepoCache
-from tools.patches import applies_to, plan_solution, solve_script, split_changes
-from tools.repo_builder import CommitSpec, build_repo
+from tools.repos.builder import CommitSpec, build_repo
+from tools.repos.git import FileChange, RepoCache
+from tools.repos.patches import applies_to, plan_solution, solve_script, split_changes
 
 CALC = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
 CALC_FIXED = CALC.replace("return a - b", "return a + b")

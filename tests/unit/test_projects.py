@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.projects import (
+from tools.projects.detect import (
     UnsupportedProjectError,
     detect_project,
     is_test_module,

@@ -1,4 +1,4 @@
-"""tools.qualify.baseline: whole candidates in, verdicts with reasons out."""
+"""agents.qualify.baseline: whole candidates in, verdicts with reasons out."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from agents.qualify.baseline import qualify_baseline
+from agents.qualify.config import QualifyConfig
+from agents.qualify.records import Qualification
 from tests.fixtures.qualify_repos import (
     PROPRIETARY_TEXT,
     SESSION_START,
@@ -17,10 +20,8 @@ from tests.fixtures.qualify_repos import (
     js_gpl_bugfix,
     python_bugfix,
 )
-from tools.git_repos import RepoCache
-from tools.qualify import QualifyConfig, qualify_baseline
-from tools.qualify.record import Qualification
-from tools.sessions.candidate import Candidate, CandidateHints, UserIntervention
+from tools.repos.git import RepoCache
+from tools.sessions.records import Candidate, CandidateHints, UserIntervention
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""tools.qualify.licenses: recognising license texts, metadata and SPDX expressions."""
+"""tools.repos.licenses: recognising license texts, metadata and SPDX expressions."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tools.git_repos import open_repo
-from tools.qualify.licenses import (
+from tools.repos.builder import CommitSpec, build_repo
+from tools.repos.git import open_repo
+from tools.repos.licenses import (
     PROPRIETARY,
     detect_license,
     identify_license_text,
     is_open_source,
     resolve_license_name,
 )
-from tools.repo_builder import CommitSpec, build_repo
 
 MIT = """MIT License
 

@@ -1,4 +1,4 @@
-"""tools.qualify.outcome: finding and ranking the commit that fixed the session's problem."""
+"""agents.qualify.outcome: finding and ranking the commit that fixed the session's problem."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from agents.qualify.config import QualifyConfig
+from agents.qualify.outcome import OutcomeReport, file_overlap, find_fix, message_cue
 from tests.fixtures.qualify_repos import Scenario, python_bugfix
-from tools.git_repos import open_repo
-from tools.qualify.config import QualifyConfig
-from tools.qualify.outcome import OutcomeReport, file_overlap, find_fix, message_cue
-from tools.sessions.candidate import CandidateHints
+from tools.repos.git import open_repo
+from tools.sessions.records import CandidateHints
 
 
 def test_file_overlap_is_an_f1_with_partial_credit_for_the_same_directory() -> None:

@@ -1,4 +1,4 @@
-"""tools.qualify.recheck: a model's claims are verified by code; false ones send the
+"""agents.qualify.recheck: a model's claims are verified by code; false ones send the
 candidate to a human."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from agents.qualify.recheck import recheck
+from agents.qualify.records import Finding, Qualification, QualificationClaims
 from tests.fixtures.qualify_repos import PROPRIETARY_TEXT, Scenario, python_bugfix
-from tools.git_repos import LocalRepo, open_repo
-from tools.qualify import recheck
-from tools.qualify.record import Finding, Qualification, QualificationClaims
+from tools.repos.git import LocalRepo, open_repo
 
 
 @pytest.fixture

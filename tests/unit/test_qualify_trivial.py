@@ -1,4 +1,4 @@
-"""tools.qualify.trivial and tools.qualify.paths: telling behaviour changes from cosmetics."""
+"""agents.qualify.trivial and tools.projects.paths: telling behaviour changes from cosmetics."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tools.git_repos import open_repo
-from tools.qualify.config import QualifyConfig
-from tools.qualify.paths import classify_path
-from tools.qualify.trivial import analyze_patch, check_nontrivial_change, text_spans
-from tools.repo_builder import CommitSpec, build_repo
+from agents.qualify.config import QualifyConfig
+from agents.qualify.trivial import analyze_patch, check_nontrivial_change, text_spans
+from tools.projects.paths import classify_path
+from tools.repos.builder import CommitSpec, build_repo
+from tools.repos.git import open_repo
 
 
 @pytest.mark.parametrize(

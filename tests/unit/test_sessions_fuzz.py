@@ -28,12 +28,12 @@ from tests.fixtures.sessions import (
     write_cline_task,
     write_codex_rollout,
 )
-from tools.sessions.candidate import Candidate
 from tools.sessions.candidates_jsonl import parse_candidates_jsonl
 from tools.sessions.claude_code import parse_claude_code_session
 from tools.sessions.cline import API_HISTORY, TASK_METADATA, UI_MESSAGES, parse_cline_task
 from tools.sessions.codex import parse_codex_rollout
 from tools.sessions.intake import load_sessions
+from tools.sessions.records import Candidate
 
 FUZZ = settings(
     max_examples=int(os.environ.get("KETTLE_FUZZ_EXAMPLES", "60")),

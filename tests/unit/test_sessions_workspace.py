@@ -18,9 +18,9 @@ from tests.fixtures.sessions import (
     write_cline_task,
     write_codex_rollout,
 )
-from tools.repo_builder import CommitSpec, build_repo
-from tools.sessions.candidate import Candidate, CandidateHints
+from tools.repos.builder import CommitSpec, build_repo
 from tools.sessions.intake import load_sessions
+from tools.sessions.records import Candidate, CandidateHints
 from tools.sessions.workspace import map_workspace, parse_repo_map, resolve_origin
 
 REMOTE = "https://github.com/acme/widgets.git"

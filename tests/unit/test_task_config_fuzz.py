@@ -19,11 +19,11 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness import archive
 from harness.errors import TaskFormatError
-from harness.hardening import check_timeouts, resource_limits
+from harness.runner.hardening import check_timeouts, resource_limits
+from harness.sandbox import archive
+from harness.task.folder import HarborTask, TaskConfig
 from tests.conftest import EXAMPLE_TASKS
-from tools.harbor_task import HarborTask, TaskConfig
 
 EXAMPLE = EXAMPLE_TASKS / "reqstats-sort-and-gzip"
 SECTIONS = ("task", "metadata", "verifier", "agent", "environment", "solution", "steps")

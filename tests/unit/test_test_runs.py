@@ -1,6 +1,6 @@
 """Reading per-test outcomes from runners' reports, judging them, and fail-to-pass sets.
 
-The judge (tools/verifier_judge.py) ships inside every baseline verifier and runs there
+The judge (agents/verifier/judge.py) ships inside every baseline verifier and runs there
 with the standard library only; here it runs on the host against real pytest runs and
 recorded reports of node --test, jest, vitest and mocha.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tools import verifier_judge as judge
-from tools.test_runs import transitions
-from tools.verifier_files import pytest_ini
+from agents.verifier import judge
+from agents.verifier.files import pytest_ini
+from tools.projects.test_runs import transitions
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites name="pytest tests"><testsuite name="pytest" errors="2" failures="1" skipped="1"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from harness.models import ModelReply, Usage
+from harness.llm import ModelReply, Usage
 from harness.settings import Settings
 from harness.trajectory import (
     ATIF_VERSION,

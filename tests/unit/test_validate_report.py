@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError
-from tools.validate import ALL_CHECKS, select_checks
 from tools.validation.image_scan import archive_texts
 from tools.validation.probes import PROBES
 from tools.validation.records import ValidationCheck, ValidationReport
+from tools.validation.validate import ALL_CHECKS, select_checks
 
 
 def _report(*checks: ValidationCheck, not_run: dict[str, str] | None = None) -> ValidationReport:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.task.folder import HarborTask
 from tests.conftest import EXAMPLE_TASKS
-from tools.harbor_task import HarborTask
 from tools.validation.diffs import diffs_in_script
 from tools.validation.records import HiddenFacts
 from tools.validation.static import (

@@ -35,7 +35,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import SessionFormatError, validation_problems
-from tools.sessions.candidate import Candidate, CandidateHints, UserIntervention
 from tools.sessions.common import (
     DEFAULT_MAX_BYTES,
     check_size,
@@ -44,6 +43,7 @@ from tools.sessions.common import (
     format_error,
     repo_relative,
 )
+from tools.sessions.records import Candidate, CandidateHints, UserIntervention
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 

@@ -32,7 +32,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tools.sessions.candidate import Candidate, CandidateHints, UserIntervention
 from tools.sessions.common import (
     DEFAULT_MAX_BYTES,
     add_unique,
@@ -48,6 +47,7 @@ from tools.sessions.common import (
     read_jsonl,
     repo_relative,
 )
+from tools.sessions.records import Candidate, CandidateHints, UserIntervention
 
 CONVERSATION_TYPES = {"user", "assistant", "system", "attachment"}
 EDIT_TOOLS = {"Edit": "file_path", "Write": "file_path", "MultiEdit": "file_path"}

@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.errors import SessionFormatError
-from tools.sessions.candidate import Candidate, CandidateHints, UserIntervention
 from tools.sessions.common import (
     DEFAULT_MAX_BYTES,
     add_unique,
@@ -59,6 +58,7 @@ from tools.sessions.common import (
     read_json,
     repo_relative,
 )
+from tools.sessions.records import Candidate, CandidateHints, UserIntervention
 
 ClineFlavor = Literal["cline", "roo", "kilo"]
 

@@ -30,7 +30,6 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from tools.sessions.candidate import Candidate, CandidateHints, UserIntervention
 from tools.sessions.common import (
     DEFAULT_MAX_BYTES,
     add_unique,
@@ -47,6 +46,7 @@ from tools.sessions.common import (
     read_jsonl,
     repo_relative,
 )
+from tools.sessions.records import Candidate, CandidateHints, UserIntervention
 
 TOOL_CALLS = {"function_call", "custom_tool_call", "local_shell_call"}
 TOOL_OUTPUTS = {"function_call_output", "custom_tool_call_output"}

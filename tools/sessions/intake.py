@@ -23,11 +23,11 @@ from pydantic import BaseModel, Field
 
 from harness.errors import SessionFormatError
 from tools.sessions import cline
-from tools.sessions.candidate import Candidate, SourceFormat
 from tools.sessions.candidates_jsonl import looks_like_candidate_line, parse_candidates_jsonl
 from tools.sessions.claude_code import looks_like_claude_code, parse_claude_code_session
 from tools.sessions.codex import looks_like_codex, parse_codex_rollout
 from tools.sessions.common import DEFAULT_MAX_BYTES, as_dict, as_str, first_json_lines
+from tools.sessions.records import Candidate, SourceFormat
 from tools.sessions.workspace import RepoMap, resolve_origin
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from pathlib import Path
 import git
 
 from harness.errors import ConfigError
-from tools.sessions.candidate import Candidate
+from tools.sessions.records import Candidate
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.errors import SandboxError
-from harness.sandbox import Sandbox
-from tools.harbor_task import HarborTask
+from harness.sandbox.container import Sandbox
+from harness.task.folder import HarborTask
 from tools.validation.diffs import (
     FileChange,
     added_lines,

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel
 
-from tools.harbor_task import HarborTask
+from harness.task.folder import HarborTask
 from tools.validation.diffs import added_lines, normalize_space, parse_unified_diff
 from tools.validation.records import HiddenFacts, ValidationCheck
 

@@ -1,0 +1,64 @@
+"""How each role does its job: ``baseline`` (deterministic code) or a model through the loop.
+
+The pipeline only sees these protocols; ``make_policies`` picks implementations for a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from agents.context import Reconstructor, StageContext, VerifierWriter
+from agents.qualify.baseline import qualify_baseline
+from agents.qualify.model import ModelQualifier
+from agents.qualify.records import Qualification
+from agents.reconstruct.baseline import BaselineReconstructor, BaselineVerifierWriter
+from agents.reconstruct.model import ModelReconstructor
+from agents.subagent import AgentSettings, ModelFactory
+from agents.verifier.model import ModelVerifierWriter
+from tools.sessions.records import Candidate
+
+
+class Qualifier(Protocol):
+    name: str
+
+    def qualify(self, context: StageContext) -> tuple[Qualification, Candidate]:
+        """Return the qualification and the (redacted) candidate to use from now on."""
+        ...
+
+
+class BaselineQualifier:
+    name = "baseline"
+
+    def qualify(self, context: StageContext) -> tuple[Qualification, Candidate]:
+        return qualify_baseline(context.candidate, context.repos)
+
+
+@dataclass(frozen=True)
+class Policies:
+    qualifier: Qualifier
+    reconstructor: Reconstructor
+    verifier_writer: VerifierWriter
+
+    @property
+    def builder_name(self) -> str:
+        names = {self.qualifier.name, self.reconstructor.name, self.verifier_writer.name}
+        return "+".join(sorted(names))
+
+
+def make_policies(
+    model: str | None,
+    *,
+    api_base: str | None = None,
+    max_steps: int = 60,
+    make_model: ModelFactory | None = None,
+) -> Policies:
+    """``baseline`` (model None) for every role, or the given model for every role."""
+    if model is None:
+        return Policies(BaselineQualifier(), BaselineReconstructor(), BaselineVerifierWriter())
+    agent = AgentSettings(model=model, api_base=api_base, max_steps=max_steps)
+    return Policies(
+        ModelQualifier(agent, make_model),
+        ModelReconstructor(agent, make_model),
+        ModelVerifierWriter(agent, make_model),
+    )

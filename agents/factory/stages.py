@@ -1,0 +1,251 @@
+"""The build stages of one candidate, each a function from a run to a ``StageOutcome``.
+
+A stage reads what earlier stages wrote in the candidate's folder and writes its own
+outputs atomically before it reports ``done``; the pipeline records the outcome in the
+ledger. A stage that ends the candidate (disqualified, rejected) says so with ``stop``.
+
+The work stages need only the candidate's folder and a Docker engine, so they may run on
+any node of a cluster (``WORKER_STAGES``); the approval gates and publishing need the
+driver's terminal, ledger and run folder (``DriverServices``) and always run there.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from agents.context import ReconstructionReport, StageContext, VerifierReport
+from agents.factory.approvals import ApprovalGate, qualification_request, task_request
+from agents.factory.assemble import draft_config, publish, task_id_for, write_draft_config
+from agents.factory.ledger import Ledger
+from agents.factory.policies import Policies
+from agents.qualify.records import Qualification
+from harness.errors import KettleError, RunStorageError
+from harness.fsio import is_storage_error, read_model, storage_error, write_model
+from tools.sessions.instruction import compose_instruction
+from tools.validation.validate import HARBOR_PARITY, HiddenFacts, ValidationReport, validate_task
+
+StageName = Literal[
+    "qualify",
+    "approve_qualification",
+    "reconstruct",
+    "verifier",
+    "validate",
+    "approve_task",
+    "publish",
+]
+STAGES: tuple[StageName, ...] = (
+    "qualify",
+    "approve_qualification",
+    "reconstruct",
+    "verifier",
+    "validate",
+    "approve_task",
+    "publish",
+)
+WORKER_STAGES: frozenset[StageName] = frozenset({"qualify", "reconstruct", "verifier", "validate"})
+
+log = logging.getLogger(__name__)
+
+
+class StageOutcome(BaseModel):
+    status: Literal["done", "failed", "parked"]
+    detail: str | None = None
+    stop: bool = False  # the candidate ends here (disqualified, rejected)
+
+
+@dataclass
+class DriverServices:
+    """What only the driver has: the reviewer's terminal, the ledger, the published tasks."""
+
+    gate: ApprovalGate
+    ledger: Ledger
+    tasks_dir: Path
+
+
+@dataclass
+class CandidateRun:
+    """One candidate's way through the stages."""
+
+    context: StageContext
+    policies: Policies
+    driver: DriverServices | None = None  # None on a worker node
+
+    @property
+    def candidate_id(self) -> str:
+        return self.context.candidate.id
+
+    def on_driver(self) -> DriverServices:
+        if self.driver is None:
+            raise RuntimeError("approval and publishing stages run on the driver only")
+        return self.driver
+
+    def qualification(self) -> Qualification:
+        if self.context.qualification is None:
+            self.context.qualification = read_model(
+                self.context.workspace.qualification_path, Qualification
+            )
+        return self.context.qualification
+
+
+def qualify(run: CandidateRun) -> StageOutcome:
+    context, workspace = run.context, run.context.workspace
+    qualification, redacted = run.policies.qualifier.qualify(context)
+    write_model(workspace.candidate_path, redacted)
+    write_model(workspace.qualification_path, qualification)
+    context.candidate, context.qualification = redacted, qualification
+    codes = ", ".join(qualification.codes()) or "no findings"
+    if qualification.verdict == "disqualified":
+        return StageOutcome(status="done", detail=f"disqualified: {codes}", stop=True)
+    return StageOutcome(status="done", detail=f"{qualification.verdict}: {codes}")
+
+
+def approve_qualification(run: CandidateRun) -> StageOutcome:
+    request = qualification_request(run.candidate_id, run.context.workspace)
+    return _gate_outcome(run.on_driver().gate.decide(request))
+
+
+def reconstruct(run: CandidateRun) -> StageOutcome:
+    context, workspace = run.context, run.context.workspace
+    shutil.rmtree(workspace.draft, ignore_errors=True)  # a repeated attempt starts clean
+    qualification = run.qualification()
+    instruction = compose_instruction(context.candidate, qualification)
+    config = draft_config(context.candidate, qualification, None, run.policies.builder_name)
+    write_draft_config(workspace, config, instruction)
+    report = run.policies.reconstructor.reconstruct(context)
+    # The reconstructor knows the language and workdir now: task.toml follows.
+    config = draft_config(context.candidate, qualification, report, run.policies.builder_name)
+    write_draft_config(workspace, config, (workspace.draft / "instruction.md").read_text())
+    write_model(workspace.reconstruction_path, report)
+    return _report_outcome(report)
+
+
+def write_verifier(run: CandidateRun) -> StageOutcome:
+    workspace = run.context.workspace
+    reconstruction = read_model(workspace.reconstruction_path, ReconstructionReport)
+    shutil.rmtree(workspace.draft / "tests", ignore_errors=True)
+    report = run.policies.verifier_writer.write_verifier(run.context, reconstruction)
+    write_model(workspace.verifier_path, report)
+    return _report_outcome(report)
+
+
+def validate(run: CandidateRun) -> StageOutcome:
+    context = run.context
+    report = validate_task(
+        context.engine,
+        context.settings,
+        context.workspace.draft,
+        hidden=hidden_facts(run),
+        out_dir=context.workspace.validation_dir,
+        run_id=context.run_id,
+        repeats=context.validation_repeats,
+        # Published tasks also run under Harbor, which does not undo an agent's tampering
+        # with interpreters and tools: exploits are probed without kettle's repairs.
+        probe_options=HARBOR_PARITY,
+    )
+    failed = [check for check in report.checks if not check.passed]
+    if failed:
+        detail = "; ".join(f"{check.name}: {check.message}" for check in failed[:3])
+        return StageOutcome(status="failed", detail=f"validation failed — {detail}")
+    return StageOutcome(status="done", detail=f"{len(report.checks)} checks passed")
+
+
+def approve_task(run: CandidateRun) -> StageOutcome:
+    driver = run.on_driver()
+    request = task_request(run.candidate_id, run.context.workspace, driver.ledger)
+    return _gate_outcome(driver.gate.decide(request))
+
+
+def publish_task(run: CandidateRun) -> StageOutcome:
+    workspace, driver = run.context.workspace, run.on_driver()
+    report = read_model(workspace.validation_dir / "validation.json", ValidationReport)
+    task_id = task_id_for(run.context.candidate)
+    spent = sum(r.cost_usd or 0.0 for r in driver.ledger.stages(run.candidate_id))
+    published = publish(
+        workspace,
+        driver.tasks_dir,
+        task_id,
+        {
+            "validated": report.passed,
+            "validation_checks": len(report.checks),
+            "build_cost_usd": round(spent, 6),
+        },
+    )
+    return StageOutcome(status="done", detail=str(published.root))
+
+
+def hidden_facts(run: CandidateRun) -> HiddenFacts:
+    """What the solving agent must never find: the fix itself, and where it lives."""
+    qualification = run.qualification()
+    fix_diff = None
+    if qualification.fix_commit and run.context.candidate.repo:
+        with run.context.repos.open(run.context.candidate.repo) as repo:
+            fix_diff = repo.commit_patch(qualification.fix_commit)
+    return HiddenFacts(
+        fix_diff=fix_diff,
+        fix_commit=qualification.fix_commit,
+        start_commit=qualification.start_commit,
+    )
+
+
+def _gate_outcome(decision: str) -> StageOutcome:
+    if decision == "parked":
+        return StageOutcome(
+            status="parked", detail="waiting for a reviewer (python -m harness.approve)"
+        )
+    if decision == "rejected":
+        return StageOutcome(status="done", detail="rejected by a reviewer", stop=True)
+    return StageOutcome(status="done", detail="approved")
+
+
+def _report_outcome(report: ReconstructionReport | VerifierReport) -> StageOutcome:
+    if report.status == "ok":
+        return StageOutcome(status="done", detail=report.message or None)
+    return StageOutcome(status="failed", detail=report.message)
+
+
+STAGE_FUNCTIONS: dict[StageName, Callable[[CandidateRun], StageOutcome]] = {
+    "qualify": qualify,
+    "approve_qualification": approve_qualification,
+    "reconstruct": reconstruct,
+    "verifier": write_verifier,
+    "validate": validate,
+    "approve_task": approve_task,
+    "publish": publish_task,
+}
+
+
+def execute_stage(run: CandidateRun, stage: StageName) -> StageOutcome:
+    """Run one stage; its own failures become a failed outcome, never an exception.
+
+    A full disk is re-raised (no candidate can write anything either), and so is Ctrl-C.
+    A bug in one candidate's stage is logged to its crash file and fails only that stage.
+    """
+    run.context.stage_cost_usd = None
+    try:
+        return STAGE_FUNCTIONS[stage](run)
+    except RunStorageError:
+        raise
+    except OSError as error:
+        if is_storage_error(error):
+            raise storage_error(error) from error
+        return _crashed(run, stage, error)
+    except KettleError as error:
+        return StageOutcome(status="failed", detail=str(error))
+    except Exception as error:
+        return _crashed(run, stage, error)
+
+
+def _crashed(run: CandidateRun, stage: str, error: Exception) -> StageOutcome:
+    logs = run.context.workspace.logs
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / f"{stage}-crash.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    log.exception("stage %s of %s crashed", stage, run.candidate_id)
+    return StageOutcome(status="failed", detail=f"internal error: {error!r}")

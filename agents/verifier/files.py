@@ -1,0 +1,312 @@
+"""The files of a baseline verifier: ``tests/test.sh`` and ``tests/kettle/``.
+
+``tests/`` holds, besides ``test.sh``::
+
+    kettle/judge.py          agents/verifier/judge.py, verbatim: checks, runs, judges
+    kettle/plan.json         VerifierPlan: what to copy where, the exact runs, the expected tests
+    kettle/runtime.sha256    the runtime the tests run on, as recorded at build time
+    kettle/pytest.ini        (Python) the project's own pytest settings, fixed at build time
+    kettle/files/<path>      the fix's test files, copied to /app/<path> before the runs
+
+Everything the verdict depends on ships here, so nothing in the image the agent could
+edit (a test file, a conftest.py, an ini file's ``addopts``, a stub on PATH) decides it.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from agents.verifier import judge as verifier_judge
+from harness.fsio import write_bytes_atomic, write_text_atomic
+from tools.projects.detect import NodeSetup
+
+KETTLE_DIR = "kettle"
+JUDGE_FILE = f"{KETTLE_DIR}/judge.py"
+PLAN_FILE = f"{KETTLE_DIR}/plan.json"
+MANIFEST_FILE = f"{KETTLE_DIR}/runtime.sha256"
+PYTEST_INI_FILE = f"{KETTLE_DIR}/pytest.ini"
+FILES_DIR = f"{KETTLE_DIR}/files"
+TESTS_MOUNT = "/tests"
+REPORTS_DIR = "/logs/verifier/reports"
+RUN_TIMEOUT_SEC = 300.0
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Options a file fixed at build time must not carry: required_plugins only sees plugins
+# loaded through entry points, which the verifier turns off.
+_DROPPED_PYTEST_OPTIONS = {"required_plugins"}
+# Options whose values are paths relative to the ini file: made absolute under /app.
+_PATH_PYTEST_OPTIONS = {"pythonpath"}
+
+ReportFormat = Literal["junit", "tap", "jest-json", "mocha-json", "exit-code"]
+
+
+class Interpreter(BaseModel):
+    path: str
+    realpath: str
+    sha256: str
+
+
+class RuntimeFacts(BaseModel):
+    """What ``judge.py scan`` found in a fresh container of the image."""
+
+    kind: str
+    judge_python: Interpreter
+    stdlib: str
+    python: Interpreter | None = None
+    node: Interpreter | None = None
+    site_packages: list[str] = Field(default_factory=list)
+    pytest_plugins: list[tuple[str, str]] = Field(default_factory=list)
+    node_runners: dict[str, str] = Field(default_factory=dict)
+    hook_dirs: list[str]
+    hooks: dict[str, str]
+    runtime: dict[str, str]
+
+    @property
+    def plugin_modules(self) -> list[str]:
+        modules = [value.split(":")[0].strip() for _name, value in self.pytest_plugins]
+        return sorted(set(modules))
+
+
+class HiddenFile(BaseModel):
+    source: str = Field(description="Relative to tests/kettle/")
+    target: str = Field(description="Absolute path in the container")
+
+
+class RunSpec(BaseModel):
+    label: str
+    argv: list[str]
+    cwd: str
+    report_format: ReportFormat
+    report_path: str | None = None
+    file: str = Field("", description="The repo-relative test file (ids start with it)")
+    timeout_sec: float = RUN_TIMEOUT_SEC
+
+
+class VerifierPlan(BaseModel):
+    """What judge.py does, read by it as plain JSON."""
+
+    schema_version: int = 1
+    kind: str
+    workdir: str
+    env: dict[str, str]
+    interpreters: list[Interpreter] = Field(description="Links that must still resolve here")
+    runtime_manifest: str = "runtime.sha256"
+    hooks: dict[str, str] = Field(description="Startup hooks the image had: path -> sha256")
+    hook_dirs: list[str]
+    files: list[HiddenFile]
+    runs: list[RunSpec]
+    expected: list[str] | None = Field(description="Tests that must pass; None: report only")
+
+
+def python_runs(facts: RuntimeFacts, modules: list[str], workdir: str) -> list[RunSpec]:
+    """One pytest run per test file, so a file that does not import costs only its tests."""
+    assert facts.python is not None, "a Python image has a Python"
+    plugins = [arg for module in facts.plugin_modules for arg in ("-p", module)]
+    runs = []
+    for number, module in enumerate(modules, 1):
+        report = f"{REPORTS_DIR}/{number:02d}.xml"
+        argv = [facts.python.path, "-m", "pytest", "-c", f"{TESTS_MOUNT}/{PYTEST_INI_FILE}"]
+        argv += [f"--rootdir={workdir}", f"--confcutdir={workdir}", "-p", "no:cacheprovider"]
+        argv += [*plugins, "-o", "junit_family=xunit1", f"--junitxml={report}", "-q", "-rfE"]
+        argv.append(module)
+        runs.append(
+            RunSpec(
+                label=module,
+                argv=argv,
+                cwd=workdir,
+                report_format="junit",
+                report_path=report,
+                file=module,
+            )
+        )
+    return runs
+
+
+def node_runs(
+    facts: RuntimeFacts, node: NodeSetup, modules: list[str], workdir: str
+) -> list[RunSpec]:
+    """One run per test file with the project's runner (the whole suite for npm-test)."""
+    assert facts.node is not None, "a Node image has node"
+    binary = facts.node.realpath
+    if node.runner == "npm-test":
+        return [
+            RunSpec(
+                label="npm test",
+                argv=["/bin/sh", "-c", node.test_script or "npm test"],
+                cwd=workdir,
+                report_format="exit-code",
+            )
+        ]
+    runs = []
+    for number, module in enumerate(modules, 1):
+        if node.runner == "node-test":
+            report = f"{REPORTS_DIR}/{number:02d}.tap"
+            argv = [binary, "--test", *node.runner_flags, "--test-reporter=tap"]
+            argv += [f"--test-reporter-destination={report}", module]
+            kind: ReportFormat = "tap"
+        elif node.runner in ("jest", "vitest"):
+            report = f"{REPORTS_DIR}/{number:02d}.json"
+            cli = facts.node_runners.get(node.runner, "")
+            if node.runner == "jest":
+                argv = [binary, cli, "--ci", "--json", f"--outputFile={report}"]
+                argv += ["--runTestsByPath", module]
+            else:
+                argv = [binary, cli, "run", "--reporter=json", f"--outputFile={report}", module]
+            kind = "jest-json"
+        else:
+            report = f"{REPORTS_DIR}/{number:02d}.json"
+            cli = facts.node_runners.get("mocha", "")
+            argv = [binary, cli, "--reporter", "json", "--reporter-option", f"output={report}"]
+            argv.append(module)
+            kind = "mocha-json"
+        runs.append(
+            RunSpec(
+                label=module,
+                argv=argv,
+                cwd=workdir,
+                report_format=kind,
+                report_path=report,
+                file=module,
+            )
+        )
+    return runs
+
+
+def run_env(facts: RuntimeFacts, workdir: str) -> dict[str, str]:
+    """A clean environment: nothing from the container's own (PYTHONPATH, NODE_OPTIONS...)."""
+    env = {"HOME": "/root", "LANG": "C.UTF-8", "CI": "true", "PATH": SYSTEM_PATH}
+    if facts.kind == "python" and facts.python is not None:
+        venv = str(Path(facts.python.path).parent.parent)
+        env |= {
+            "PATH": f"{venv}/bin:{SYSTEM_PATH}",
+            "VIRTUAL_ENV": venv,
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    if facts.kind == "node":
+        env["PATH"] = f"{workdir}/node_modules/.bin:{SYSTEM_PATH}"
+    return env
+
+
+def make_plan(
+    facts: RuntimeFacts,
+    runs: list[RunSpec],
+    test_files: list[str],
+    *,
+    workdir: str,
+    expected: list[str] | None,
+) -> VerifierPlan:
+    interpreters = [facts.judge_python]
+    interpreters += [i for i in (facts.python, facts.node) if i is not None]
+    return VerifierPlan(
+        kind=facts.kind,
+        workdir=workdir,
+        env=run_env(facts, workdir),
+        interpreters=interpreters,
+        hooks=facts.hooks,
+        hook_dirs=facts.hook_dirs,
+        files=[
+            HiddenFile(source=f"files/{path}", target=f"{workdir}/{path}") for path in test_files
+        ],
+        runs=runs,
+        expected=expected,
+    )
+
+
+def pytest_ini(options: dict[str, str | list[str]], *, source: str | None, workdir: str) -> str:
+    """The project's pytest settings as an ini file the verifier passes with ``-c``."""
+    origin = f"from {source}" if source else "none found: pytest's defaults"
+    lines = [
+        f"# The project's pytest settings ({origin}), fixed when the verifier was written:",
+        "# ini files the agent adds or edits (an addopts = -p plugin) change nothing.",
+        "[pytest]",
+    ]
+    for key, value in options.items():
+        if key in _DROPPED_PYTEST_OPTIONS:
+            continue
+        items = value if isinstance(value, list) else str(value).splitlines()
+        items = [item.strip() for item in items if item.strip()]
+        if key in _PATH_PYTEST_OPTIONS:
+            items = [_absolute(token, workdir) for item in items for token in item.split()]
+        if not items:
+            lines.append(f"{key} =")
+        elif len(items) == 1 and not isinstance(value, list):
+            lines.append(f"{key} = {items[0]}")
+        else:
+            lines.append(f"{key} =")
+            lines += [f"    {item}" for item in items]
+    return "\n".join(lines) + "\n"
+
+
+def _absolute(path: str, workdir: str) -> str:
+    return path if path.startswith("/") else f"{workdir}/{path}".replace("/./", "/")
+
+
+def render_test_sh(facts: RuntimeFacts) -> str:
+    """test.sh: a guarded call of the judge with the image's Python in isolated mode."""
+    python = facts.judge_python
+    judge = (
+        f'{shlex.quote(python.realpath)} -I -S -X "pycache_prefix=$CACHE" '
+        f"{TESTS_MOUNT}/{JUDGE_FILE} run {TESTS_MOUNT}/{PLAN_FILE}"
+    )
+    return f"""#!/bin/bash
+# Verifier (kettle baseline): the upstream fix's own tests decide. Reward 1 only if every
+# test that failed before the fix and passed after it, and every one that passed both
+# times, passes now. kettle/judge.py checks the runtime against the manifest recorded at
+# build time, removes startup hooks and conftest.py files the image did not have, copies
+# the tests over whatever is in the project, runs them with absolute interpreters in a
+# clean environment and reads each test's outcome from the runner's own report.
+# kettle/plan.json lists the exact runs. The reward is written however the tests end.
+mkdir -p /logs/verifier
+# A reward file left behind by the agent must not count (reward.json would win).
+rm -f /logs/verifier/reward.json /logs/verifier/reward.txt
+echo 0 > /logs/verifier/reward.txt
+
+# The judge's own interpreter, by absolute path, as it was at build time.
+expected={python.sha256}
+actual=$(sha256sum {shlex.quote(python.realpath)} 2>/dev/null | cut -d' ' -f1)
+if [ "$actual" != "$expected" ]; then
+    echo "{python.realpath} is not the interpreter the image was built with: reward 0"
+    exit 0
+fi
+# -I -S: no environment variables, no site-packages, no .pth or sitecustomize hooks; a
+# fresh bytecode cache, so no planted .pyc file is read.
+CACHE=$(mktemp -d)
+{judge} || echo "the judge failed; the reward stays 0"
+echo "reward: $(cat /logs/verifier/reward.txt)"
+exit 0
+"""
+
+
+def write_tests_dir(
+    tests_dir: Path,
+    plan: VerifierPlan,
+    facts: RuntimeFacts,
+    test_files: dict[str, bytes],
+    *,
+    pytest_settings: str | None,
+) -> list[str]:
+    """Write tests/ from scratch; return the files written, relative to tests/."""
+    shutil.rmtree(tests_dir, ignore_errors=True)
+    written: dict[str, bytes] = {
+        "test.sh": render_test_sh(facts).encode(),
+        JUDGE_FILE: Path(verifier_judge.__file__).read_bytes(),
+        PLAN_FILE: (plan.model_dump_json(indent=2) + "\n").encode(),
+        MANIFEST_FILE: "".join(f"{h}  {p}\n" for p, h in sorted(facts.runtime.items())).encode(),
+    }
+    if pytest_settings is not None:
+        written[PYTEST_INI_FILE] = pytest_settings.encode()
+    for path, content in test_files.items():
+        written[f"{FILES_DIR}/{path}"] = content
+    for relative, content in written.items():
+        write_bytes_atomic(tests_dir / relative, content)
+        (tests_dir / relative).chmod(0o755 if relative.endswith(".sh") else 0o644)
+    return sorted(written)
+
+
+def write_plan(tests_dir: Path, plan: VerifierPlan) -> None:
+    write_text_atomic(tests_dir / PLAN_FILE, plan.model_dump_json(indent=2) + "\n")

@@ -1,0 +1,334 @@
+"""Resolving a project's dependencies once, and pinning what got installed.
+
+The builder installs the project in a sandbox started from the base image with network,
+the way a developer would (a virtualenv, ``pip install -e .[test]``; Debian's Node.js,
+``npm ci`` or ``npm install``), and records exactly what resolved: ``pip freeze``, the
+apt series of Node.js and npm, the ``package-lock.json`` npm wrote. It then writes the
+environment's Dockerfile to install that record, so the image rebuilds the same and the
+tests run without network. Every fallback taken is an obstacle in the journal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import KettleError
+from harness.fsio import write_bytes_atomic, write_text_atomic
+from harness.sandbox.container import DockerEngine, DockerSandbox, SandboxSpec
+from tools.projects.detect import BASE_PYTHON, Project, python_allowed
+from tools.projects.dockerfile import (
+    NODE_LOCK,
+    PYTHON_LOCK,
+    VENV,
+    WORKDIR,
+    NodeRecipe,
+    PythonRecipe,
+    apt_series,
+    node_dockerfile,
+    python_dockerfile,
+)
+
+RESOLVE_TIMEOUT_SEC = 900
+
+
+@dataclass
+class BuildJournal:
+    """What a build step did: obstacles met, facts worth reporting, and a log of commands."""
+
+    log_path: Path
+    # (what stood in the way, how it was met)
+    obstacles: list[tuple[str, str]] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+
+    def obstacle(self, summary: str, resolution: str = "") -> None:
+        self.obstacles.append((summary, resolution))
+
+    def command(self, sandbox: DockerSandbox, command: str, *, timeout: float) -> tuple[bool, str]:
+        """Run ``command`` in /app; log it; return (succeeded, the last line of its output)."""
+        result = sandbox.exec(["bash", "-c", command], timeout_sec=timeout, workdir=WORKDIR)
+        output = (result.stdout + result.stderr).strip()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("a", encoding="utf-8") as log:
+            log.write(f"$ {command}\n{output[-6000:]}\n--- exit {result.exit_code}\n\n")
+        last = next((line for line in reversed(output.splitlines()) if line.strip()), "")
+        if result.timed_out:
+            last = f"timed out after {timeout:.0f}s"
+        return result.ok, last.strip()[:300]
+
+
+def set_up_python(
+    engine: DockerEngine,
+    spec: SandboxSpec,
+    project: Project,
+    environment: Path,
+    journal: BuildJournal,
+) -> tuple[list[str], str]:
+    """Resolve a Python project's dependencies in a networked sandbox; write the lock and
+    the Dockerfile. Returns (pinned dependencies, the suite's test command)."""
+    setup = project.python
+    assert setup is not None
+    pip = f"{VENV}/bin/pip"
+    editable = False
+    ignore_python = bool(setup.requires_python) and not python_allowed(
+        str(setup.requires_python), BASE_PYTHON
+    )
+    with engine.start(spec) as sandbox:
+        sandbox.copy_in(environment / "app", WORKDIR)
+        ok, why = journal.command(sandbox, f"python3 -m venv {VENV}", timeout=120)
+        if not ok:
+            raise KettleError(f"cannot create a virtualenv in the base image: {why}")
+        tools = ["pip", "setuptools", "wheel", *setup.build_requires]
+        ok, why = journal.command(
+            sandbox, f"{pip} install --upgrade {shlex.join(tools)}", timeout=RESOLVE_TIMEOUT_SEC
+        )
+        if not ok:
+            journal.obstacle(f"build requirements did not install: {why}", "kept the venv's own")
+        elif setup.installable:
+            _install_editable_requirements(sandbox, pip, journal)
+        for requirements in setup.requirement_files:
+            ok, why = journal.command(
+                sandbox,
+                f"{pip} install -r {shlex.quote(requirements)}",
+                timeout=RESOLVE_TIMEOUT_SEC,
+            )
+            if not ok:
+                journal.obstacle(f"{requirements} did not install: {why}", "skipped it")
+        if setup.installable:
+            editable = _install_editable(sandbox, pip, setup.extras, ignore_python, journal)
+        if setup.group_requirements:
+            ok, why = journal.command(
+                sandbox,
+                f"{pip} install {shlex.join(setup.group_requirements)}",
+                timeout=RESOLVE_TIMEOUT_SEC,
+            )
+            if not ok:
+                journal.obstacle(f"test/dev dependency groups did not install: {why}")
+        has_pytest, _ = journal.command(
+            sandbox, f"{VENV}/bin/python -c 'import pytest'", timeout=60
+        )
+        if not has_pytest:
+            journal.obstacle("the project does not depend on pytest", "installed the latest")
+            ok, why = journal.command(sandbox, f"{pip} install pytest", timeout=RESOLVE_TIMEOUT_SEC)
+            if not ok:
+                raise KettleError(f"cannot install pytest: {why}")
+        result = sandbox.exec(
+            [pip, "freeze", "--all", "--exclude-editable"], timeout_sec=120, workdir=WORKDIR
+        )
+        if not result.ok:
+            raise KettleError(f"pip freeze failed: {result.stderr.strip()[-200:]}")
+    lock, pip_version = _python_lock(result.stdout, journal)
+    journal.obstacle(
+        "no lock file in the repository",
+        f"pinned the {len(lock)} installed packages from pip freeze ({PYTHON_LOCK})",
+    )
+    write_text_atomic(environment / PYTHON_LOCK, "".join(f"{line}\n" for line in lock))
+    recipe = PythonRecipe(
+        described_by=", ".join(project.markers[:3]),
+        pip_version=pip_version,
+        locked=bool(lock),
+        editable=editable,
+        ignore_requires_python=ignore_python,
+    )
+    write_text_atomic(environment / "Dockerfile", python_dockerfile(recipe))
+    return [f"pip=={pip_version}", *lock] if pip_version else lock, (
+        f"{VENV}/bin/python -m pytest -q -p no:cacheprovider"
+    )
+
+
+# Asks the project's PEP 517 build backend what an editable build needs on top of its
+# build requirements (hatchling needs `editables`, for one). Run inside the sandbox's venv.
+_EDITABLE_REQUIRES_SCRIPT = """
+import importlib, json, sys, tomllib
+try:
+    with open("pyproject.toml", "rb") as handle:
+        system = tomllib.load(handle).get("build-system", {})
+except FileNotFoundError:
+    system = {}
+sys.path[:0] = system.get("backend-path", [])
+name = system.get("build-backend", "setuptools.build_meta:__legacy__")
+module, _, attribute = name.partition(":")
+backend = importlib.import_module(module)
+for part in filter(None, attribute.split(".")):
+    backend = getattr(backend, part)
+hook = getattr(backend, "get_requires_for_build_editable", None)
+print(json.dumps(hook() if hook else []))
+"""
+
+
+def _install_editable_requirements(sandbox: DockerSandbox, pip: str, journal: BuildJournal) -> None:
+    """Install what the backend needs for an editable build, so the image can build the
+    project without build isolation (and without PyPI) and the lock records it."""
+    asked = sandbox.exec(
+        [f"{VENV}/bin/python", "-c", _EDITABLE_REQUIRES_SCRIPT], timeout_sec=120, workdir=WORKDIR
+    )
+    try:
+        needed = [str(item) for item in json.loads(asked.stdout.strip().splitlines()[-1])]
+    except (IndexError, ValueError):
+        journal.obstacle(
+            "the build backend could not say what an editable build needs",
+            f"left it to pip ({(asked.stderr or asked.stdout).strip()[-160:]})",
+        )
+        return
+    if not needed:
+        return
+    ok, why = journal.command(
+        sandbox, f"{pip} install {shlex.join(needed)}", timeout=RESOLVE_TIMEOUT_SEC
+    )
+    if not ok:
+        journal.obstacle(f"editable-build requirements {needed} did not install: {why}")
+
+
+def _install_editable(
+    sandbox: DockerSandbox, pip: str, extras: list[str], ignore_python: bool, journal: BuildJournal
+) -> bool:
+    """pip install -e the project, with its test extras if they install; False if it won't.
+
+    The build backend is in the venv already, so the first tries build without isolation
+    (no second download of it); the last lets pip fetch the backend itself.
+    """
+    ignore = " --ignore-requires-python" if ignore_python else ""
+    targets = [f".[{','.join(extras)}]"] if extras else []
+    attempts = [(target, " --no-build-isolation") for target in [*targets, "."]]
+    attempts.append((".", ""))
+    last = ""
+    for number, (target, isolation) in enumerate(attempts):
+        ok, why = journal.command(
+            sandbox,
+            f"{pip} install{ignore}{isolation} -e {shlex.quote(target)}",
+            timeout=RESOLVE_TIMEOUT_SEC,
+        )
+        if ok:
+            if extras and target == ".":
+                journal.obstacle(f"extras {extras} did not install", "installed the project alone")
+            if number == len(attempts) - 1:
+                journal.obstacle("the project only builds with build isolation")
+            return True
+        last = why
+    journal.obstacle(
+        f"the project does not install (pip install -e failed: {last})",
+        "tests import it from /app (python -m pytest puts /app on sys.path)",
+    )
+    return False
+
+
+def _python_lock(freeze: str, journal: BuildJournal) -> tuple[list[str], str | None]:
+    """pip freeze lines -> (lock lines without pip itself, pip's version)."""
+    lock: list[str] = []
+    pip_version = None
+    for line in freeze.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.lower().startswith("pip=="):
+            pip_version = line.split("==", 1)[1]
+            continue
+        if "file://" in line or line.startswith("-e"):
+            journal.obstacle(f"{line.split()[0]} is installed from a local path", "left out")
+            continue
+        lock.append(line)
+    return lock, pip_version
+
+
+def set_up_node(
+    engine: DockerEngine,
+    spec: SandboxSpec,
+    project: Project,
+    environment: Path,
+    journal: BuildJournal,
+) -> tuple[list[str], str]:
+    """Resolve Node.js (and npm dependencies) in a networked sandbox; write the Dockerfile."""
+    setup = project.node
+    assert setup is not None
+    needs_npm = bool(setup.dependencies)
+    packages = ["nodejs", *(["npm"] if needs_npm else [])]
+    lock_source = None
+    with engine.start(spec) as sandbox:
+        sandbox.copy_in(environment / "app", WORKDIR)
+        policy = sandbox.exec(
+            ["bash", "-c", f"apt-get update -qq && apt-cache policy {' '.join(packages)}"],
+            timeout_sec=RESOLVE_TIMEOUT_SEC,
+        )
+        versions = dict(
+            re.findall(r"^(\S+):\s*\n\s+Installed:.*\n\s+Candidate:\s*(\S+)", policy.stdout, re.M)
+        )
+        if not policy.ok or not versions.get("nodejs") or versions["nodejs"] == "(none)":
+            raise KettleError("Node.js is not available from the base image's apt sources")
+        ok, why = journal.command(
+            sandbox,
+            f"apt-get install -y -qq --no-install-recommends {' '.join(packages)}",
+            timeout=RESOLVE_TIMEOUT_SEC,
+        )
+        if not ok:
+            raise KettleError(f"cannot install {' '.join(packages)} with apt: {why}")
+        _, node_version = journal.command(sandbox, "node --version", timeout=60)
+        _check_engines(setup.engines_node, node_version, journal)
+        if needs_npm:
+            lock_source = _npm_install(sandbox, setup.lock_file, environment, journal)
+    recipe = NodeRecipe(
+        runner=setup.runner,
+        nodejs=apt_series(versions["nodejs"]),
+        npm=apt_series(versions["npm"]) if needs_npm and versions.get("npm") else None,
+        lock=lock_source,
+    )
+    write_text_atomic(environment / "Dockerfile", node_dockerfile(recipe))
+    dependencies = [f"nodejs={versions['nodejs']} (apt, pinned to {recipe.nodejs})"]
+    if recipe.npm:
+        dependencies.append(f"npm={versions['npm']} (apt, pinned to {recipe.npm})")
+    dependencies += _npm_pins(environment, lock_source, setup.dependencies)
+    script = setup.test_script or "node --test"
+    return dependencies, f"PATH={WORKDIR}/node_modules/.bin:$PATH {script}"
+
+
+def _check_engines(wanted: str | None, installed: str, journal: BuildJournal) -> None:
+    """A package.json asking for a newer Node.js major than Debian's is worth saying."""
+    major = re.match(r"v?(\d+)", installed)
+    needed = re.match(r"^\s*(?:>=|\^|~|>)?\s*v?(\d+)", wanted or "")
+    if major and needed and int(needed.group(1)) > int(major.group(1)):
+        journal.obstacle(
+            f"package.json wants node {wanted}; Debian bookworm has {installed}",
+            "kept Debian's Node.js",
+        )
+
+
+def _npm_install(
+    sandbox: DockerSandbox, lock_file: str | None, environment: Path, journal: BuildJournal
+) -> str | None:
+    if lock_file:
+        ok, why = journal.command(
+            sandbox, "npm ci --no-audit --no-fund", timeout=RESOLVE_TIMEOUT_SEC
+        )
+        if ok:
+            return f"app/{lock_file}"
+        journal.obstacle(f"npm ci failed with the repository's {lock_file}: {why}", "npm install")
+    ok, why = journal.command(
+        sandbox, "npm install --no-audit --no-fund", timeout=RESOLVE_TIMEOUT_SEC
+    )
+    if not ok:
+        raise KettleError(f"npm install failed: {why}")
+    data = sandbox.read_file(f"{WORKDIR}/package-lock.json")
+    write_bytes_atomic(environment / NODE_LOCK, data)
+    journal.obstacle(
+        "no usable package-lock.json in the repository",
+        f"pinned what npm install resolved ({NODE_LOCK})",
+    )
+    return NODE_LOCK
+
+
+def _npm_pins(environment: Path, lock_source: str | None, names: list[str]) -> list[str]:
+    if lock_source is None:
+        return []
+    path = environment / lock_source
+    try:
+        packages = json.loads(path.read_text(encoding="utf-8")).get("packages", {})
+    except (OSError, ValueError):
+        return []
+    pins = []
+    for name in names:
+        version = packages.get(f"node_modules/{name}", {}).get("version")
+        if version:
+            pins.append(f"{name}@{version}")
+    return pins

@@ -1,0 +1,179 @@
+"""Dockerfiles for baseline environments, and building them once per content.
+
+A baseline Dockerfile follows the example tasks' conventions: ``ARG BASE_IMAGE`` then
+``FROM ${BASE_IMAGE}``; the project at ``/app``; everything the tests need installed at
+build time from pinned versions (a lock the builder recorded), so verification runs
+offline; no ``.git``, no solution, no hidden tests. Dependency layers come before the
+project's files, so a change in the project rebuilds only the last layers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path, PurePosixPath
+
+from pydantic import BaseModel, Field
+
+from harness.sandbox.container import LABEL, DockerEngine
+from harness.sandbox.image_build import BuildRequest
+from harness.settings import Settings
+
+VENV = "/opt/venv"
+WORKDIR = "/app"
+LOCKS_DIR = "locks"
+PYTHON_LOCK = f"{LOCKS_DIR}/requirements.lock"
+NODE_LOCK = f"{LOCKS_DIR}/package-lock.json"
+DRAFT_IMAGE_REPOSITORY = "kettle-draft"
+_HEADER = "ARG BASE_IMAGE=kettle/base:bookworm\nFROM ${BASE_IMAGE}\n"
+_RUNNER_NAMES = {"node-test": "node --test", "npm-test": "npm test"}
+
+
+class PythonRecipe(BaseModel):
+    """How a Python environment installs, as resolved by the builder."""
+
+    described_by: str = Field(description="What the project declares itself with")
+    pip_version: str | None = None
+    locked: bool = Field(description="Install from locks/requirements.lock")
+    editable: bool = Field(description="pip install -e /app (the project is installable)")
+    ignore_requires_python: bool = False
+
+
+class NodeRecipe(BaseModel):
+    """How a Node environment installs, as resolved by the builder."""
+
+    runner: str
+    nodejs: str = Field(description="apt version glob, e.g. 18.20.*")
+    npm: str | None = Field(None, description="apt version glob; None when no npm is needed")
+    lock: str | None = Field(
+        None,
+        description="The lock file in the build context: the project's own "
+        "(app/package-lock.json, app/npm-shrinkwrap.json) or the one kettle recorded (locks/...)",
+    )
+
+
+def python_dockerfile(recipe: PythonRecipe) -> str:
+    lines = [
+        _HEADER,
+        f"# A Python project ({recipe.described_by}) tested with pytest, set up by kettle's",
+        "# baseline builder. Dependencies are pinned: locks/requirements.lock holds exactly",
+        "# what resolved when the builder first installed the project (pip freeze, transitive",
+        "# ones included), so the image rebuilds the same and the tests run without network.",
+        f"RUN python3 -m venv {VENV}",
+        f"ENV PATH={VENV}/bin:$PATH \\",
+        f"    VIRTUAL_ENV={VENV} \\",
+        "    PIP_NO_CACHE_DIR=1",
+    ]
+    if recipe.pip_version:
+        lines.append(f"RUN pip install --no-deps pip=={recipe.pip_version}")
+    if recipe.locked:
+        lines += [
+            f"COPY {PYTHON_LOCK} /opt/kettle/requirements.lock",
+            "RUN pip install --no-deps -r /opt/kettle/requirements.lock",
+        ]
+    lines += ["", f"WORKDIR {WORKDIR}", f"COPY app/ {WORKDIR}/"]
+    if recipe.editable:
+        ignore = " --ignore-requires-python" if recipe.ignore_requires_python else ""
+        lines += [
+            "# Editable, so the tests import the code in /app as the agent leaves it. No build",
+            "# isolation: the pinned build backend above builds it without reaching PyPI.",
+            f"RUN pip install --no-deps --no-build-isolation{ignore} -e {WORKDIR}",
+        ]
+    else:
+        lines += [
+            "# The project does not install as a package: `python -m pytest` run in /app puts",
+            "# /app on sys.path, which is how its tests import it.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def node_dockerfile(recipe: NodeRecipe) -> str:
+    packages = [f'"nodejs={recipe.nodejs}"'] + ([f'"npm={recipe.npm}"'] if recipe.npm else [])
+    lines = [
+        _HEADER,
+        f"# A Node.js project tested with {_RUNNER_NAMES.get(recipe.runner, recipe.runner)}; "
+        "set up by kettle's baseline builder.",
+        "# Node.js (and npm) from Debian bookworm, held to the series recorded when the",
+        "# builder first installed them (the glob lets Debian's security rebuilds through).",
+        "RUN apt-get update \\",
+        f"    && apt-get install -y --no-install-recommends {' '.join(packages)} \\",
+        "    && rm -rf /var/lib/apt/lists/*",
+        "",
+        f"WORKDIR {WORKDIR}",
+    ]
+    if recipe.lock:
+        name = PurePosixPath(recipe.lock).name
+        lines += [
+            f"# Dependencies exactly as {name} pins them, before the project's files",
+            "# so that editing the project does not reinstall them.",
+            f"COPY app/package.json {WORKDIR}/package.json",
+            f"COPY {recipe.lock} {WORKDIR}/{name}",
+            "RUN npm ci --no-audit --no-fund",
+        ]
+    lines.append(f"COPY app/ {WORKDIR}/")
+    return "\n".join(lines) + "\n"
+
+
+def apt_series(version: str) -> str:
+    """Debian version "18.20.4+dfsg-1~deb12u2" -> the glob "18.20.*"."""
+    match = re.match(r"^(?:\d+:)?(\d+)\.(\d+)", version)
+    return f"{match.group(1)}.{match.group(2)}.*" if match else version
+
+
+def context_digest(context_dir: Path, build_args: dict[str, str], base_id: str) -> str:
+    """A hash of everything that goes into a build: files, modes, arguments, base image."""
+    digest = hashlib.sha256()
+    for key in sorted(build_args):
+        digest.update(f"arg:{key}={build_args[key]}\n".encode())
+    digest.update(f"base:{base_id}\n".encode())
+    for directory, dirnames, filenames in os.walk(context_dir):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(directory, name)
+            relative = path.relative_to(context_dir).as_posix()
+            digest.update(f"file:{relative}:{path.lstat().st_mode:o}\n".encode())
+            if path.is_symlink():
+                digest.update(os.readlink(path).encode())
+            else:
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def build_environment(
+    engine: DockerEngine,
+    settings: Settings,
+    context_dir: Path,
+    *,
+    name: str,
+    log_path: Path,
+    timeout_sec: float = 1800.0,
+) -> str:
+    """Build ``context_dir`` (unless an image of the same content exists); return its tag.
+
+    Stages that need the draft's image call this in turn: the first builds, the others
+    find the tag already there.
+    """
+    build_args = {"BASE_IMAGE": settings.base_image}
+    base_id = (
+        engine.client.images.get(settings.base_image).id
+        if engine.image_exists(settings.base_image)
+        else settings.base_image
+    )
+    slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "draft"
+    tag = (
+        f"{DRAFT_IMAGE_REPOSITORY}/{slug[:100]}:{context_digest(context_dir, build_args, base_id)}"
+    )
+    if engine.image_exists(tag):
+        return tag
+    engine.build(
+        BuildRequest(
+            context_dir=context_dir,
+            tag=tag,
+            build_args=build_args,
+            labels={LABEL: "1", "org.kettle.draft": name},
+            timeout_sec=timeout_sec,
+            log_path=log_path,
+        )
+    )
+    return tag

@@ -1,0 +1,157 @@
+"""The fix, split in two: the source changes the oracle applies, the tests the verifier runs.
+
+A fix commit usually changes source and tests together. The environment's solution
+(``solution/solve.sh``) applies the source part only, as a patch embedded in the script
+(no network, no git history); the changed test files become the verifier's hidden tests.
+
+The fix commit's own change is preferred. When it does not apply to the start state on
+its own (it builds on commits that landed in between), the solution carries every source
+change from the start commit to the fix instead, and the report says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from harness.errors import RepositoryError
+from tools.projects.detect import is_test_path
+from tools.repos.git import FileChange, LocalRepo
+
+# git's well-known empty tree: the "parent" of a root commit.
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+_GIT_TIMEOUT_SEC = 300
+
+Strategy = Literal["fix_commit", "cumulative"]
+
+
+class SolutionPatch(BaseModel):
+    """What solve.sh applies and which test files the verifier takes from the fix."""
+
+    start_commit: str
+    fix_commit: str
+    strategy: Strategy = Field(description="fix_commit: its own change; cumulative: start..fix")
+    source_paths: list[str] = Field(description="Non-test files solve.sh changes")
+    test_paths: list[str] = Field(description="Test files the fix adds or modifies")
+    deleted_test_paths: list[str] = Field(default_factory=list)
+    diff: bytes = Field(description="The source patch, git format (binary-safe)")
+
+    @property
+    def diff_text(self) -> str:
+        return self.diff.decode("utf-8", errors="replace")
+
+
+def split_changes(changes: list[FileChange]) -> tuple[list[str], list[str], list[str]]:
+    """(source paths, added or modified test paths, deleted test paths) of a change."""
+    source = [c.path for c in changes if not is_test_path(c.path)]
+    tests = [c.path for c in changes if is_test_path(c.path) and c.status != "deleted"]
+    deleted = [c.path for c in changes if is_test_path(c.path) and c.status == "deleted"]
+    return source, tests, deleted
+
+
+def _git(git_dir: Path, args: list[str], *, stdin: bytes | None = None, env: dict | None = None):
+    return subprocess.run(
+        ["git", f"--git-dir={git_dir}", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=_GIT_TIMEOUT_SEC,
+        env={**os.environ, "GIT_LITERAL_PATHSPECS": "1", **(env or {})},
+        check=False,
+    )
+
+
+def git_diff(git_dir: Path, base: str, head: str, paths: list[str]) -> bytes:
+    """A full-context, binary-safe diff of ``paths`` from ``base`` to ``head``."""
+    if not paths:
+        return b""
+    args = ["diff", "--binary", "--full-index", "--no-renames", "--no-color", "--no-ext-diff"]
+    args += ["--no-textconv", base, head, "--", *paths]
+    result = _git(git_dir, args)
+    if result.returncode != 0:
+        reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RepositoryError(f"git diff {base[:12]}..{head[:12]} failed: {reason[-1:]}")
+    return result.stdout
+
+
+def applies_to(git_dir: Path, rev: str, diff: bytes) -> tuple[bool, str]:
+    """Does ``diff`` apply cleanly to the tree of ``rev``? (checked in a throwaway index)"""
+    if not diff:
+        return False, "empty patch"
+    with tempfile.TemporaryDirectory(prefix="kettle-apply-") as scratch:
+        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        read = _git(git_dir, ["read-tree", rev], env=env)
+        if read.returncode != 0:
+            return False, read.stderr.decode("utf-8", "replace").strip()
+        check = _git(git_dir, ["apply", "--cached", "--check", "-"], stdin=diff, env=env)
+    reason = check.stderr.decode("utf-8", "replace").strip().splitlines()
+    return check.returncode == 0, (reason[0] if reason else "")
+
+
+def plan_solution(repo: LocalRepo, start: str, fix: str) -> SolutionPatch:
+    """The source patch for solve.sh and the fix's test files."""
+    commit = repo.commit_info(fix)
+    source, tests, deleted = split_changes(commit.stats.files)
+    parent = commit.parents[0] if commit.parents else EMPTY_TREE
+    own = git_diff(repo.git_dir, parent, fix, source)
+    if own and applies_to(repo.git_dir, start, own)[0]:
+        strategy: Strategy = "fix_commit"
+        diff = own
+    else:
+        between = repo.diff_stats(start, fix).files
+        source = [c.path for c in between if not is_test_path(c.path)]
+        strategy = "cumulative"
+        diff = git_diff(repo.git_dir, start, fix, source)
+    return SolutionPatch(
+        start_commit=start,
+        fix_commit=fix,
+        strategy=strategy,
+        source_paths=source,
+        test_paths=tests,
+        deleted_test_paths=deleted,
+        diff=diff,
+    )
+
+
+def solve_script(diff: bytes, *, workdir: str = "/app") -> str:
+    """solve.sh: apply ``diff`` in ``workdir`` with ``git apply`` (works without a repo).
+
+    Readable patches are embedded as a quoted heredoc; anything that is not UTF-8 text is
+    embedded base64-encoded, so every byte arrives as it was.
+    """
+    header = (
+        "#!/bin/bash\n"
+        "# Oracle: the upstream fix's changes to the project's source, applied as an embedded\n"
+        "# patch (no network, no git history). The fix's own tests are the verifier's.\n"
+        "set -euo pipefail\n"
+        f"cd {workdir}\n"
+    )
+    try:
+        text = diff.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and "\x00" not in text:
+        marker = _marker(text)
+        body = text if text.endswith("\n") else text + "\n"
+        return header + f"git apply --verbose --whitespace=nowarn <<'{marker}'\n{body}{marker}\n"
+    encoded = base64.encodebytes(diff).decode("ascii")
+    marker = _marker(encoded)
+    return (
+        header
+        + f"base64 -d <<'{marker}' | git apply --verbose --whitespace=nowarn\n{encoded}{marker}\n"
+    )
+
+
+def _marker(text: str) -> str:
+    lines = set(text.splitlines())
+    marker = "KETTLE_FIX_PATCH"
+    number = 1
+    while marker in lines:
+        number += 1
+        marker = f"KETTLE_FIX_PATCH_{number}"
+    return marker
