@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from agents.qualify.records import Qualification
 from harness.fsio import read_model
 from harness.run_budget import SharedBudget
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.image import TaskImages
 from tools.repos.git import RepoCache

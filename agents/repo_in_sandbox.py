@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 
 from harness.errors import SandboxError
-from harness.sandbox.container import Sandbox
+from harness.sandbox.records import Sandbox
 from tools.repos.git import LocalRepo
 
 _STAGING = "/kettle/repo.git"

@@ -18,7 +18,7 @@ from agents.context import StageContext
 from harness.llm import LiteLLMModel, Model, resolve_model_name
 from harness.loop import AgentLoop, Budgets, LoopResult, protocol_variables
 from harness.runner.terminus import kettle_version
-from harness.sandbox.container import Sandbox, SandboxSpec
+from harness.sandbox.records import Sandbox, SandboxSpec
 from harness.terminal import Terminal
 from harness.trajectory import Agent, TrajectoryWriter
 

@@ -23,15 +23,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stats import summary_ms  # noqa: E402
-from harness.machine.harbor import harbor_python  # noqa: E402
-from harness.runner.solvers import OracleSolver  # noqa: E402
-from harness.runner.trial import run_trial  # noqa: E402
-from harness.sandbox.container import DockerEngine, SandboxSpec  # noqa: E402
-from harness.settings import Settings  # noqa: E402
-from harness.task.folder import HarborTask  # noqa: E402
-from harness.task.image import TaskImages  # noqa: E402
-from harness.terminal import Terminal  # noqa: E402
+from benchmarks.stats import summary_ms
+from harness.machine.harbor import harbor_python
+from harness.runner.solvers import OracleSolver
+from harness.runner.trial import run_trial
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.records import SandboxSpec
+from harness.settings import Settings
+from harness.task.folder import HarborTask
+from harness.task.image import TaskImages
+from harness.terminal import Terminal
 
 
 def timed(action: Callable[[], object]) -> float:

@@ -23,15 +23,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stats import summary_ms  # noqa: E402
-from harness.llm import ModelReply, ScriptedModel  # noqa: E402
-from harness.loop import AgentLoop, Budgets  # noqa: E402
-from harness.sandbox.container import DockerEngine, SandboxSpec  # noqa: E402
-from harness.scripted_server import Script  # noqa: E402
-from harness.settings import Settings  # noqa: E402
-from harness.terminal import Terminal, _PaneState  # noqa: E402
-from harness.trajectory import Agent, TrajectoryWriter  # noqa: E402
-from tests.scripting import done_twice, turn  # noqa: E402
+from benchmarks.stats import summary_ms
+from harness.llm import ModelReply, ScriptedModel
+from harness.loop import AgentLoop, Budgets
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.records import SandboxSpec
+from harness.scripted_server import Script
+from harness.settings import Settings
+from harness.terminal import Terminal, _PaneState
+from harness.trajectory import Agent, TrajectoryWriter
+from tests.scripting import done_twice, turn
 
 
 class TimedModel:

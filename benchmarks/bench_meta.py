@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.fsio import read_model  # noqa: E402
-from meta_bench.leaderboard import Leaderboard  # noqa: E402
+from harness.fsio import read_model
+from meta_bench.leaderboard import Leaderboard
 
 DEFAULT_BUILDERS = ["baseline", "null", "reference"]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures.qualify_scenarios import EXPECTED, write_scenario_sessions  # noqa: E402
+from tests.fixtures.qualify_scenarios import EXPECTED, write_scenario_sessions
 
 
 def qualify(sessions: Path, run_dir: Path, workers: int, home: Path) -> dict[str, object]:

@@ -26,9 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stats import summary_ms  # noqa: E402
-from harness.executors.local import ExecutorConfig, LocalExecutor, make_executor  # noqa: E402
-from tests.fixtures.ray_cluster import start_local_cluster  # noqa: E402
+from benchmarks.stats import summary_ms
+from harness.executors.base import ExecutorConfig, make_executor
+from harness.executors.local import LocalExecutor
+from tests.fixtures.ray_cluster import start_local_cluster
 
 META_SEEDS = ("ledgerline-bank-notation", "verspec-numeric-compare")
 

@@ -29,13 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.run import discover_tasks  # noqa: E402
-from harness.runner.job import JobConfig, JobResult, run_job  # noqa: E402
-from harness.runner.solvers import NopSolver, OracleSolver  # noqa: E402
-from harness.runner.trial import TrialOptions  # noqa: E402
-from harness.sandbox.container import LABEL, DockerEngine  # noqa: E402
-from harness.settings import Settings  # noqa: E402
-from harness.task.image import TaskImages  # noqa: E402
+from harness.run import discover_tasks
+from harness.runner.job import run_job
+from harness.runner.records import JobConfig, JobResult, TrialOptions
+from harness.runner.solvers import NopSolver, OracleSolver
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.ownership import LABEL
+from harness.settings import Settings
+from harness.task.image import TaskImages
 
 EXPECTED = {"oracle": 1.0, "nop": 0.0}
 _CGROUP_MEMORY = Path("/sys/fs/cgroup/memory/docker")

@@ -27,9 +27,9 @@ from agents.factory.policies import make_policies
 from agents.factory.stages import STAGES, StageOutcome
 from harness.cli import run_cli
 from harness.errors import ConfigError
-from harness.executors.local import Executor, ExecutorConfig, make_executor
+from harness.executors.base import Executor, ExecutorConfig, make_executor
 from harness.llm import BASELINE, require_api_key
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from tools.report.html import BuildSummary, summarize_run, write_reports
 from tools.repos.examples import ensure_example_repos, example_repo_map

@@ -26,7 +26,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cli import run_cli
-from harness.sandbox.container import LABEL, LABEL_OWNER, DockerEngine, owner_alive
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.ownership import LABEL, LABEL_OWNER, owner_alive
 
 STALE_AFTER_SEC = 3600.0
 TASK_IMAGE_REPOSITORY = "kettle-task/"

@@ -25,14 +25,15 @@ from harness.cli import run_cli
 from harness.errors import ConfigError, TaskFormatError
 from harness.llm import LiteLLMModel, resolve_model_name
 from harness.loop import Budgets
-from harness.runner.job import JobConfig, JobResult, new_job_id, run_job
+from harness.runner.job import new_job_id, run_job
+from harness.runner.records import JobConfig, JobResult, TrialOptions, TrialResult
 from harness.runner.solvers import BUILTIN_SOLVERS, Solver
 from harness.runner.terminus import TerminusSolver
-from harness.runner.trial import TrialOptions, TrialResult
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
-from harness.task.folder import CONFIG_FILE, HarborTask
+from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
+from harness.task.records import CONFIG_FILE
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 

@@ -16,7 +16,7 @@ import time
 from pydantic import BaseModel
 
 from harness.errors import TerminalError
-from harness.sandbox.container import Sandbox
+from harness.sandbox.records import Sandbox
 from harness.text import truncate_middle
 
 _STATE_DIR = "/tmp/.kettle"

@@ -45,7 +45,7 @@ from harness.fsio import write_model, write_text_atomic
 from harness.llm import resolve_model_name
 from harness.run_budget import RunBudget
 from harness.runner.terminus import kettle_version
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from harness.errors import ConfigError
 from harness.fsio import write_model, write_text_atomic
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import BuildJob, BuildOutcome, make_builder
 from meta_bench.materialize import MaterializedSeed, materialize, meta_home

@@ -40,9 +40,10 @@ from rich.table import Table
 
 from harness.cli import run_cli
 from harness.errors import ConfigError, ExecutorCancelled, ExecutorError
-from harness.executors.local import Executor, ExecutorConfig, LocalExecutor, make_executor
+from harness.executors.base import Executor, ExecutorConfig, make_executor
+from harness.executors.local import LocalExecutor
 from harness.fsio import read_model, write_model
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import BUILTIN_BUILDERS, Builder, BuilderInfo, BuildOutcome
 from meta_bench.builders import make_builder as default_make_builder

@@ -37,9 +37,10 @@ from pydantic import BaseModel, Field
 
 from harness.errors import BuildError, KettleError
 from harness.fsio import write_model
+from harness.runner.records import TrialOptions, TrialResult
 from harness.runner.solvers import CommandSolver, NopSolver, Solver
-from harness.runner.trial import TrialOptions, TrialResult, run_trial
-from harness.sandbox.container import DockerEngine
+from harness.runner.trial import run_trial
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cli import run_cli
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from meta_bench.check import SeedCheckReport, check_seed
 from meta_bench.draft import draft_seed

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from harness.errors import KettleError
 from harness.fsio import read_model, write_model, write_text_atomic
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import Builder, BuildJob, BuildOutcome
 from meta_bench.judge import AlignmentJudge

@@ -14,7 +14,9 @@ import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from harness.sandbox.container import DockerEngine, DockerSandbox, SandboxSpec
+from harness.sandbox.container import DockerSandbox
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.records import SandboxSpec
 from harness.settings import Settings
 
 # Fixtures shared across test folders (pytest finds them because conftest imports them).

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from agents.context import CandidateWorkspace, StageContext
 from harness.run_budget import RunBudget
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.image import TaskImages
 from tools.repos.examples import SESSIONS_DIR, ensure_example_repos, example_repo_map

@@ -11,12 +11,8 @@ from typing import Any
 from agents.context import CandidateWorkspace, ReconstructionReport
 from agents.qualify.records import Qualification
 from harness.fsio import write_text_atomic
-from harness.task.folder import (
-    KETTLE_METADATA_KEY,
-    HarborTask,
-    TaskConfig,
-    derive_task_id,
-)
+from harness.task.folder import HarborTask, derive_task_id
+from harness.task.records import KETTLE_METADATA_KEY, TaskConfig
 from tools.sessions.records import Candidate
 
 AGENT_TIMEOUT_SEC = 1800.0

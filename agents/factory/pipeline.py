@@ -7,7 +7,7 @@ it is marked with its outcome. A rerun repeats nothing marked ``done``; stages l
 On Ctrl-C the run stops taking work, tears its containers down, and leaves interrupted
 stages to be repeated next time.
 
-Where a work stage runs is the executor's business (``harness.executors.local``): in this
+Where a work stage runs is the executor's business (``harness.executors.base``): in this
 process, or on a node of a Ray cluster with the candidate's folder shipped there and back.
 Either way only this process writes the ledger, so a run begun with one executor can be
 finished with the other.
@@ -39,11 +39,12 @@ from agents.factory.stages import (
     execute_stage,
 )
 from harness.errors import ExecutorCancelled, ExecutorError, RunStorageError
+from harness.executors.base import Executor
 from harness.executors.folder_transfer import restore_folder
-from harness.executors.local import Executor, LocalExecutor
+from harness.executors.local import LocalExecutor
 from harness.fsio import read_model, write_model
 from harness.run_budget import SharedBudget
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.image import TaskImages
 from tools.repos.git import RepoCache

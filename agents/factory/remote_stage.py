@@ -1,6 +1,6 @@
 """One candidate-stage as a unit of work for any node: the job, and what comes back.
 
-The node gets the candidate's folder (``harness.executors.local``), builds its own services
+The node gets the candidate's folder (``harness.executors.base``), builds its own services
 (its Docker engine, its settings, its repo cache) and runs the very stage function the
 local pipeline runs. The driver records the reply in the ledger.
 """
@@ -18,7 +18,7 @@ from agents.factory.stages import CandidateRun, StageName, StageOutcome, execute
 from harness.errors import RunStorageError
 from harness.fsio import read_model
 from harness.run_budget import SharedBudget
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.image import TaskImages
 from tools.repos.git import RepoCache

@@ -27,7 +27,7 @@ from agents.qualify.records import (
 from agents.repo_in_sandbox import copy_repo
 from agents.subagent import OUTPUT_DIR, AgentSettings, ModelFactory, run_subagent
 from harness.errors import SandboxError, validation_problems
-from harness.sandbox.container import Sandbox
+from harness.sandbox.records import Sandbox
 from tools.sessions.records import Candidate
 
 # Facts no judgement can change: the model is not asked, or cannot overrule them.

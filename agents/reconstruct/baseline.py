@@ -42,7 +42,7 @@ from agents.verifier.files import (
 from agents.verifier.judge import judge
 from harness.errors import KettleError
 from harness.fsio import write_text_atomic
-from harness.sandbox.container import SandboxSpec
+from harness.sandbox.records import SandboxSpec
 from tools.projects.dependencies import BuildJournal, set_up_node, set_up_python
 from tools.projects.detect import (
     PYTEST_CONFIG_FILES,

@@ -22,8 +22,9 @@ from agents.repo_in_sandbox import copy_repo
 from agents.subagent import OUTPUT_DIR, AgentSettings, ModelFactory, run_subagent
 from harness.errors import BuildError, KettleError, validation_problems
 from harness.fsio import write_text_atomic
-from harness.sandbox.container import LABEL, Sandbox, SandboxSpec
 from harness.sandbox.image_build import BuildRequest
+from harness.sandbox.ownership import LABEL
+from harness.sandbox.records import Sandbox, SandboxSpec
 
 WORKDIR = "/app"
 _LOG_TAIL_LINES = 40

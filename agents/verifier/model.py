@@ -16,7 +16,7 @@ from pathlib import Path
 from agents.context import ReconstructionReport, StageContext, VerifierReport
 from agents.reconstruct.model import build_draft_image
 from agents.subagent import OUTPUT_DIR, AgentSettings, ModelFactory, run_subagent
-from harness.sandbox.container import Sandbox
+from harness.sandbox.records import Sandbox
 from tools.projects.paths import classify_path
 from tools.validation.validate import HARBOR_PARITY, HiddenFacts, validate_task
 

@@ -41,8 +41,7 @@ from ray.exceptions import (
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from harness.errors import ExecutorCancelled, ExecutorError
-from harness.executors.folder_transfer import pack_folder, restore_folder, unpack_folder
-from harness.executors.local import (
+from harness.executors.base import (
     ExecutorConfig,
     ExecutorKind,
     FolderJob,
@@ -50,10 +49,11 @@ from harness.executors.local import (
     ResultT,
     RetryNote,
 )
+from harness.executors.folder_transfer import pack_folder, restore_folder, unpack_folder
 from harness.fsio import file_lock
 from harness.machine.base_image import ensure_base_image
 from harness.run_budget import BudgetKind, RunBudget
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 
 log = logging.getLogger(__name__)

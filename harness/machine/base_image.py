@@ -23,7 +23,7 @@ from docker.errors import APIError, DockerException, ImageNotFound
 
 from harness.errors import SetupError
 from harness.machine.docker import Report, apt_install
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
 from harness.settings import CONTAINER_CA_PATH, Settings
 

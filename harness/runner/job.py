@@ -25,12 +25,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-
 from harness.errors import ConfigError, KettleError
 from harness.fsio import read_model, storage_error, write_model
+from harness.runner.records import JobConfig, JobResult, TrialResult, TrialSummary
 from harness.runner.solvers import Solver
-from harness.runner.trial import TrialOptions, TrialResult, run_trial
+from harness.runner.trial import run_trial
 from harness.sandbox.container import DockerEngine
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
@@ -39,43 +38,6 @@ log = logging.getLogger(__name__)
 
 # How long a trial waits for a Docker engine that went away (restarted) before the job stops.
 ENGINE_WAIT_SEC = 120.0
-
-
-class JobConfig(BaseModel):
-    schema_version: int = 1
-    job_id: str
-    task_paths: list[str]
-    agent: str
-    model: str | None = None
-    trials_per_task: int = 1
-    concurrency: int = 1
-    created_at: datetime
-    trial_options: TrialOptions = Field(default_factory=TrialOptions)
-
-
-class TrialSummary(BaseModel):
-    trial_id: str
-    task_id: str
-    reward: float | None
-    error: str | None = None
-    duration_sec: float
-
-
-class JobResult(BaseModel):
-    schema_version: int = 1
-    job_id: str
-    agent: str
-    status: str = Field(description="completed | running | interrupted")
-    started_at: datetime
-    finished_at: datetime | None = None
-    n_trials: int
-    n_errors: int
-    mean_reward: float | None
-    mean_reward_by_task: dict[str, float | None]
-    trials: list[TrialSummary]
-    cost_usd: float | None = None
-    n_planned: int | None = Field(None, description="Trials the job was asked to run")
-    stopped_by: str | None = Field(None, description="The error that stopped the job early")
 
 
 def new_job_id(now: datetime | None = None) -> str:

@@ -12,26 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel, Field
-
+from harness.runner.records import SolveOutcome
 from harness.sandbox.container import ExecResult, Sandbox
 from harness.task.folder import HarborTask
 
 DEFAULT_AGENT_TIMEOUT_SEC = 600.0
-
-
-class SolveOutcome(BaseModel):
-    """How the solver's phase ended (not whether the task is solved: the verifier decides)."""
-
-    status: str = Field(description="completed | failed | timeout | budget_exhausted:<which> | ...")
-    exit_code: int | None = None
-    steps: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    cost_usd: float | None = None
-    model_name: str | None = None
-    notes: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from importlib import metadata
 import prompts
 from harness.llm import Model
 from harness.loop import AgentLoop, Budgets, protocol_variables
-from harness.runner.solvers import SolveOutcome, SolverContext
+from harness.runner.records import SolveOutcome
+from harness.runner.solvers import SolverContext
 from harness.terminal import Terminal, TerminalConfig
 from harness.trajectory import Agent, TrajectoryWriter
 

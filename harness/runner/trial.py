@@ -23,9 +23,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from harness.errors import (
     DockerUnavailableError,
@@ -36,79 +33,21 @@ from harness.errors import (
 from harness.fsio import is_storage_error, storage_error, write_model
 from harness.runner import integrity
 from harness.runner.hardening import agent_user, check_timeouts, resource_limits, trial_sandbox_spec
-from harness.runner.solvers import DEFAULT_AGENT_TIMEOUT_SEC, SolveOutcome, Solver, SolverContext
-from harness.runner.verify import VerifierOutcome, prepare_for_solver, run_verifier
+from harness.runner.records import (
+    SolveOutcome,
+    TrialConfig,
+    TrialError,
+    TrialOptions,
+    TrialResult,
+)
+from harness.runner.solvers import DEFAULT_AGENT_TIMEOUT_SEC, Solver, SolverContext
+from harness.runner.verify import prepare_for_solver, run_verifier
 from harness.sandbox.container import ContainerEvents, DockerEngine, DockerSandbox
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
 
 MAX_AGENT_LOG_BYTES = 200 * 1024 * 1024
 # Errors of the host's filesystem that no later trial can escape either: the job stops.
-
-VerifierMode = Literal["shared", "separate"]
-
-
-class TrialOptions(BaseModel):
-    """How the runner isolates the verifier from the agent. The defaults are the strictest.
-
-    Switching ``stop_agent_processes`` and ``restore_tools`` off gives Harbor's own shared
-    semantics: useful to probe whether a task's *verifier* resists an exploit on its own.
-    """
-
-    verifier_mode: VerifierMode | None = Field(
-        None, description="None: the task's [verifier].environment_mode, else shared"
-    )
-    stop_agent_processes: bool = Field(
-        True, description="Stop the container between agent and verifier (daemons die)"
-    )
-    restore_tools: bool = Field(
-        True, description="Undo tampering with interpreters, tools on PATH and startup hooks"
-    )
-    keep_snapshot: bool = Field(False, description="Keep the separate verifier's snapshot image")
-
-
-class TrialError(BaseModel):
-    type: str
-    message: str
-    phase: str | None = Field(None, description="image | start | agent | isolate | verifier")
-
-
-class TrialTimings(BaseModel):
-    image_sec: float = 0.0
-    start_sec: float = 0.0
-    agent_sec: float = 0.0
-    isolate_sec: float = 0.0
-    verifier_sec: float = 0.0
-    total_sec: float = 0.0
-
-
-class TrialConfig(BaseModel):
-    schema_version: int = 1
-    trial_id: str
-    task_id: str
-    task_path: str
-    agent: str
-    run_id: str
-    options: TrialOptions = Field(default_factory=TrialOptions)
-
-
-class TrialResult(BaseModel):
-    schema_version: int = 1
-    trial_id: str
-    task_id: str
-    task_name: str
-    agent: str
-    reward: float | None = Field(None, description="None when the trial could not be scored")
-    started_at: datetime
-    finished_at: datetime | None = None
-    timings: TrialTimings = Field(default_factory=TrialTimings)
-    agent_result: SolveOutcome | None = None
-    verifier_result: VerifierOutcome | None = None
-    image: str | None = None
-    verifier_mode: VerifierMode | None = None
-    oom_killed: bool = Field(False, description="The kernel's OOM killer struck in the trial")
-    notes: list[str] = Field(default_factory=list)
-    error: TrialError | None = None
 
 
 def run_trial(

@@ -12,27 +12,13 @@ import json
 import math
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-
 from harness.errors import SandboxError
+from harness.runner.records import VerifierOutcome
 from harness.sandbox.container import Sandbox
 from harness.task.folder import HarborTask
 
 VERIFIER_LOGS = "/logs/verifier"
 MAX_VERIFIER_LOG_BYTES = 200 * 1024 * 1024
-
-
-class VerifierOutcome(BaseModel):
-    reward: float | None = Field(description="The trial's reward; None when none could be read")
-    rewards: dict[str, float] = Field(default_factory=dict)
-    reward_source: str | None = Field(None, description="reward.json | reward.txt")
-    exit_code: int | None = None
-    timed_out: bool = False
-    duration_sec: float = 0.0
-    problems: list[str] = Field(default_factory=list)
-    tampering: list[str] = Field(
-        default_factory=list, description="What the solver phase left where only tests may write"
-    )
 
 
 def prepare_for_solver(sandbox: Sandbox) -> None:

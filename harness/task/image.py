@@ -13,8 +13,9 @@ import threading
 from pathlib import Path
 
 from harness.errors import BuildError
-from harness.sandbox.container import LABEL, DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
+from harness.sandbox.ownership import LABEL
 from harness.settings import Settings
 from harness.task.folder import HarborTask
 

@@ -17,8 +17,9 @@ import pytest
 
 from harness.llm import LiteLLMModel
 from harness.loop import Budgets
+from harness.runner.records import TrialOptions, TrialResult
 from harness.runner.terminus import TerminusSolver
-from harness.runner.trial import TrialOptions, TrialResult, run_trial
+from harness.runner.trial import run_trial
 from harness.scripted_server import Script, ScriptedServer, ScriptTurn
 from harness.settings import Settings
 from harness.task.folder import HarborTask

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from harness.machine.browser import dump_dom, ensure_chromium
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.task.folder import HarborTask
 from tests.conftest import REPO_ROOT
 

@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from harness.llm import LiteLLMModel
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.scripted_server import Script, ScriptedServer, ScriptTurn
 from harness.settings import Settings
 from meta_bench.builders import make_builder

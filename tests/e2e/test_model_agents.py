@@ -15,7 +15,7 @@ from agents.reconstruct.model import ModelReconstructor
 from agents.subagent import AgentSettings
 from agents.verifier.model import ModelVerifierWriter
 from harness.llm import LiteLLMModel
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.scripted_server import Script, ScriptedServer
 from tests.factory_helpers import example_candidates, stage_context
 from tests.scripting import FAST_RETRY, PRICED_MODEL, done_twice, turn

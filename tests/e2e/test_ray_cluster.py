@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from ray.cluster_utils import Cluster
 
-from harness.executors.local import ExecutorConfig, make_executor
-from harness.sandbox.container import DockerEngine
+from harness.executors.base import ExecutorConfig, make_executor
+from harness.sandbox.engine import DockerEngine
 from harness.scripted_server import Script, ScriptedServer
 from tests.conftest import REPO_ROOT
 from tests.e2e.ray_support import (

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from ray.cluster_utils import Cluster
 
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from tests.conftest import REPO_ROOT
 from tests.e2e.ray_support import (
     BUILD,

@@ -12,9 +12,10 @@ import pytest
 from harness.llm import LiteLLMModel
 from harness.loop import Budgets
 from harness.machine.harbor import harbor_python
+from harness.runner.records import TrialResult
 from harness.runner.terminus import TerminusSolver
-from harness.runner.trial import TrialResult, run_trial
-from harness.sandbox.container import DockerEngine
+from harness.runner.trial import run_trial
+from harness.sandbox.engine import DockerEngine
 from harness.scripted_server import Script, ScriptedServer, ScriptTurn
 from harness.settings import Settings
 from harness.task.folder import HarborTask

@@ -15,7 +15,7 @@ from agents.context import CandidateWorkspace, StageContext
 from agents.qualify.records import Qualification
 from agents.reconstruct.baseline import BaselineReconstructor, BaselineVerifierWriter
 from harness.run_budget import RunBudget
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.image import TaskImages
 from tools.repos.builder import CommitSpec, build_repo

@@ -22,10 +22,11 @@ from agents.reconstruct.baseline import BaselineReconstructor, BaselineVerifierW
 from harness.run_budget import RunBudget
 from harness.runner.solvers import NopSolver, OracleSolver
 from harness.runner.trial import run_trial
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
-from harness.task.folder import HarborTask, TaskConfig
+from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
+from harness.task.records import TaskConfig
 from tools.repos.examples import (
     SESSIONS_DIR,
     WORKSPACE_ROOT,

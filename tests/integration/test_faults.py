@@ -27,11 +27,12 @@ from docker.errors import APIError
 from harness import gc
 from harness.llm import LiteLLMModel, RetryPolicy
 from harness.loop import Budgets
-from harness.runner.job import JobConfig, JobResult, run_job
+from harness.runner.job import run_job
+from harness.runner.records import JobConfig, JobResult
 from harness.runner.solvers import CommandSolver, OracleSolver
 from harness.runner.terminus import TerminusSolver
 from harness.runner.trial import run_trial
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.scripted_server import Script, ScriptedServer, ScriptTurn
 from harness.settings import Settings
 from harness.task.folder import HarborTask

@@ -11,8 +11,10 @@ from pathlib import Path
 from docker.errors import NotFound
 
 from harness import gc
-from harness.sandbox.container import LABEL, DockerEngine, SandboxSpec, kettle_labels, owner_token
+from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
+from harness.sandbox.ownership import LABEL, kettle_labels, owner_token
+from harness.sandbox.records import SandboxSpec
 from tests.conftest import REPO_ROOT
 
 

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from harness.runner.hardening import DROPPED_CAPABILITIES, trial_sandbox_spec
-from harness.runner.solvers import CommandSolver, OracleSolver, SolveOutcome, SolverContext
-from harness.runner.trial import TrialOptions, TrialResult, run_trial
-from harness.sandbox.container import LABEL_RUN, DockerEngine
+from harness.runner.records import SolveOutcome, TrialOptions, TrialResult
+from harness.runner.solvers import CommandSolver, OracleSolver, SolverContext
+from harness.runner.trial import run_trial
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.ownership import LABEL_RUN
 from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages

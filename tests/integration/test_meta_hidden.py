@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.sandbox.container import DockerEngine, DockerSandbox, SandboxSpec
+from harness.sandbox.container import DockerSandbox
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.records import SandboxSpec
 from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages

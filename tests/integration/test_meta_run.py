@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from harness.machine.browser import ensure_chromium
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import make_builder
 from meta_bench.materialize import SEEDS_DIR

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agents.factory.assemble import draft_config
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import seed_candidate, seed_qualification
 from meta_bench.materialize import SEEDS_DIR, MaterializedSeed, materialize

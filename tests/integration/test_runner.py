@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from harness.run import discover_tasks
-from harness.runner.job import JobConfig, new_job_id, run_job
+from harness.runner.job import new_job_id, run_job
+from harness.runner.records import JobConfig
 from harness.runner.solvers import CommandSolver, NopSolver, OracleSolver
 from harness.runner.trial import run_trial
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages

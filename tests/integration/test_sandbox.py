@@ -11,14 +11,11 @@ from pathlib import Path
 import pytest
 
 from harness.errors import BuildError, SandboxError
-from harness.sandbox.container import (
-    DockerEngine,
-    DockerSandbox,
-    SandboxSpec,
-    owner_alive,
-    owner_token,
-)
+from harness.sandbox.container import DockerSandbox
+from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
+from harness.sandbox.ownership import owner_alive, owner_token
+from harness.sandbox.records import SandboxSpec
 
 
 def test_exec_separates_stdout_stderr_and_exit_code(sandbox: DockerSandbox) -> None:

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from harness.errors import TerminalError
-from harness.sandbox.container import DockerEngine, DockerSandbox, SandboxSpec
+from harness.sandbox.container import DockerSandbox
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.records import SandboxSpec
 from harness.terminal import Terminal, TerminalConfig, _key_sequence
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from tests.conftest import EXAMPLE_TASKS, REPO_ROOT, TEST_RUN_ID
 from tools.validation.diffs import diffs_in_script

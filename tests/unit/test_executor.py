@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError, ExecutorError
-from harness.executors.local import ExecutorConfig, LocalExecutor, make_executor
+from harness.executors.base import ExecutorConfig, make_executor
+from harness.executors.local import LocalExecutor
 from harness.run_budget import RunBudget
 
 

@@ -11,13 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import TaskFormatError
-from harness.task.folder import (
-    HarborTask,
-    TaskConfig,
-    TaskDraft,
-    check_task_id,
-    derive_task_id,
-)
+from harness.task.folder import HarborTask, TaskDraft, check_task_id, derive_task_id
+from harness.task.records import TaskConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_TASKS = REPO_ROOT / "examples" / "tasks"

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from harness.errors import TaskFormatError
 from harness.runner.hardening import check_timeouts, resource_limits
 from harness.sandbox import archive
-from harness.task.folder import HarborTask, TaskConfig
+from harness.task.folder import HarborTask
+from harness.task.records import TaskConfig
 from tests.conftest import EXAMPLE_TASKS
 
 EXAMPLE = EXAMPLE_TASKS / "reqstats-sort-and-gzip"

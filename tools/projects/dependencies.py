@@ -18,7 +18,9 @@ from pathlib import Path
 
 from harness.errors import KettleError
 from harness.fsio import write_bytes_atomic, write_text_atomic
-from harness.sandbox.container import DockerEngine, DockerSandbox, SandboxSpec
+from harness.sandbox.container import DockerSandbox
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.records import SandboxSpec
 from tools.projects.detect import BASE_PYTHON, Project, python_allowed
 from tools.projects.dockerfile import (
     NODE_LOCK,

@@ -16,8 +16,9 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, Field
 
-from harness.sandbox.container import LABEL, DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
+from harness.sandbox.ownership import LABEL
 from harness.settings import Settings
 
 VENV = "/opt/venv"

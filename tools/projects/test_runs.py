@@ -19,7 +19,9 @@ from pydantic import BaseModel, Field
 from agents.verifier import judge as verifier_judge
 from agents.verifier.files import TESTS_MOUNT, RuntimeFacts
 from harness.errors import KettleError, SandboxError
-from harness.sandbox.container import DockerEngine, DockerSandbox, SandboxSpec
+from harness.sandbox.container import DockerSandbox
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.records import SandboxSpec
 
 PASSED = verifier_judge.PASSED
 _SCAN_PATH = "/tmp/kettle-judge.py"

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.errors import SandboxError
-from harness.sandbox.container import Sandbox
+from harness.sandbox.records import Sandbox
 from harness.task.folder import HarborTask
 from tools.validation.diffs import (
     FileChange,

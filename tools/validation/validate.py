@@ -33,9 +33,11 @@ import typer
 from harness.cli import run_cli
 from harness.errors import BuildError, ConfigError, KettleError, TaskFormatError
 from harness.fsio import write_model
+from harness.runner.records import TrialOptions, TrialResult
 from harness.runner.solvers import CommandSolver, NopSolver, OracleSolver, Solver
-from harness.runner.trial import TrialOptions, TrialResult, run_trial
-from harness.sandbox.container import DockerEngine, SandboxSpec
+from harness.runner.trial import run_trial
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.records import SandboxSpec
 from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages

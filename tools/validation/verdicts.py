@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.runner.trial import TrialResult
+from harness.runner.records import TrialResult
 from tools.validation.probes import OUTPUT_MARKER, Probe
 from tools.validation.records import ValidationCheck
 
