@@ -18,14 +18,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
-
-from pydantic import BaseModel, Field
+from typing import Protocol
 
 from agents.qualify.records import Qualification
+from agents.reconstruct.records import ReconstructionReport
+from agents.verifier.records import VerifierReport
+from harness.errors import KettleError
 from harness.fsio import read_model
 from harness.run_budget import SharedBudget
 from harness.sandbox.engine import DockerEngine
+from harness.sandbox.records import SandboxSpec
 from harness.settings import Settings
 from harness.task.image import TaskImages
 from tools.repos.git import RepoCache
@@ -113,42 +115,6 @@ class StageContext:
         self.stage_cost_usd = (self.stage_cost_usd or 0.0) + dollars
 
 
-class Obstacle(BaseModel):
-    """Something that stood between the repo and a working environment, and what solved it."""
-
-    summary: str
-    resolution: str = ""
-
-
-class ReconstructionReport(BaseModel):
-    schema_version: int = 1
-    builder: str = Field(description="baseline, or the model that reconstructed")
-    status: Literal["ok", "failed"]
-    message: str = Field("", description="One line: what happened, or why it failed")
-    language: str | None = None
-    workdir: str = "/app"
-    dependencies: list[str] = Field(default_factory=list, description="Pinned, as installed")
-    obstacles: list[Obstacle] = Field(default_factory=list)
-    start_commit: str | None = None
-    fix_commit: str | None = None
-    test_command: str | None = Field(None, description="How the project's tests run in the image")
-    image: str | None = Field(None, description="Tag of the draft image the stage built")
-    cost_usd: float | None = None
-    steps: int = 0
-
-
-class VerifierReport(BaseModel):
-    schema_version: int = 1
-    builder: str
-    status: Literal["ok", "failed"]
-    message: str = ""
-    fail_to_pass: list[str] = Field(default_factory=list)
-    pass_to_pass: list[str] = Field(default_factory=list)
-    test_files: list[str] = Field(default_factory=list, description="Files under tests/")
-    cost_usd: float | None = None
-    steps: int = 0
-
-
 class Reconstructor(Protocol):
     """Writes draft/environment/, draft/solution/solve.sh and build_report.md."""
 
@@ -165,3 +131,33 @@ class VerifierWriter(Protocol):
     def write_verifier(
         self, context: StageContext, reconstruction: ReconstructionReport
     ) -> VerifierReport: ...
+
+
+class Qualifier(Protocol):
+    name: str
+
+    def qualify(self, context: StageContext) -> tuple[Qualification, Candidate]:
+        """Return the qualification and the (redacted) candidate to use from now on."""
+        ...
+
+
+def build_commits(context: StageContext) -> tuple[str, str, str]:
+    """(repo, start commit, fix commit) of a qualified candidate, or a clear error."""
+    qualification = context.qualification
+    if qualification is None or not qualification.start_commit or not qualification.fix_commit:
+        raise KettleError("the qualification names no start commit and fix commit to build from")
+    if not context.candidate.repo:
+        raise KettleError("the candidate names no repository")
+    return context.candidate.repo, qualification.start_commit, qualification.fix_commit
+
+
+def sandbox_spec(context: StageContext, image: str, *, network: bool, role: str) -> SandboxSpec:
+    """A build stage's sandbox: networked only to resolve dependencies, never to test."""
+    return SandboxSpec(
+        image=image,
+        run_id=context.run_id,
+        role=role,
+        network="bridge" if network else "none",
+        memory_mb=4096,
+        cpus=None,
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import prompts
 from agents.context import StageContext
-from harness.llm import LiteLLMModel, Model, resolve_model_name
+from harness.llm import LiteLLMModel, Model, ModelSpec
 from harness.loop import AgentLoop, Budgets, LoopResult, protocol_variables
 from harness.runner.terminus import kettle_version
 from harness.sandbox.records import Sandbox, SandboxSpec
@@ -33,18 +33,13 @@ OUTPUT_DIR = "/kettle/out"
 class AgentSettings:
     """How a run drives its models: which one, where, and how much each agent may spend."""
 
-    model: str
-    api_base: str | None = None
+    model: ModelSpec
     max_steps: int = 60
     max_wall_sec: float = 3600.0
     context_window: int | None = None
 
     def make_model(self) -> Model:
-        return LiteLLMModel(
-            resolve_model_name(self.model),
-            api_base=self.api_base,
-            context_window=self.context_window,
-        )
+        return LiteLLMModel(self.model, context_window=self.context_window)
 
 
 def run_subagent(

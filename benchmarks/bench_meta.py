@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harness.fsio import read_model
-from meta_bench.leaderboard import Leaderboard
+from meta_bench.records import Leaderboard
 
 DEFAULT_BUILDERS = ["baseline", "null", "reference"]
 

@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.run import discover_tasks
 from harness.runner.job import run_job
+from harness.runner.launch import discover_tasks
 from harness.runner.records import JobConfig, JobResult, TrialOptions
 from harness.runner.solvers import NopSolver, OracleSolver
 from harness.sandbox.engine import DockerEngine

@@ -59,17 +59,45 @@ _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 _ERROR_NAME_CHAIN = re.compile(r"^(?:[\w.]*(?:Error|Exception|Timeout)\s*[:-]\s*)+")
 
 
-def resolve_model_name(name: str) -> str:
-    """The litellm model string for an alias; any other string passes through unchanged."""
-    name = name.strip()
-    if name == BASELINE:
-        raise ConfigError(
-            "'baseline' is not a model: it selects each role's deterministic policy",
-            "handle --model baseline before creating a model client",
+class ModelSpec(BaseModel):
+    """A model as the user named it, resolved once: what travels from the command line to
+    every agent loop (``--model`` and ``--api-base`` in, a litellm string out)."""
+
+    requested: str = Field(description="What the user typed: an alias or a litellm string")
+    litellm_name: str = Field(description="The litellm model string the client calls")
+    api_base: str | None = Field(None, description="An OpenAI-compatible (or provider) endpoint")
+
+    @classmethod
+    def resolve(cls, name: str, api_base: str | None = None) -> ModelSpec:
+        """The spec for an alias or litellm string; ``baseline`` is not a model."""
+        requested = name.strip()
+        if requested == BASELINE:
+            raise ConfigError(
+                "'baseline' is not a model: it selects each role's deterministic policy",
+                "handle --model baseline before creating a model client",
+            )
+        if not requested:
+            raise ConfigError("no model name given", f"use a litellm string or one of {_aliases()}")
+        return cls(
+            requested=requested,
+            litellm_name=ALIASES.get(requested, requested),
+            api_base=api_base or None,
         )
-    if not name:
-        raise ConfigError("no model name given", f"use a litellm string or one of {_aliases()}")
-    return ALIASES.get(name, name)
+
+    def require_api_key(self) -> None:
+        """Fail early, in one line, when the provider's key is missing (before any work).
+
+        A custom ``api_base`` (vLLM, Ollama, a proxy) often needs no key, so it is not checked.
+        """
+        if self.api_base:
+            return
+        found = _import_litellm().validate_environment(model=self.litellm_name)
+        if not found.get("keys_in_environment", True):
+            missing = " or ".join(found.get("missing_keys") or ["the provider's API key"])
+            raise ConfigError(
+                f"{self.requested}: {missing} is not set",
+                "export the key, pass --api-base for a local server, or use --model baseline",
+            )
 
 
 def _aliases() -> str:
@@ -257,23 +285,6 @@ def _import_litellm() -> ModuleType:
     return litellm
 
 
-def require_api_key(model: str, api_base: str | None) -> None:
-    """Fail early, in one line, when the provider's key is missing (before any work starts).
-
-    A custom ``api_base`` (vLLM, Ollama, a proxy) often needs no key, so it is not checked.
-    """
-    if api_base:
-        return
-    name = resolve_model_name(model)
-    found = _import_litellm().validate_environment(model=name)
-    if not found.get("keys_in_environment", True):
-        missing = " or ".join(found.get("missing_keys") or ["the provider's API key"])
-        raise ConfigError(
-            f"{model}: {missing} is not set",
-            "export the key, pass --api-base for a local server, or use --model baseline",
-        )
-
-
 def _retry_after_sec(error: BaseException) -> float | None:
     """Seconds the provider asked us to wait (Retry-After / retry-after-ms), if it said."""
     response = getattr(error, "response", None)
@@ -300,7 +311,7 @@ def _retry_after_sec(error: BaseException) -> float | None:
 
 
 class LiteLLMModel:
-    """A ``Model`` for any litellm model string or alias, optionally behind ``api_base``.
+    """A ``Model`` for a resolved ``ModelSpec``, optionally behind the spec's ``api_base``.
 
     ``api_base`` is an OpenAI-compatible base URL including ``/v1`` (vLLM, Ollama, a proxy,
     the scripted server); use it with ``openai/<name>``. Keeping a real OpenAI model name
@@ -309,9 +320,8 @@ class LiteLLMModel:
 
     def __init__(
         self,
-        model: str,
+        spec: ModelSpec,
         *,
-        api_base: str | None = None,
         context_window: int | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -319,9 +329,10 @@ class LiteLLMModel:
         retry: RetryPolicy | None = None,
         quirks: ModelQuirks | None = None,
     ) -> None:
-        self._model_name = resolve_model_name(model)
+        self.spec = spec
+        self._model_name = spec.litellm_name
         self._litellm = _import_litellm()
-        self.api_base = api_base
+        self.api_base = spec.api_base
         self.quirks = quirks if quirks is not None else quirks_for(self._model_name)
         self.retry = retry or RetryPolicy()
         self._context_window_override = context_window

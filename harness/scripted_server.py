@@ -11,7 +11,7 @@ to a provider, so tests exercise the real path without a network or an API key.
 or, in tests::
 
     with ScriptedServer(Script(turns=[ScriptTurn(content="hi")])) as server:
-        LiteLLMModel("openai/gpt-5.1", api_base=server.base_url).complete(messages)
+        LiteLLMModel(ModelSpec.resolve("openai/gpt-5.1", server.base_url)).complete(messages)
 
 When the script runs out the server answers 500 with a body that says so, so a test that
 asks for more turns than it scripted fails with that message instead of hanging.

@@ -26,71 +26,32 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
-from pydantic import BaseModel, Field
-
-from agents.context import (
-    CandidateWorkspace,
-    ReconstructionReport,
-    StageContext,
-    VerifierReport,
-)
+from agents.context import CandidateWorkspace, StageContext
 from agents.factory.assemble import draft_config, write_draft_config
 from agents.factory.policies import Policies, make_policies
 from agents.qualify.records import Qualification
+from agents.reconstruct.records import ReconstructionReport
 from agents.subagent import ModelFactory
+from agents.verifier.records import VerifierReport
 from harness.errors import KettleError
 from harness.fsio import write_model, write_text_atomic
-from harness.llm import resolve_model_name
+from harness.llm import ModelSpec
 from harness.run_budget import RunBudget
 from harness.runner.terminus import kettle_version
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
-from meta_bench.materialize import MaterializedSeed, reference_repo
-from meta_bench.seed_format import Seed
+from meta_bench.materialize import reference_repo
+from meta_bench.records import BuilderInfo, BuilderRole, BuildOutcome, MaterializedSeed, Seed
 from tools.repos.git import RepoCache
 from tools.sessions.instruction import compose_instruction
 from tools.sessions.records import Candidate, CandidateHints
 
-BuilderRole = Literal["contestant", "reference", "control"]
 BUILTIN_BUILDERS = ("baseline", "null", "reference")
 _REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-class BuilderInfo(BaseModel):
-    """Exactly who built: recorded with every result."""
-
-    schema_version: int = 1
-    name: str
-    role: BuilderRole
-    kind: Literal["baseline", "model", "null", "reference"]
-    kettle_version: str
-    code_revision: str = Field(description="git revision of kettle's code ('+dirty' if edited)")
-    model: str | None = Field(None, description="The litellm model string the agents called")
-    api_base: str | None = None
-    litellm_version: str | None = None
-
-
-class BuildOutcome(BaseModel):
-    """What one build produced and what it cost."""
-
-    schema_version: int = 1
-    builder: str
-    seed_id: str
-    status: Literal["built", "failed", "not_applicable"]
-    message: str = ""
-    task_dir: str | None = Field(None, description="The task directory to score, if any")
-    reconstruction: str = ""
-    verifier: str = ""
-    cost_usd: float | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    steps: int = 0
-    wall_sec: float = 0.0
 
 
 @dataclass
@@ -205,7 +166,7 @@ class FactoryBuilder:
         write_model(workspace.candidate_path, candidate)
         write_model(workspace.qualification_path, qualification)
         builder = self._policies.builder_name
-        instruction = compose_instruction(candidate, qualification)
+        instruction = compose_instruction(candidate)
         write_draft_config(
             workspace, draft_config(candidate, qualification, None, builder), instruction
         )
@@ -252,7 +213,7 @@ class NullBuilder:
         write_draft_config(
             workspace,
             draft_config(candidate, qualification, None, self.name),
-            compose_instruction(candidate, qualification),
+            compose_instruction(candidate),
         )
         write_text_atomic(
             draft / "environment" / "Dockerfile",
@@ -292,17 +253,17 @@ def make_builder(
         role: BuilderRole = "contestant" if name == "baseline" else "reference"
         info = BuilderInfo(name=name, role=role, kind=name, **common)  # type: ignore[arg-type]
         return FactoryBuilder(name, make_policies(None), info, hidden_truth=name == "reference")
-    model = resolve_model_name(name)
+    spec = ModelSpec.resolve(name, api_base)
     info = BuilderInfo(
         name=name,
         role="contestant",
         kind="model",
-        model=model,
-        api_base=api_base,
+        model=spec.litellm_name,
+        api_base=spec.api_base,
         litellm_version=_litellm_version(),
         **common,
     )
-    policies = make_policies(name, api_base=api_base, max_steps=max_steps, make_model=make_model)
+    policies = make_policies(spec, max_steps=max_steps, make_model=make_model)
     return FactoryBuilder(name, policies, info)
 
 

@@ -13,45 +13,21 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from harness.errors import KettleError
 from harness.fsio import write_model
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
-from meta_bench.builders import BuildJob, BuildOutcome, make_builder
-from meta_bench.materialize import MaterializedSeed, materialize
-from meta_bench.score import EnvScore, ScoreJob, score_environment
-from meta_bench.seed_format import Seed, VariantSpec, load_seed, load_variants
+from meta_bench.builders import BuildJob, make_builder
+from meta_bench.materialize import materialize
+from meta_bench.records import MaterializedSeed, Seed, SeedCheckReport, SeedFinding, VariantSpec
+from meta_bench.score import ScoreJob, score_environment
+from meta_bench.seed_format import load_seed, load_variants
 from meta_bench.variants import applies_on_host
 from tools.repos.git import RepoCache
 
 MIN_CORRECT = 2
 MIN_WRONG = 3
-
-
-class SeedFinding(BaseModel):
-    name: str
-    passed: bool
-    message: str
-    evidence: dict[str, object] = Field(default_factory=dict)
-
-
-class SeedCheckReport(BaseModel):
-    schema_version: int = 1
-    seed_id: str
-    passed: bool
-    status: Literal["checked", "broken"]
-    findings: list[SeedFinding]
-    reference: BuildOutcome | None = None
-    score: EnvScore | None = None
-    duration_sec: float = 0.0
-
-    @property
-    def failures(self) -> list[SeedFinding]:
-        return [finding for finding in self.findings if not finding.passed]
 
 
 def check_seed(

@@ -17,46 +17,28 @@ import tomllib
 from pathlib import Path
 
 import tomli_w
-from pydantic import BaseModel, Field
 
 from harness.errors import ConfigError
 from harness.fsio import write_model, write_text_atomic
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
-from meta_bench.builders import BuildJob, BuildOutcome, make_builder
-from meta_bench.materialize import MaterializedSeed, materialize, meta_home
-from meta_bench.mutate import Mutant, mutants
-from meta_bench.score import ScoreJob, score_environment
-from meta_bench.seed_format import (
-    HIDDEN_DIR,
-    SEED_FILE,
-    VARIANTS_FILE,
+from meta_bench.builders import BuildJob, make_builder
+from meta_bench.materialize import materialize, meta_home
+from meta_bench.mutate import mutants
+from meta_bench.records import (
+    DraftReport,
     Intent,
+    MaterializedSeed,
+    Mutant,
+    MutantVerdict,
     RepoSource,
     Seed,
     VariantSpec,
 )
+from meta_bench.score import ScoreJob, score_environment
+from meta_bench.seed_format import HIDDEN_DIR, SEED_FILE, VARIANTS_FILE
 from meta_bench.variants import tree_with_patch, variant_label
 from tools.repos.git import RepoCache
-
-
-class MutantVerdict(BaseModel):
-    name: str
-    technique: str
-    description: str
-    rejected: bool | None = Field(description="None: the upstream tests could not judge it")
-    rewards: list[float | None] = Field(default_factory=list)
-
-
-class DraftReport(BaseModel):
-    schema_version: int = 1
-    seed_id: str
-    seed_dir: str
-    work_dir: str = Field(description="Builds, trials and this report (kept out of the seed)")
-    reference: BuildOutcome | None = None
-    mutants: list[MutantVerdict] = Field(default_factory=list)
-    kept: list[str] = Field(default_factory=list)
-    message: str = ""
 
 
 def draft_seed(

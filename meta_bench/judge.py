@@ -12,27 +12,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 import prompts
 from agents.subagent import ModelFactory
 from harness.errors import KettleError, validation_problems
-from harness.llm import LiteLLMModel, Model
+from harness.llm import LiteLLMModel, Model, ModelSpec
 from harness.task.folder import HarborTask
+from meta_bench.records import JudgeVerdict
 
 _MAX_FILE_CHARS = 12_000
 _MAX_TOTAL_CHARS = 40_000
-
-
-class JudgeVerdict(BaseModel):
-    alignment: float = Field(ge=0.0, le=1.0, description="1.0: tests check exactly what is asked")
-    over_prescriptive: list[str] = Field(
-        default_factory=list, description="Checks the instruction does not ask for"
-    )
-    missing: list[str] = Field(
-        default_factory=list, description="Asked-for behaviour no test checks"
-    )
-    rationale: str = Field(description="Two or three sentences")
 
 
 class AlignmentJudge:
@@ -41,8 +31,9 @@ class AlignmentJudge:
     def __init__(
         self, model: str, *, api_base: str | None = None, make_model: ModelFactory | None = None
     ) -> None:
-        self.model_name = model
-        self._make_model = make_model or (lambda: LiteLLMModel(model, api_base=api_base))
+        spec = ModelSpec.resolve(model, api_base)
+        self.model_name = spec.requested
+        self._make_model = make_model or (lambda: LiteLLMModel(spec))
 
     def __call__(self, task: HarborTask) -> tuple[float | None, float | None, dict[str, Any]]:
         model: Model = self._make_model()

@@ -13,17 +13,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Literal
 
 import jinja2
-from pydantic import BaseModel, Field
 
 from harness.errors import SetupError
 from harness.fsio import write_model, write_text_atomic
 from harness.machine.browser import dump_dom, find_chromium
 from meta_bench import metrics
-from meta_bench.builders import BuilderInfo, BuildOutcome
-from meta_bench.score import EnvScore
+from meta_bench.records import (
+    BuilderInfo,
+    BuilderRow,
+    CostTotals,
+    FailedCheck,
+    Leaderboard,
+    RenderCheck,
+    SeedCell,
+    SeedInfo,
+    UnitResult,
+)
 
 METRICS = {
     "M1": ("m1_validity", "validity"),
@@ -36,94 +43,6 @@ METRICS = {
     "M8": ("m8_alignment", "judge alignment"),
 }
 _ROLE_ORDER = {"contestant": 0, "reference": 1, "control": 2}
-
-UnitState = Literal["scored", "not_built", "not_applicable", "failed"]
-
-
-class SeedInfo(BaseModel):
-    id: str
-    title: str
-    language: str
-    kind: str
-    visibility: str
-
-
-class UnitResult(BaseModel):
-    """One builder × seed × repeat, as the run left it."""
-
-    builder: str
-    seed_id: str
-    repeat: int
-    state: UnitState
-    detail: str = ""
-    folder: str = Field("", description="The unit's folder, relative to the run folder")
-    build: BuildOutcome | None = None
-    score: EnvScore | None = None
-
-
-class FailedCheck(BaseModel):
-    repeat: int
-    name: str
-    metric: str
-    message: str
-    evidence: str = ""
-
-
-class SeedCell(BaseModel):
-    seed_id: str
-    state: UnitState
-    env_score: float | None = None
-    repeats: list[float] = Field(default_factory=list)
-    metrics: dict[str, float | None] = Field(default_factory=dict)
-    detail: str = ""
-    failed_checks: list[FailedCheck] = Field(default_factory=list)
-    cost_usd: float | None = None
-    build_wall_sec: float = 0.0
-    folders: list[str] = Field(default_factory=list)
-
-
-class CostTotals(BaseModel):
-    usd: float | None = Field(None, description="None when any build's price is unknown")
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    build_wall_sec: float = 0.0
-    score_wall_sec: float = 0.0
-    judge_usd: float | None = None
-
-
-class BuilderRow(BaseModel):
-    builder: str
-    role: str
-    info: BuilderInfo
-    rank: int | None = None
-    meta_score: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    seeds_scored: int = 0
-    seeds_not_applicable: int = 0
-    seeds_failed: int = 0
-    metrics: dict[str, float | None] = Field(default_factory=dict)
-    cost: CostTotals = Field(default_factory=CostTotals)
-    cells: list[SeedCell] = Field(default_factory=list)
-
-
-class RenderCheck(BaseModel):
-    passed: bool
-    browser: str | None = None
-    message: str
-
-
-class Leaderboard(BaseModel):
-    schema_version: int = 1
-    generated_at: str
-    run_id: str
-    command: str
-    judge: str | None = None
-    repeats: int = 1
-    seeds: list[SeedInfo]
-    rows: list[BuilderRow]
-    wall_sec: float | None = None
-    render_check: RenderCheck | None = None
 
 
 def build_leaderboard(
@@ -341,7 +260,7 @@ def check_render(html_path: Path, board: Leaderboard) -> RenderCheck:
     if binary is None:
         return RenderCheck(
             passed=False,
-            message="no Chromium on this machine (python -m harness.machine.browser installs it)",
+            message="no Chromium on this machine (python -m harness.setup --browser installs it)",
         )
     from harness.machine.browser import chromium_version
 

@@ -13,16 +13,13 @@ import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel
 
 from harness.errors import LedgerError
+from meta_bench.records import UnitRecord, UnitStatus
 
 LEDGER_FILE = "ledger.sqlite"
 LEDGER_KIND = "kettle-meta-bench"
 
-UnitStatus = Literal["pending", "building", "scoring", "done", "not_applicable", "failed"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,17 +30,6 @@ CREATE TABLE IF NOT EXISTS units (
     PRIMARY KEY (builder, seed_id, repeat)
 );
 """
-
-
-class UnitRecord(BaseModel):
-    builder: str
-    seed_id: str
-    repeat: int
-    status: UnitStatus
-    attempts: int = 0
-    started_at: str | None = None
-    finished_at: str | None = None
-    detail: str | None = None
 
 
 def _now() -> str:

@@ -37,12 +37,11 @@ import tomllib
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from pydantic import BaseModel, Field
-
 from harness.errors import KettleError, RepositoryError
 from harness.fsio import file_lock, read_model, write_model, write_text_atomic
 from harness.settings import Settings
-from meta_bench.seed_format import SEED_FILE, Seed, load_seed
+from meta_bench.records import MaterializedSeed, Seed
+from meta_bench.seed_format import SEED_FILE, load_seed
 from tools.repos.examples import (
     HISTORY_FILE,
     PROJECTS_DIR,
@@ -66,49 +65,6 @@ class MaterializeError(KettleError):
     """A seed's project could not be fetched or turned into a repository."""
 
     default_hint = "check the seed's [source] and your network (PyPI, npm), then rerun"
-
-
-class MaterializedSeed(BaseModel):
-    """Where a seed's project lives on this machine, and the upstream fix split in two."""
-
-    schema_version: int = 1
-    seed_id: str
-    digest: str
-    repo: str = Field(description="The repository with the fix commit (the scorer's view)")
-    builder_repo: str = Field(description="What builders get: repo, or history up to the start")
-    start_commit: str
-    fix_commit: str
-    source_paths: list[str] = Field(description="Non-test files the upstream fix changes")
-    test_paths: list[str] = Field(description="The upstream tests (added or changed)")
-    strategy: str = Field(description="fix_commit | cumulative (see tools.repos.patches)")
-    upstream_url: str | None = Field(None, description="A public place the fix can be fetched")
-    folder: str = Field(description="The cache folder holding upstream/")
-
-    @property
-    def upstream_dir(self) -> Path:
-        return Path(self.folder) / "upstream"
-
-    @property
-    def source_diff(self) -> str:
-        """The upstream fix's source part, a git diff that applies to the start commit."""
-        return (self.upstream_dir / "fix-source.patch").read_text(encoding="utf-8")
-
-    @property
-    def test_diff(self) -> str:
-        return (self.upstream_dir / "fix-tests.patch").read_text(encoding="utf-8")
-
-    @property
-    def full_diff(self) -> str:
-        return self.source_diff + self.test_diff
-
-    def upstream_tests(self) -> dict[str, str]:
-        """Each upstream test file at its fixed version."""
-        root = self.upstream_dir / "tests"
-        return {
-            path: (root / path).read_text(encoding="utf-8", errors="replace")
-            for path in self.test_paths
-            if (root / path).is_file()
-        }
 
 
 def load_seeds(seeds_dir: Path = SEEDS_DIR, only: list[str] | None = None) -> list[Path]:

@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import BaseModel
+from meta_bench.records import Mutant
 
 _FLIPS = {
     "===": "!==",
@@ -66,15 +66,6 @@ TECHNIQUES = (
     "mutant_off_by_one",
     "mutant_drop_branch",
 )
-
-
-class Mutant(BaseModel):
-    name: str
-    technique: str
-    path: str
-    line: int
-    description: str
-    files: dict[str, str | None]
 
 
 Files = dict[str, str | None]

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import shlex
 
-from meta_bench.materialize import MaterializedSeed
-from meta_bench.seed_format import Seed
+from meta_bench.records import MaterializedSeed, Seed
 from tools.validation.probes import PROBES, Probe
 
 _FETCH_TIMEOUT_SEC = 60

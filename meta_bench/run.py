@@ -33,7 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -45,48 +44,25 @@ from harness.executors.local import LocalExecutor
 from harness.fsio import read_model, write_model
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
-from meta_bench.builders import BUILTIN_BUILDERS, Builder, BuilderInfo, BuildOutcome
+from meta_bench.builders import BUILTIN_BUILDERS, Builder
 from meta_bench.builders import make_builder as default_make_builder
 from meta_bench.judge import AlignmentJudge
-from meta_bench.leaderboard import (
-    Leaderboard,
-    SeedInfo,
-    UnitResult,
-    build_leaderboard,
-    check_render,
-    write_leaderboard,
-)
+from meta_bench.leaderboard import build_leaderboard, check_render, write_leaderboard
 from meta_bench.ledger import RunLedger
 from meta_bench.materialize import SEEDS_DIR, load_seeds
-from meta_bench.score import EnvScore
-from meta_bench.seed_format import Seed, load_seed, load_variants
-from meta_bench.unit_job import UnitJob, UnitReply, format_metric, run_unit, run_unit_here
-
-
-class RunOptions(BaseModel):
-    schema_version: int = 1
-    builders: list[str]
-    seeds_dir: str
-    seeds: list[str] = Field(default_factory=list, description="Seed ids; empty: all")
-    repeats: int = 1
-    concurrency: int = 1
-    trial_workers: int = 2
-    reruns: int = 3
-    variant_reruns: int = 2
-    api_base: str | None = None
-    judge: str | None = None
-    judge_api_base: str | None = None
-    max_steps: int = 60
-
-
-class RunRecord(BaseModel):
-    schema_version: int = 1
-    run_id: str
-    command: str
-    options: RunOptions
-    builders: list[BuilderInfo]
-    started_at: str
-    wall_sec_total: float = 0.0
+from meta_bench.records import (
+    BuildOutcome,
+    EnvScore,
+    Leaderboard,
+    RunOptions,
+    RunRecord,
+    Seed,
+    SeedInfo,
+    UnitReply,
+    UnitResult,
+)
+from meta_bench.seed_format import load_seed, load_variants
+from meta_bench.unit_job import UnitJob, format_metric, run_unit, run_unit_here
 
 
 @dataclass

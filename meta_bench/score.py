@@ -31,9 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from harness.errors import BuildError, KettleError
 from harness.fsio import write_model
@@ -45,88 +43,23 @@ from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
 from meta_bench import metrics
-from meta_bench.materialize import MaterializedSeed
 from meta_bench.probes import battery
-from meta_bench.seed_format import Seed, VariantSpec
+from meta_bench.records import (
+    EnvScore,
+    MaterializedSeed,
+    Metric,
+    ScoreCheck,
+    Seed,
+    StateKind,
+    StateRuns,
+    VariantSpec,
+)
 from meta_bench.variants import patch_solver, variant_label
 from tools.validation.probes import Probe
 from tools.validation.validate import HiddenFacts, validate_task
 from tools.validation.verdicts import probe_output, tail, verifier_output
 
-SCHEMA_VERSION = 1
-Metric = Literal["M1", "M2", "M3", "M5", "M6", "M7", "M8"]
-StateKind = Literal["start", "oracle", "correct", "wrong", "probe"]
 _TAIL = 1200
-
-
-class ScoreCheck(BaseModel):
-    """One thing the scorer decided, with what it decided it on."""
-
-    name: str = Field(description="e.g. 'oracle', 'correct:regex_parser', 'probe:pytest_hook'")
-    metric: Metric
-    passed: bool
-    message: str
-    evidence: dict[str, Any] = Field(default_factory=dict)
-
-
-class StateRuns(BaseModel):
-    """The reruns of one judged state (start, oracle, a variant, a probe)."""
-
-    label: str
-    kind: StateKind
-    rewards: list[float | None] = Field(description="None where the trial could not run")
-    applied: list[bool] = Field(description="Did the solver (patch or probe) complete?")
-    trials: list[str]
-    errors: list[str] = Field(default_factory=list)
-
-    @property
-    def all_pass(self) -> bool:
-        return bool(self.rewards) and all(r == 1.0 for r in self.rewards)
-
-    @property
-    def all_fail(self) -> bool:
-        return bool(self.rewards) and all(r == 0.0 for r in self.rewards)
-
-    @property
-    def consistent(self) -> bool:
-        values = [r for r in self.rewards if r is not None]
-        return len(set(values)) <= 1
-
-
-class Cost(BaseModel):
-    """M10: what building (and judging) the environment cost."""
-
-    usd: float | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    build_wall_sec: float = 0.0
-    score_wall_sec: float = 0.0
-    judge_usd: float | None = None
-
-
-class EnvScore(BaseModel):
-    schema_version: int = SCHEMA_VERSION
-    builder: str
-    seed_id: str
-    repeat: int = 1
-    status: Literal["scored", "not_built", "not_applicable"]
-    message: str = ""
-    m1_validity: float = 0.0
-    m2_recall: float | None = None
-    m3_kill_rate: float | None = None
-    m4_f1: float | None = None
-    m5_exploit_resistance: float | None = None
-    m6_leak_free: float = 0.0
-    m7_determinism: float = 0.0
-    m8_alignment: float | None = None
-    env_score: float = 0.0
-    cost: Cost = Field(default_factory=Cost)
-    checks: list[ScoreCheck] = Field(default_factory=list)
-    states: list[StateRuns] = Field(default_factory=list)
-
-    @property
-    def failures(self) -> list[ScoreCheck]:
-        return [check for check in self.checks if not check.passed]
 
 
 @dataclass

@@ -22,9 +22,10 @@ from rich.table import Table
 from harness.cli import run_cli
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
-from meta_bench.check import SeedCheckReport, check_seed
+from meta_bench.check import check_seed
 from meta_bench.draft import draft_seed
 from meta_bench.materialize import meta_home
+from meta_bench.records import SeedCheckReport
 
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 

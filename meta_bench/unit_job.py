@@ -12,19 +12,16 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel
 
 from harness.errors import KettleError
 from harness.fsio import read_model, write_model, write_text_atomic
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
-from meta_bench.builders import Builder, BuildJob, BuildOutcome
+from meta_bench.builders import Builder, BuildJob
 from meta_bench.judge import AlignmentJudge
 from meta_bench.materialize import materialize
+from meta_bench.records import BuildOutcome, Seed, UnitReply, VariantSpec
 from meta_bench.score import ScoreJob, score_environment
-from meta_bench.seed_format import Seed, VariantSpec
 
 BUILD_RECORD = "build.json"
 CRASH_FILE = "crash.txt"
@@ -42,16 +39,6 @@ class UnitJob:
     trial_workers: int
     judge: AlignmentJudge | None
     rebuild: bool = True  # False: the build is on record, only scoring is left
-
-
-class UnitReply(BaseModel):
-    status: Literal["done", "failed"]
-    detail: str
-    line: str  # what the progress display prints
-
-    @classmethod
-    def failed(cls, error: Exception) -> UnitReply:
-        return cls(status="failed", detail=str(error), line=f"[red]failed[/red]: {error}")
 
 
 def run_unit(

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from harness.runner.solvers import CommandSolver
-from meta_bench.seed_format import VariantSpec
+from meta_bench.records import VariantSpec
 
 _PATCH_FILE = "/tmp/.kettle-hidden.patch"
 

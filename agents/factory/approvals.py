@@ -14,9 +14,7 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
 
-from pydantic import BaseModel, Field
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.prompt import Prompt
@@ -24,29 +22,14 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.context import CandidateWorkspace
-from agents.factory.ledger import ApprovalRecord, Decision, Ledger
+from agents.factory.ledger import Ledger
+from agents.factory.records import Answer, ApprovalRequest, ApproveMode, GateOutcome
 from agents.qualify.records import Qualification
 from harness.fsio import read_model
+from tools.report.records import ApprovalRecord, Decision
 from tools.validation.validate import ValidationReport
 
-ApproveMode = Literal["prompt", "auto", "queue"]
-GateOutcome = Literal["approved", "rejected", "parked"]
 GATES = {"approve_qualification": "qualification", "approve_task": "task"}
-
-
-class ApprovalRequest(BaseModel):
-    """What a reviewer sees at a gate."""
-
-    candidate_id: str
-    gate: str
-    title: str
-    recommended: bool = Field(description="Do the deterministic checks recommend approval?")
-    facts: list[tuple[str, str]] = Field(default_factory=list)
-
-
-class Answer(BaseModel):
-    decision: Decision | None = Field(None, description="None: decide later (park)")
-    note: str | None = None
 
 
 Asker = Callable[[ApprovalRequest], Answer]

@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from agents.context import CandidateWorkspace, ReconstructionReport
+from agents.context import CandidateWorkspace
 from agents.qualify.records import Qualification
+from agents.reconstruct.records import ReconstructionReport
 from harness.fsio import write_text_atomic
 from harness.task.folder import HarborTask, derive_task_id
 from harness.task.records import KETTLE_METADATA_KEY, TaskConfig

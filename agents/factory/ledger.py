@@ -16,11 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel
 
 from harness.errors import KettleError, LedgerError, RunStorageError
+from tools.report.records import ApprovalRecord, StageRecord, StageStatus
 
 LEDGER_FILE = "ledger.sqlite"
 LEDGER_KIND = "kettle-build"
@@ -28,8 +26,6 @@ LEDGER_SCHEMA_VERSION = 1
 
 _NEARLY_FULL_BYTES = 1024 * 1024
 
-StageStatus = Literal["pending", "running", "done", "failed", "skipped", "parked"]
-Decision = Literal["approved", "rejected"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,27 +43,6 @@ CREATE TABLE IF NOT EXISTS approvals (
     decision TEXT NOT NULL, decided_by TEXT NOT NULL, decided_at TEXT NOT NULL, note TEXT
 );
 """
-
-
-class StageRecord(BaseModel):
-    candidate_id: str
-    stage: str
-    status: StageStatus
-    attempts: int = 0
-    started_at: str | None = None
-    finished_at: str | None = None
-    duration_sec: float | None = None
-    cost_usd: float | None = None
-    detail: str | None = None
-
-
-class ApprovalRecord(BaseModel):
-    candidate_id: str
-    gate: str
-    decision: Decision
-    decided_by: str
-    decided_at: str
-    note: str | None = None
 
 
 def _now() -> str:

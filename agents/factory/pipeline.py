@@ -1,6 +1,6 @@
 """Stage orchestration: candidates in parallel, stages in order, resumable from the ledger.
 
-Each candidate moves through ``agents.factory.stages.STAGES`` on a driver thread (``-n`` at once).
+Each candidate moves through ``agents.factory.records.STAGES`` on a driver thread (``-n`` at once).
 Before a stage runs it is marked ``running`` in the ledger; after its outputs are on disk
 it is marked with its outcome. A rerun repeats nothing marked ``done``; stages left
 ``running`` by a crash are repeated; failed stages are repeated only with ``retry_failed``.
@@ -22,22 +22,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-
 from agents.context import CandidateWorkspace, StageContext
-from agents.factory.approvals import ApprovalGate, ApproveMode
+from agents.factory.approvals import ApprovalGate
 from agents.factory.ledger import Ledger
 from agents.factory.policies import Policies
-from agents.factory.remote_stage import StageJob, StageReply, run_stage_here
-from agents.factory.stages import (
-    STAGES,
-    WORKER_STAGES,
-    CandidateRun,
-    DriverServices,
-    StageName,
-    StageOutcome,
-    execute_stage,
-)
+from agents.factory.records import STAGES, BuildConfig, StageName, StageOutcome, StageReply
+from agents.factory.remote_stage import StageJob, run_stage_here
+from agents.factory.stages import WORKER_STAGES, CandidateRun, DriverServices, execute_stage
 from harness.errors import ExecutorCancelled, ExecutorError, RunStorageError
 from harness.executors.base import Executor
 from harness.executors.folder_transfer import restore_folder
@@ -53,24 +44,6 @@ from tools.sessions.records import Candidate
 log = logging.getLogger(__name__)
 
 StageEvent = Callable[[str, str, StageOutcome, float], None]
-
-
-class BuildConfig(BaseModel):
-    schema_version: int = 1
-    run_id: str
-    inputs: list[str] = Field(default_factory=list, description="Session files and folders")
-    repo_map: dict[str, str] = Field(default_factory=dict)
-    source_format: str | None = None
-    model: str | None = None
-    api_base: str | None = None
-    concurrency: int = 1
-    approve: ApproveMode = "prompt"
-    budget_usd: float | None = None
-    budget_minutes: float | None = None
-    last_stage: StageName = "publish"
-    validation_repeats: int = 3
-    retry_failed: bool = False
-    max_steps: int = 60
 
 
 class Pipeline:

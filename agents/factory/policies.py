@@ -6,32 +6,16 @@ The pipeline only sees these protocols; ``make_policies`` picks implementations 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
-from agents.context import Reconstructor, StageContext, VerifierWriter
-from agents.qualify.baseline import qualify_baseline
+from agents.context import Qualifier, Reconstructor, VerifierWriter
+from agents.qualify.baseline import BaselineQualifier
 from agents.qualify.model import ModelQualifier
-from agents.qualify.records import Qualification
-from agents.reconstruct.baseline import BaselineReconstructor, BaselineVerifierWriter
+from agents.reconstruct.baseline import BaselineReconstructor
 from agents.reconstruct.model import ModelReconstructor
 from agents.subagent import AgentSettings, ModelFactory
+from agents.verifier.baseline import BaselineVerifierWriter
 from agents.verifier.model import ModelVerifierWriter
-from tools.sessions.records import Candidate
-
-
-class Qualifier(Protocol):
-    name: str
-
-    def qualify(self, context: StageContext) -> tuple[Qualification, Candidate]:
-        """Return the qualification and the (redacted) candidate to use from now on."""
-        ...
-
-
-class BaselineQualifier:
-    name = "baseline"
-
-    def qualify(self, context: StageContext) -> tuple[Qualification, Candidate]:
-        return qualify_baseline(context.candidate, context.repos)
+from harness.llm import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -47,16 +31,15 @@ class Policies:
 
 
 def make_policies(
-    model: str | None,
+    model: ModelSpec | None,
     *,
-    api_base: str | None = None,
     max_steps: int = 60,
     make_model: ModelFactory | None = None,
 ) -> Policies:
     """``baseline`` (model None) for every role, or the given model for every role."""
     if model is None:
         return Policies(BaselineQualifier(), BaselineReconstructor(), BaselineVerifierWriter())
-    agent = AgentSettings(model=model, api_base=api_base, max_steps=max_steps)
+    agent = AgentSettings(model=model, max_steps=max_steps)
     return Policies(
         ModelQualifier(agent, make_model),
         ModelReconstructor(agent, make_model),

@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from agents.context import CandidateWorkspace, StageContext
 from agents.factory.policies import Policies
-from agents.factory.stages import CandidateRun, StageName, StageOutcome, execute_stage
+from agents.factory.records import StageName, StageOutcome, StageReply
+from agents.factory.stages import CandidateRun, execute_stage
 from harness.errors import RunStorageError
 from harness.fsio import read_model
 from harness.run_budget import SharedBudget
@@ -32,11 +31,6 @@ class StageJob:
     policies: Policies
     budget: SharedBudget  # the run's, shared across the cluster
     validation_repeats: int = 3
-
-
-class StageReply(BaseModel):
-    outcome: StageOutcome
-    cost_usd: float | None = None
 
 
 def run_stage_here(folder: Path, job: StageJob) -> StageReply:

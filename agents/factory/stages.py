@@ -17,48 +17,24 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel
-
-from agents.context import ReconstructionReport, StageContext, VerifierReport
+from agents.context import StageContext
 from agents.factory.approvals import ApprovalGate, qualification_request, task_request
 from agents.factory.assemble import draft_config, publish, task_id_for, write_draft_config
 from agents.factory.ledger import Ledger
 from agents.factory.policies import Policies
+from agents.factory.records import StageName, StageOutcome
 from agents.qualify.records import Qualification
+from agents.reconstruct.records import ReconstructionReport
+from agents.verifier.records import VerifierReport
 from harness.errors import KettleError, RunStorageError
 from harness.fsio import is_storage_error, read_model, storage_error, write_model
 from tools.sessions.instruction import compose_instruction
 from tools.validation.validate import HARBOR_PARITY, HiddenFacts, ValidationReport, validate_task
 
-StageName = Literal[
-    "qualify",
-    "approve_qualification",
-    "reconstruct",
-    "verifier",
-    "validate",
-    "approve_task",
-    "publish",
-]
-STAGES: tuple[StageName, ...] = (
-    "qualify",
-    "approve_qualification",
-    "reconstruct",
-    "verifier",
-    "validate",
-    "approve_task",
-    "publish",
-)
 WORKER_STAGES: frozenset[StageName] = frozenset({"qualify", "reconstruct", "verifier", "validate"})
 
 log = logging.getLogger(__name__)
-
-
-class StageOutcome(BaseModel):
-    status: Literal["done", "failed", "parked"]
-    detail: str | None = None
-    stop: bool = False  # the candidate ends here (disqualified, rejected)
 
 
 @dataclass
@@ -116,7 +92,7 @@ def reconstruct(run: CandidateRun) -> StageOutcome:
     context, workspace = run.context, run.context.workspace
     shutil.rmtree(workspace.draft, ignore_errors=True)  # a repeated attempt starts clean
     qualification = run.qualification()
-    instruction = compose_instruction(context.candidate, qualification)
+    instruction = compose_instruction(context.candidate)
     config = draft_config(context.candidate, qualification, None, run.policies.builder_name)
     write_draft_config(workspace, config, instruction)
     report = run.policies.reconstructor.reconstruct(context)

@@ -41,14 +41,16 @@ from typing import TypeVar, get_args
 
 import git
 
+from agents.context import StageContext
 from agents.qualify.config import QualifyConfig
 from agents.qualify.origins import check_license, check_repo, check_start_commit
-from agents.qualify.outcome import OutcomeReport, check_fix_commit, check_testable, find_fix
+from agents.qualify.outcome import check_fix_commit, check_testable, find_fix
 from agents.qualify.records import (
     CheckResult,
     DisqualifierCode,
     Finding,
     FlagCode,
+    OutcomeReport,
     Qualification,
     Verdict,
 )
@@ -56,8 +58,8 @@ from agents.qualify.scratch import check_existing_codebase
 from agents.qualify.trivial import check_nontrivial_change
 from harness.errors import KettleError
 from tools.repos.git import LocalRepo, RepoCache
-from tools.sessions.records import Candidate
-from tools.sessions.redact import check_secrets, redact_candidate
+from tools.sessions.records import Candidate, SecretFinding
+from tools.sessions.redact import redact_candidate
 
 DISQUALIFIER_CODES = frozenset(get_args(DisqualifierCode))
 FLAG_CODES = frozenset(get_args(FlagCode))
@@ -215,3 +217,25 @@ def _repo_checks(
     if outcome is not None:
         checks.append(check_testable(outcome))
     return start_sha, report.license if report else None, outcome
+
+
+def check_secrets(findings: list[SecretFinding]) -> CheckResult:
+    """Always passes: secrets are redacted, and the flag tells a reviewer it happened."""
+    if not findings:
+        return CheckResult(name="prompt_secrets", passed=True, reason="no secrets found")
+    kinds = sorted({finding.kind for finding in findings})
+    places = sorted({finding.where for finding in findings})
+    return CheckResult(
+        name="prompt_secrets",
+        passed=True,
+        code="secret_in_prompt",
+        reason=f"{len(findings)} secret(s) ({', '.join(kinds)}) found and redacted",
+        evidence={"findings": [finding.model_dump() for finding in findings], "where": places},
+    )
+
+
+class BaselineQualifier:
+    name = "baseline"
+
+    def qualify(self, context: StageContext) -> tuple[Qualification, Candidate]:
+        return qualify_baseline(context.candidate, context.repos)

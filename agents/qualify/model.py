@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import get_args
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from agents.context import StageContext
 from agents.qualify.baseline import qualify_baseline
@@ -22,7 +22,7 @@ from agents.qualify.records import (
     Finding,
     Qualification,
     QualificationClaims,
-    Verdict,
+    QualifierOutput,
 )
 from agents.repo_in_sandbox import copy_repo
 from agents.subagent import OUTPUT_DIR, AgentSettings, ModelFactory, run_subagent
@@ -35,28 +35,9 @@ UNREACHABLE = {"repo_unreachable", "start_commit_missing"}
 HARD_FACTS = UNREACHABLE | {"license_not_open_source"}
 
 
-class ClaimedDisqualifier(BaseModel):
-    code: DisqualifierCode
-    reason: str
-
-
-class QualifierOutput(BaseModel):
-    """What the model writes; turned into a Qualification and re-checked."""
-
-    verdict: Verdict
-    task_spirit: str = Field(min_length=10, description="What the user really wanted")
-    fix_commit: str | None = Field(None, description="Full or short sha of the fixing commit")
-    license: str | None = Field(None, description="SPDX expression of the repo's license")
-    fix_files: list[str] = Field(default_factory=list, description="Paths the fix changes")
-    fix_changes_tests: bool | None = None
-    disqualifiers: list[ClaimedDisqualifier] = Field(default_factory=list)
-    evidence: list[str] = Field(default_factory=list, description="Facts behind the verdict")
-    confidence: float = Field(ge=0.0, le=1.0)
-
-
 class ModelQualifier:
     def __init__(self, agent: AgentSettings, make_model: ModelFactory | None = None) -> None:
-        self.name = agent.model
+        self.name = agent.model.requested
         self._agent = agent
         self._make_model = make_model
 

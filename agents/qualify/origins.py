@@ -7,12 +7,8 @@ from datetime import UTC
 from agents.qualify.records import CheckResult
 from harness.errors import RepositoryError
 from tools.repos.git import LocalRepo, RepoCache, display_url
-from tools.repos.licenses import (
-    LicenseReport,
-    detect_license,
-    is_open_source,
-    resolve_license_name,
-)
+from tools.repos.licenses import detect_license, is_open_source, resolve_license_name
+from tools.repos.records import LicenseReport
 from tools.sessions.records import Candidate
 
 

@@ -24,15 +24,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from agents.qualify.config import QualifyConfig
-from agents.qualify.records import CheckResult
+from agents.qualify.records import CheckResult, FixCandidate, HintCheck, OutcomeReport
 from harness.errors import RepositoryError
 from tools.projects.paths import classify_path
-from tools.repos.git import CommitInfo, LocalRepo
+from tools.repos.git import LocalRepo
+from tools.repos.records import CommitInfo
 from tools.sessions.records import Candidate
 
 _FIX_CUE = re.compile(
@@ -53,50 +51,6 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _DIR_CREDIT = 0.3
 _NON_DESCENDANT_FACTOR = 0.7
 _NEUTRAL_KINDS = frozenset({"test", "docs"})
-
-
-class FixCandidate(BaseModel):
-    """One commit considered as the fix, with the parts of its score."""
-
-    sha: str
-    subject: str
-    committed_at: datetime
-    descendant: bool
-    eligible: bool
-    why_not: str | None = None
-    score: float = 0.0
-    overlap: float = 0.0
-    shared_files: int = Field(0, description="Session files this commit changes too")
-    cue: float = 0.0
-    recency: float = 0.0
-    touches_source: bool = False
-    changes_tests: bool = False
-    files: int = 0
-    insertions: int = 0
-    deletions: int = 0
-    paths: list[str] = Field(default_factory=list)
-
-
-class HintCheck(BaseModel):
-    """What became of a source's fix-commit hint."""
-
-    given: str
-    sha: str | None = None
-    valid: bool
-    reason: str
-
-
-class OutcomeReport(BaseModel):
-    """The fix commit (if any), how it was chosen, and the runners-up."""
-
-    fix: FixCandidate | None = None
-    chosen_by: Literal["hint", "ranking"] | None = None
-    hint: HintCheck | None = None
-    ranked: list[FixCandidate] = Field(default_factory=list)
-    considered: int = 0
-    since: datetime
-    until: datetime
-    reason: str
 
 
 def _aware(moment: datetime) -> datetime:

@@ -12,6 +12,7 @@ prompts is one: the candidate is redacted and stays usable).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -97,3 +98,66 @@ class Qualification(BaseModel):
 
     def codes(self) -> list[str]:
         return [finding.code for finding in [*self.disqualifiers, *self.flags]]
+
+
+class ClaimedDisqualifier(BaseModel):
+    code: DisqualifierCode
+    reason: str
+
+
+class QualifierOutput(BaseModel):
+    """What the model writes; turned into a Qualification and re-checked."""
+
+    verdict: Verdict
+    task_spirit: str = Field(min_length=10, description="What the user really wanted")
+    fix_commit: str | None = Field(None, description="Full or short sha of the fixing commit")
+    license: str | None = Field(None, description="SPDX expression of the repo's license")
+    fix_files: list[str] = Field(default_factory=list, description="Paths the fix changes")
+    fix_changes_tests: bool | None = None
+    disqualifiers: list[ClaimedDisqualifier] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list, description="Facts behind the verdict")
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class FixCandidate(BaseModel):
+    """One commit considered as the fix, with the parts of its score."""
+
+    sha: str
+    subject: str
+    committed_at: datetime
+    descendant: bool
+    eligible: bool
+    why_not: str | None = None
+    score: float = 0.0
+    overlap: float = 0.0
+    shared_files: int = Field(0, description="Session files this commit changes too")
+    cue: float = 0.0
+    recency: float = 0.0
+    touches_source: bool = False
+    changes_tests: bool = False
+    files: int = 0
+    insertions: int = 0
+    deletions: int = 0
+    paths: list[str] = Field(default_factory=list)
+
+
+class HintCheck(BaseModel):
+    """What became of a source's fix-commit hint."""
+
+    given: str
+    sha: str | None = None
+    valid: bool
+    reason: str
+
+
+class OutcomeReport(BaseModel):
+    """The fix commit (if any), how it was chosen, and the runners-up."""
+
+    fix: FixCandidate | None = None
+    chosen_by: Literal["hint", "ranking"] | None = None
+    hint: HintCheck | None = None
+    ranked: list[FixCandidate] = Field(default_factory=list)
+    considered: int = 0
+    since: datetime
+    until: datetime
+    reason: str

@@ -15,9 +15,10 @@ import shlex
 import shutil
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
-from agents.context import Obstacle, ReconstructionReport, StageContext
+from agents.context import StageContext
+from agents.reconstruct.records import ReconstructionReport, ReconstructorOutput
 from agents.repo_in_sandbox import copy_repo
 from agents.subagent import OUTPUT_DIR, AgentSettings, ModelFactory, run_subagent
 from harness.errors import BuildError, KettleError, validation_problems
@@ -25,19 +26,9 @@ from harness.fsio import write_text_atomic
 from harness.sandbox.image_build import BuildRequest
 from harness.sandbox.ownership import LABEL
 from harness.sandbox.records import Sandbox, SandboxSpec
+from tools.projects.dockerfile import WORKDIR
 
-WORKDIR = "/app"
 _LOG_TAIL_LINES = 40
-
-
-class ReconstructorOutput(BaseModel):
-    """The structured part of the agent's report (report.json)."""
-
-    language: str = Field(description="Main language of the project, e.g. python, javascript")
-    workdir: str = Field(WORKDIR, description="Where the project lives in the image")
-    test_command: str = Field(description="Shell command that runs the project's tests there")
-    dependencies: list[str] = Field(default_factory=list, description="Pinned, name==version")
-    obstacles: list[Obstacle] = Field(default_factory=list)
 
 
 def draft_image_tag(context: StageContext) -> str:
@@ -71,7 +62,7 @@ def build_draft_image(context: StageContext) -> str:
 
 class ModelReconstructor:
     def __init__(self, agent: AgentSettings, make_model: ModelFactory | None = None) -> None:
-        self.name = agent.model
+        self.name = agent.model.requested
         self._agent = agent
         self._make_model = make_model
 

@@ -17,13 +17,17 @@ from __future__ import annotations
 import shlex
 import shutil
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from agents.verifier import judge as verifier_judge
+from agents.verifier.records import (
+    HiddenFile,
+    ReportFormat,
+    RunSpec,
+    RuntimeFacts,
+    VerifierPlan,
+)
 from harness.fsio import write_bytes_atomic, write_text_atomic
-from tools.projects.detect import NodeSetup
+from tools.projects.records import NodeSetup
 
 KETTLE_DIR = "kettle"
 JUDGE_FILE = f"{KETTLE_DIR}/judge.py"
@@ -33,73 +37,12 @@ PYTEST_INI_FILE = f"{KETTLE_DIR}/pytest.ini"
 FILES_DIR = f"{KETTLE_DIR}/files"
 TESTS_MOUNT = "/tests"
 REPORTS_DIR = "/logs/verifier/reports"
-RUN_TIMEOUT_SEC = 300.0
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Options a file fixed at build time must not carry: required_plugins only sees plugins
 # loaded through entry points, which the verifier turns off.
 _DROPPED_PYTEST_OPTIONS = {"required_plugins"}
 # Options whose values are paths relative to the ini file: made absolute under /app.
 _PATH_PYTEST_OPTIONS = {"pythonpath"}
-
-ReportFormat = Literal["junit", "tap", "jest-json", "mocha-json", "exit-code"]
-
-
-class Interpreter(BaseModel):
-    path: str
-    realpath: str
-    sha256: str
-
-
-class RuntimeFacts(BaseModel):
-    """What ``judge.py scan`` found in a fresh container of the image."""
-
-    kind: str
-    judge_python: Interpreter
-    stdlib: str
-    python: Interpreter | None = None
-    node: Interpreter | None = None
-    site_packages: list[str] = Field(default_factory=list)
-    pytest_plugins: list[tuple[str, str]] = Field(default_factory=list)
-    node_runners: dict[str, str] = Field(default_factory=dict)
-    hook_dirs: list[str]
-    hooks: dict[str, str]
-    runtime: dict[str, str]
-
-    @property
-    def plugin_modules(self) -> list[str]:
-        modules = [value.split(":")[0].strip() for _name, value in self.pytest_plugins]
-        return sorted(set(modules))
-
-
-class HiddenFile(BaseModel):
-    source: str = Field(description="Relative to tests/kettle/")
-    target: str = Field(description="Absolute path in the container")
-
-
-class RunSpec(BaseModel):
-    label: str
-    argv: list[str]
-    cwd: str
-    report_format: ReportFormat
-    report_path: str | None = None
-    file: str = Field("", description="The repo-relative test file (ids start with it)")
-    timeout_sec: float = RUN_TIMEOUT_SEC
-
-
-class VerifierPlan(BaseModel):
-    """What judge.py does, read by it as plain JSON."""
-
-    schema_version: int = 1
-    kind: str
-    workdir: str
-    env: dict[str, str]
-    interpreters: list[Interpreter] = Field(description="Links that must still resolve here")
-    runtime_manifest: str = "runtime.sha256"
-    hooks: dict[str, str] = Field(description="Startup hooks the image had: path -> sha256")
-    hook_dirs: list[str]
-    files: list[HiddenFile]
-    runs: list[RunSpec]
-    expected: list[str] | None = Field(description="Tests that must pass; None: report only")
 
 
 def python_runs(facts: RuntimeFacts, modules: list[str], workdir: str) -> list[RunSpec]:

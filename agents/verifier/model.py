@@ -13,9 +13,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from agents.context import ReconstructionReport, StageContext, VerifierReport
+from agents.context import StageContext
 from agents.reconstruct.model import build_draft_image
+from agents.reconstruct.records import ReconstructionReport
 from agents.subagent import OUTPUT_DIR, AgentSettings, ModelFactory, run_subagent
+from agents.verifier.records import VerifierReport
 from harness.sandbox.records import Sandbox
 from tools.projects.paths import classify_path
 from tools.validation.validate import HARBOR_PARITY, HiddenFacts, validate_task
@@ -29,7 +31,7 @@ class ModelVerifierWriter:
         *,
         feedback_repeats: int = 2,
     ) -> None:
-        self.name = agent.model
+        self.name = agent.model.requested
         self._agent = agent
         self._make_model = make_model
         self._feedback_repeats = feedback_repeats

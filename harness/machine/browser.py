@@ -5,7 +5,7 @@ Debian's ``chromium`` package is installed with apt when no Chromium is on the m
 sandbox (kettle often runs as root in a container), no GPU, no background network, and a
 fresh profile per call, so nothing is remembered between checks.
 
-    python -m harness.machine.browser        # install (if needed) and print the version
+    python -m harness.setup --browser        # install (if needed) and print the version
 """
 
 from __future__ import annotations
@@ -16,10 +16,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import typer
-from rich.console import Console
-
-from harness.cli import run_cli
 from harness.errors import SetupError
 from harness.machine.docker import Report, apt_install
 
@@ -98,22 +94,3 @@ def dump_dom(binary: Path, page: Path, *, wait_ms: int = 2000) -> str:
         lines = result.stderr.strip().splitlines() or [f"exit {result.returncode}"]
         raise SetupError(f"Chromium could not render {page}: {lines[-1]}")
     return result.stdout
-
-
-app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
-
-
-@app.command()
-def main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks.")) -> None:
-    """Install Chromium if needed and print its version."""
-    console = Console(stderr=True)
-
-    def work() -> None:
-        binary = ensure_chromium(lambda message: console.print(f"[dim]setup:[/dim] {message}"))
-        console.print(f"[green]chromium is ready[/green]: {chromium_version(binary)} ({binary})")
-
-    run_cli(work, debug=debug)
-
-
-if __name__ == "__main__":
-    app()

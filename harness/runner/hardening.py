@@ -18,7 +18,7 @@ import re
 from pydantic import BaseModel
 
 from harness.errors import TaskFormatError
-from harness.sandbox.container import SandboxSpec
+from harness.sandbox.records import SandboxSpec
 from harness.task.folder import HarborTask
 
 # Capabilities removed from every trial container. Docker's default set minus the ones an

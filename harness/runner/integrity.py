@@ -35,12 +35,9 @@ from pydantic import BaseModel
 
 from harness.errors import SandboxError
 from harness.sandbox import archive
-from harness.sandbox.container import (
-    DockerEngine,
-    DockerSandbox,
-    kettle_labels,
-    translate_docker_errors,
-)
+from harness.sandbox.container import DockerSandbox, translate_docker_errors
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.ownership import kettle_labels
 
 log = logging.getLogger(__name__)
 

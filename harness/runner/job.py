@@ -30,7 +30,7 @@ from harness.fsio import read_model, storage_error, write_model
 from harness.runner.records import JobConfig, JobResult, TrialResult, TrialSummary
 from harness.runner.solvers import Solver
 from harness.runner.trial import run_trial
-from harness.sandbox.container import DockerEngine
+from harness.sandbox.engine import DockerEngine
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
 

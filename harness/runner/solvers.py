@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.runner.records import SolveOutcome
-from harness.sandbox.container import ExecResult, Sandbox
+from harness.sandbox.records import ExecResult, Sandbox
 from harness.task.folder import HarborTask
 
 DEFAULT_AGENT_TIMEOUT_SEC = 600.0

@@ -42,7 +42,8 @@ from harness.runner.records import (
 )
 from harness.runner.solvers import DEFAULT_AGENT_TIMEOUT_SEC, Solver, SolverContext
 from harness.runner.verify import prepare_for_solver, run_verifier
-from harness.sandbox.container import ContainerEvents, DockerEngine, DockerSandbox
+from harness.sandbox.container import DockerSandbox
+from harness.sandbox.engine import ContainerEvents, DockerEngine
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.errors import SandboxError
 from harness.runner.records import VerifierOutcome
-from harness.sandbox.container import Sandbox
+from harness.sandbox.records import Sandbox
 from harness.task.folder import HarborTask
 
 VERIFIER_LOGS = "/logs/verifier"

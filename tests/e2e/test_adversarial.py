@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.llm import LiteLLMModel
+from harness.llm import LiteLLMModel, ModelSpec
 from harness.loop import Budgets
 from harness.runner.records import TrialOptions, TrialResult
 from harness.runner.terminus import TerminusSolver
@@ -129,7 +129,7 @@ def adversarial_trial(
     with ScriptedServer(Script(turns=turns)) as server:
 
         def make_model() -> LiteLLMModel:
-            return LiteLLMModel(PRICED_MODEL, api_base=server.base_url, retry=FAST_RETRY)
+            return LiteLLMModel(ModelSpec.resolve(PRICED_MODEL, server.base_url), retry=FAST_RETRY)
 
         result = run_trial(
             docker_engine,

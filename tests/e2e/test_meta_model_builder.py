@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness.llm import LiteLLMModel
+from harness.llm import LiteLLMModel, ModelSpec
 from harness.sandbox.engine import DockerEngine
 from harness.scripted_server import Script, ScriptedServer, ScriptTurn
 from harness.settings import Settings
 from meta_bench.builders import make_builder
 from meta_bench.materialize import SEEDS_DIR, materialize
-from meta_bench.run import MetaRun, RunOptions
+from meta_bench.records import RunOptions
+from meta_bench.run import MetaRun
 from meta_bench.seed_format import load_seed, load_variants
 from tests.scripting import FAST_RETRY, PRICED_MODEL, done_twice, turn
 from tools.validation.diffs import added_lines, is_distinctive, parse_unified_diff
@@ -122,7 +123,7 @@ def test_a_scripted_model_builder_is_built_scored_and_ranked(
             api_base=server.base_url,
             max_steps=20,
             make_model=lambda: LiteLLMModel(
-                PRICED_MODEL, api_base=server.base_url, retry=FAST_RETRY
+                ModelSpec.resolve(PRICED_MODEL, server.base_url), retry=FAST_RETRY
             ),
         )
         options = RunOptions(

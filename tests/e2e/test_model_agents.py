@@ -14,7 +14,7 @@ from agents.qualify.model import ModelQualifier
 from agents.reconstruct.model import ModelReconstructor
 from agents.subagent import AgentSettings
 from agents.verifier.model import ModelVerifierWriter
-from harness.llm import LiteLLMModel
+from harness.llm import LiteLLMModel, ModelSpec
 from harness.sandbox.engine import DockerEngine
 from harness.scripted_server import Script, ScriptedServer
 from tests.factory_helpers import example_candidates, stage_context
@@ -37,10 +37,10 @@ def write_file(path: str, content: str) -> str:
 
 
 def agent_settings(server: ScriptedServer) -> tuple[AgentSettings, object]:
-    settings = AgentSettings(model=PRICED_MODEL, api_base=server.base_url, max_steps=20)
+    settings = AgentSettings(model=ModelSpec.resolve(PRICED_MODEL, server.base_url), max_steps=20)
 
     def make_model() -> LiteLLMModel:
-        return LiteLLMModel(PRICED_MODEL, api_base=server.base_url, retry=FAST_RETRY)
+        return LiteLLMModel(ModelSpec.resolve(PRICED_MODEL, server.base_url), retry=FAST_RETRY)
 
     return settings, make_model
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.llm import LiteLLMModel
+from harness.llm import LiteLLMModel, ModelSpec
 from harness.loop import Budgets
 from harness.machine.harbor import harbor_python
 from harness.runner.records import TrialResult
@@ -46,8 +46,7 @@ def solve_with_script(
 
         def make_model() -> LiteLLMModel:
             return LiteLLMModel(
-                PRICED_MODEL,
-                api_base=server.base_url,
+                ModelSpec.resolve(PRICED_MODEL, server.base_url),
                 retry=FAST_RETRY,
                 context_window=context_window,
             )

@@ -13,13 +13,15 @@ import pytest
 
 from agents.context import CandidateWorkspace, StageContext
 from agents.qualify.records import Qualification
-from agents.reconstruct.baseline import BaselineReconstructor, BaselineVerifierWriter
+from agents.reconstruct.baseline import BaselineReconstructor
+from agents.verifier.baseline import BaselineVerifierWriter
 from harness.run_budget import RunBudget
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.image import TaskImages
-from tools.repos.builder import CommitSpec, build_repo
+from tools.repos.builder import build_repo
 from tools.repos.git import RepoCache
+from tools.repos.records import CommitSpec
 from tools.sessions.records import Candidate
 
 TALLY = '''"""Small statistics over lists of numbers."""

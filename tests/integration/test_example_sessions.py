@@ -18,7 +18,8 @@ import pytest
 from agents.context import CandidateWorkspace, StageContext
 from agents.qualify.baseline import qualify_baseline
 from agents.qualify.records import Qualification
-from agents.reconstruct.baseline import BaselineReconstructor, BaselineVerifierWriter
+from agents.reconstruct.baseline import BaselineReconstructor
+from agents.verifier.baseline import BaselineVerifierWriter
 from harness.run_budget import RunBudget
 from harness.runner.solvers import NopSolver, OracleSolver
 from harness.runner.trial import run_trial

@@ -24,14 +24,14 @@ from pathlib import Path
 import pytest
 from docker.errors import APIError
 
-from harness import gc
-from harness.llm import LiteLLMModel, RetryPolicy
+from harness.llm import LiteLLMModel, ModelSpec, RetryPolicy
 from harness.loop import Budgets
 from harness.runner.job import run_job
 from harness.runner.records import JobConfig, JobResult
 from harness.runner.solvers import CommandSolver, OracleSolver
 from harness.runner.terminus import TerminusSolver
 from harness.runner.trial import run_trial
+from harness.sandbox import cleanup as gc
 from harness.sandbox.engine import DockerEngine
 from harness.scripted_server import Script, ScriptedServer, ScriptTurn
 from harness.settings import Settings
@@ -341,7 +341,7 @@ def test_model_server_errors_timeouts_and_garbage_are_survived(
     with ScriptedServer(Script(turns=turns)) as server:
 
         def make_model() -> LiteLLMModel:
-            return LiteLLMModel(PRICED_MODEL, api_base=server.base_url, retry=retry)
+            return LiteLLMModel(ModelSpec.resolve(PRICED_MODEL, server.base_url), retry=retry)
 
         result = run_trial(
             docker_engine, TaskImages(docker_engine, Settings.from_env()),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from docker.errors import NotFound
 
-from harness import gc
+from harness.sandbox import cleanup as gc
 from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
 from harness.sandbox.ownership import LABEL, kettle_labels, owner_token

@@ -233,7 +233,7 @@ def test_host_secrets_never_enter_the_container_during_a_terminus_trial(
     test_run_id: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from harness.llm import LiteLLMModel
+    from harness.llm import LiteLLMModel, ModelSpec
     from harness.loop import Budgets
     from harness.runner.terminus import TerminusSolver
     from harness.scripted_server import Script, ScriptedServer
@@ -254,7 +254,7 @@ def test_host_secrets_never_enter_the_container_during_a_terminus_trial(
     with ScriptedServer(Script(turns=turns)) as server:
 
         def make_model() -> LiteLLMModel:
-            return LiteLLMModel(PRICED_MODEL, api_base=server.base_url, retry=FAST_RETRY)
+            return LiteLLMModel(ModelSpec.resolve(PRICED_MODEL, server.base_url), retry=FAST_RETRY)
 
         spy = EnvironmentSpy(
             TerminusSolver(make_model, Budgets(max_steps=10)), list(secrets.values())
@@ -352,7 +352,7 @@ def test_tool_tampering_is_undone_and_reported_and_harbor_mode_shows_the_hole(
     assert "/usr/bin/diff" in tampering and "restored from the image" in tampering
     assert "/usr/local/bin/diff" in tampering and "removed" in tampering
 
-    # Harbor's shared semantics (what tools/validation/validate.py can use to probe a verifier alone):
+    # Harbor's shared semantics (what validation uses to probe a verifier alone):
     # the faked diff makes the naive verifier pass — a hole only the runner closed above.
     harbor = TrialOptions(stop_agent_processes=False, restore_tools=False)
     exposed = trial(task_dir, fake_diff, tmp_path, docker_engine, test_run_id, harbor, "harbor")

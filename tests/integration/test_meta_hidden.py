@@ -18,7 +18,8 @@ from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
 from meta_bench.builders import BuildJob, make_builder
-from meta_bench.materialize import SEEDS_DIR, MaterializedSeed, materialize
+from meta_bench.materialize import SEEDS_DIR, materialize
+from meta_bench.records import MaterializedSeed
 from meta_bench.seed_format import HIDDEN_DIR, load_seed, load_variants
 from tools.validation.diffs import added_lines, is_distinctive, parse_unified_diff
 

@@ -14,7 +14,8 @@ from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import make_builder
 from meta_bench.materialize import SEEDS_DIR
-from meta_bench.run import MetaRun, RunOptions
+from meta_bench.records import RunOptions
+from meta_bench.run import MetaRun
 
 SEED = "timebox-compound-durations"
 

@@ -16,9 +16,10 @@ from agents.factory.assemble import draft_config
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import seed_candidate, seed_qualification
-from meta_bench.materialize import SEEDS_DIR, MaterializedSeed, materialize
-from meta_bench.score import EnvScore, ScoreJob, score_environment
-from meta_bench.seed_format import Seed, load_seed, load_variants
+from meta_bench.materialize import SEEDS_DIR, materialize
+from meta_bench.records import EnvScore, MaterializedSeed, Seed
+from meta_bench.score import ScoreJob, score_environment
+from meta_bench.seed_format import load_seed, load_variants
 from tools.repos.git import RepoCache
 from tools.sessions.instruction import compose_instruction
 
@@ -115,7 +116,7 @@ def planted(
     (task / "task.toml").write_text(
         draft_config(candidate, qualification, None, "planted").to_toml()
     )
-    (task / "instruction.md").write_text(compose_instruction(candidate, qualification))
+    (task / "instruction.md").write_text(compose_instruction(candidate))
     (task / "solution").mkdir()
     (task / "solution" / "solve.sh").write_text("#!/bin/bash\ntrue\n")
     (task / "tests").mkdir()

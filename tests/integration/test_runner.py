@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.run import discover_tasks
 from harness.runner.job import new_job_id, run_job
+from harness.runner.launch import discover_tasks
 from harness.runner.records import JobConfig
 from harness.runner.solvers import CommandSolver, NopSolver, OracleSolver
 from harness.runner.trial import run_trial

@@ -380,7 +380,7 @@ def test_command_line_prints_the_feedback_and_exits_non_zero_on_failure(tmp_path
 
     def validate() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "tools.validation.validate", str(task_dir), "--out", str(tmp_path / "o"),
+            [sys.executable, "-m", "tools.validation", str(task_dir), "--out", str(tmp_path / "o"),
              "--fix-from-solution", "--check", "static", "--check", "leak:instruction_quotes_fix"],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip

@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.projects.dockerfile import (
-    NodeRecipe,
-    PythonRecipe,
-    apt_series,
-    context_digest,
-    node_dockerfile,
-    python_dockerfile,
-)
+from tools.projects.dockerfile import apt_series, context_digest, node_dockerfile, python_dockerfile
+from tools.projects.records import NodeRecipe, PythonRecipe
 
 
 def _lines(text: str) -> list[str]:

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from harness.errors import RepositoryError
-from tools.repos.builder import CommitSpec, build_repo
+from tools.repos.builder import build_repo
 from tools.repos.git import RepoCache, cache_key, display_url, is_url, open_repo
+from tools.repos.records import CommitSpec
 
 
 def _day(day: int) -> datetime:

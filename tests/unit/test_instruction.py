@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from agents.qualify.records import Qualification
 from tools.sessions.instruction import (
     clean_prompt,
     compose_instruction,
@@ -36,18 +35,6 @@ def _candidate(first: str, *follow_ups: str) -> Candidate:
         first_prompt=first,
         follow_ups=list(follow_ups),
         workspace_path="/home/dev/src/ledgerline",
-    )
-
-
-def _qualification() -> Qualification:
-    return Qualification(
-        candidate_id="c1",
-        verdict="qualified",
-        task_spirit="fix parsing",
-        start_commit=START_SHA,
-        fix_commit=FIX_SHA,
-        confidence=0.9,
-        decided_by="baseline",
     )
 
 
@@ -129,7 +116,7 @@ class TestCompose:
         candidate = _candidate(
             "Debits in parentheses come out positive.", "Also 45.00- is a debit.", "thanks!"
         )
-        text = compose_instruction(candidate, _qualification())
+        text = compose_instruction(candidate)
         assert text == (
             "Debits in parentheses come out positive.\n\nAlso 45.00- is a debit.\n\n"
             "The project is in `/app`.\n"
@@ -144,7 +131,6 @@ class TestCompose:
         )
         text = compose_instruction(
             candidate,
-            _qualification(),
             fix_diff=FIX_DIFF,
             test_names=["tests/test_parse.py::test_debits_in_accounting_notation_are_negative"],
         )
@@ -156,6 +142,6 @@ class TestCompose:
 
     def test_the_workdir_is_the_tasks(self) -> None:
         candidate = _candidate("Open /home/dev/src/ledgerline/README.md and fix the example.")
-        text = compose_instruction(candidate, None, workdir="/srv/app")
+        text = compose_instruction(candidate, workdir="/srv/app")
         assert text.startswith("Open /srv/app/README.md")
         assert text.endswith("The project is in `/srv/app`.\n")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.factory.approvals import Answer, ApprovalGate, ApprovalRequest
+from agents.factory.approvals import ApprovalGate
 from agents.factory.ledger import Ledger
+from agents.factory.records import Answer, ApprovalRequest
 from harness.errors import LedgerError
 
 STAGES = ["qualify", "approve_qualification", "reconstruct"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness.llm import LiteLLMModel
+from harness.llm import LiteLLMModel, ModelSpec
 from harness.scripted_server import Script, ScriptedServer, ScriptTurn
 from harness.task.folder import HarborTask
 from meta_bench.judge import AlignmentJudge, parse_verdict
@@ -33,7 +33,7 @@ def judge_with(*turns: ScriptTurn) -> tuple[tuple, ScriptedServer]:
         judge = AlignmentJudge(
             PRICED_MODEL,
             make_model=lambda: LiteLLMModel(
-                PRICED_MODEL, api_base=server.base_url, retry=FAST_RETRY
+                ModelSpec.resolve(PRICED_MODEL, server.base_url), retry=FAST_RETRY
             ),
         )
         return judge(TASK), server

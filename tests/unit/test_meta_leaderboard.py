@@ -5,16 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from meta_bench.builders import BuilderInfo, BuildOutcome
-from meta_bench.leaderboard import (
-    SeedInfo,
-    UnitResult,
-    build_leaderboard,
-    render_markdown,
-    write_leaderboard,
-)
+from meta_bench.leaderboard import build_leaderboard, render_markdown, write_leaderboard
 from meta_bench.ledger import RunLedger
-from meta_bench.score import EnvScore, ScoreCheck
+from meta_bench.records import BuilderInfo, BuildOutcome, EnvScore, ScoreCheck, SeedInfo, UnitResult
 
 SEEDS = [
     SeedInfo(id=f"seed-{n}", title=f"seed {n}", language=lang, kind="example", visibility=vis)

@@ -17,7 +17,8 @@ from meta_bench.materialize import (
     materialize,
     reference_repo,
 )
-from meta_bench.seed_format import Intent, RepoSource, Seed, load_seed
+from meta_bench.records import Intent, RepoSource, Seed
+from meta_bench.seed_format import load_seed
 
 SEEDS = Path(__file__).resolve().parents[2] / "meta_bench" / "seeds"
 

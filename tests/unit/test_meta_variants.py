@@ -5,9 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from meta_bench.materialize import MaterializedSeed
 from meta_bench.probes import battery, network_probe
-from meta_bench.seed_format import Intent, RepoSource, Seed
+from meta_bench.records import Intent, MaterializedSeed, RepoSource, Seed
 from meta_bench.variants import apply_script
 
 PATCH = """diff --git a/src/app.py b/src/app.py

@@ -17,13 +17,13 @@ from harness.llm import (
     LiteLLMModel,
     Model,
     ModelQuirks,
+    ModelSpec,
     RetryPolicy,
     ScriptedModel,
     TokenPrice,
     Usage,
     quirks_for,
     redact,
-    resolve_model_name,
 )
 from harness.scripted_server import (
     Script,
@@ -49,7 +49,7 @@ def serve(*turns: ScriptTurn) -> Iterator[ScriptedServer]:
 
 def client(server: ScriptedServer, model: str = PRICED_MODEL, **options: object) -> LiteLLMModel:
     options.setdefault("retry", FAST)
-    return LiteLLMModel(model, api_base=server.base_url, **options)  # type: ignore[arg-type]
+    return LiteLLMModel(ModelSpec.resolve(model, server.base_url), **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
@@ -275,21 +275,19 @@ def test_full_assistant_message_is_kept_when_quirks_ask() -> None:
 
 
 def test_aliases_resolve_and_other_names_pass_through() -> None:
-    assert resolve_model_name("gemini-3") == "gemini/gemini-3-pro-preview"
-    assert resolve_model_name("sonnet-4.5") == "anthropic/claude-sonnet-4-5-20250929"
-    assert resolve_model_name("opus-4.5") == "anthropic/claude-opus-4-5-20251101"
-    assert resolve_model_name("gpt-5") == "openai/gpt-5"
-    assert resolve_model_name("gpt-5.1") == "openai/gpt-5.1"
-    assert resolve_model_name("openai/my-vllm-model") == "openai/my-vllm-model"
+    assert ModelSpec.resolve("gemini-3").litellm_name == "gemini/gemini-3-pro-preview"
+    assert ModelSpec.resolve("sonnet-4.5").litellm_name == "anthropic/claude-sonnet-4-5-20250929"
+    assert ModelSpec.resolve("opus-4.5").litellm_name == "anthropic/claude-opus-4-5-20251101"
+    assert ModelSpec.resolve("gpt-5").litellm_name == "openai/gpt-5"
+    assert ModelSpec.resolve("gpt-5.1").litellm_name == "openai/gpt-5.1"
+    assert ModelSpec.resolve("openai/my-vllm-model").litellm_name == "openai/my-vllm-model"
     assert set(ALIASES) == {"gemini-3", "sonnet-4.5", "opus-4.5", "gpt-5", "gpt-5.1"}
 
 
 def test_baseline_is_not_a_model() -> None:
     with pytest.raises(ConfigError) as raised:
-        resolve_model_name("baseline")
+        ModelSpec.resolve("baseline")
     assert raised.value.hint
-    with pytest.raises(ConfigError):
-        LiteLLMModel("baseline")
 
 
 def test_quirks_pick_the_longest_matching_prefix() -> None:
@@ -302,11 +300,13 @@ def test_quirks_pick_the_longest_matching_prefix() -> None:
 
 
 def test_context_window_comes_from_litellm_then_quirks_then_caller() -> None:
-    assert LiteLLMModel("sonnet-4.5").context_window == 200_000
+    assert LiteLLMModel(ModelSpec.resolve("sonnet-4.5")).context_window == 200_000
     # litellm 1.109.3's local map does not know Gemini 3's window; the quirks table does.
-    assert LiteLLMModel("gemini-3").context_window == 1_048_576
-    assert LiteLLMModel(UNPRICED_MODEL).context_window == DEFAULT_CONTEXT_WINDOW
-    assert LiteLLMModel("gpt-5.1", context_window=50_000).context_window == 50_000
+    assert LiteLLMModel(ModelSpec.resolve("gemini-3")).context_window == 1_048_576
+    assert LiteLLMModel(ModelSpec.resolve(UNPRICED_MODEL)).context_window == DEFAULT_CONTEXT_WINDOW
+    assert (
+        LiteLLMModel(ModelSpec.resolve("gpt-5.1"), context_window=50_000).context_window == 50_000
+    )
 
 
 def test_gemini_3_price_has_a_long_context_tier() -> None:
@@ -325,7 +325,7 @@ def test_token_price_without_cache_price_bills_cached_tokens_as_input() -> None:
 
 
 def test_count_tokens_works_offline() -> None:
-    model = LiteLLMModel("gpt-5.1")
+    model = LiteLLMModel(ModelSpec.resolve("gpt-5.1"))
     short = model.count_tokens([{"role": "user", "content": "hi"}])
     long = model.count_tokens([{"role": "user", "content": "hello there " * 100}])
     assert 0 < short < long
@@ -337,7 +337,7 @@ def test_redact_masks_secret_looking_environment_values() -> None:
 
 
 def test_litellm_client_and_scripted_model_satisfy_the_protocol() -> None:
-    assert isinstance(LiteLLMModel("gpt-5.1"), Model)
+    assert isinstance(LiteLLMModel(ModelSpec.resolve("gpt-5.1")), Model)
     assert isinstance(ScriptedModel(Script()), Model)
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.repos.builder import CommitSpec, build_repo
-from tools.repos.git import FileChange, RepoCache
+from tools.repos.builder import build_repo
+from tools.repos.git import RepoCache
 from tools.repos.patches import applies_to, plan_solution, solve_script, split_changes
+from tools.repos.records import CommitSpec, FileChange
 
 CALC = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
 CALC_FIXED = CALC.replace("return a - b", "return a + b")

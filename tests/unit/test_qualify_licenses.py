@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.repos.builder import CommitSpec, build_repo
+from tools.repos.builder import build_repo
 from tools.repos.git import open_repo
 from tools.repos.licenses import (
     PROPRIETARY,
@@ -16,6 +16,7 @@ from tools.repos.licenses import (
     is_open_source,
     resolve_license_name,
 )
+from tools.repos.records import CommitSpec
 
 MIT = """MIT License
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from agents.qualify.config import QualifyConfig
-from agents.qualify.outcome import OutcomeReport, file_overlap, find_fix, message_cue
+from agents.qualify.outcome import file_overlap, find_fix, message_cue
+from agents.qualify.records import OutcomeReport
 from tests.fixtures.qualify_repos import Scenario, python_bugfix
 from tools.repos.git import open_repo
 from tools.sessions.records import CandidateHints

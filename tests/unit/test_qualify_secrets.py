@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agents.qualify.baseline import check_secrets
 from tools.sessions.records import Candidate, CandidateHints, UserIntervention
-from tools.sessions.redact import check_secrets, redact_candidate, redact_text
+from tools.sessions.redact import redact_candidate, redact_text
 
 ANTHROPIC = "sk-ant-api03-" + "Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7" * 2
 OPENAI = "sk-proj-" + "x7Yb2Qm9Lk4Rt8Vn3Hs6Jd1" * 2

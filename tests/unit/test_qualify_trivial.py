@@ -9,8 +9,9 @@ import pytest
 from agents.qualify.config import QualifyConfig
 from agents.qualify.trivial import analyze_patch, check_nontrivial_change, text_spans
 from tools.projects.paths import classify_path
-from tools.repos.builder import CommitSpec, build_repo
+from tools.repos.builder import build_repo
 from tools.repos.git import open_repo
+from tools.repos.records import CommitSpec
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ from tests.fixtures.sessions import (
     write_cline_task,
     write_codex_rollout,
 )
-from tools.repos.builder import CommitSpec, build_repo
+from tools.repos.builder import build_repo
+from tools.repos.records import CommitSpec
 from tools.sessions.intake import load_sessions
 from tools.sessions.records import Candidate, CandidateHints
 from tools.sessions.workspace import map_workspace, parse_repo_map, resolve_origin

@@ -17,7 +17,7 @@ import pytest
 
 from agents.verifier import judge
 from agents.verifier.files import pytest_ini
-from tools.projects.test_runs import transitions
+from agents.verifier.runs import transitions
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites name="pytest tests"><testsuite name="pytest" errors="2" failures="1" skipped="1"

@@ -21,18 +21,17 @@ from harness.fsio import write_bytes_atomic, write_text_atomic
 from harness.sandbox.container import DockerSandbox
 from harness.sandbox.engine import DockerEngine
 from harness.sandbox.records import SandboxSpec
-from tools.projects.detect import BASE_PYTHON, Project, python_allowed
+from tools.projects.detect import BASE_PYTHON, python_allowed
 from tools.projects.dockerfile import (
     NODE_LOCK,
     PYTHON_LOCK,
     VENV,
     WORKDIR,
-    NodeRecipe,
-    PythonRecipe,
     apt_series,
     node_dockerfile,
     python_dockerfile,
 )
+from tools.projects.records import NodeRecipe, Project, PythonRecipe
 
 RESOLVE_TIMEOUT_SEC = 900
 

@@ -17,15 +17,11 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from harness.errors import KettleError
 from tools.projects.paths import classify_path
-
-ProjectKind = Literal["python", "node"]
-NodeRunner = Literal["node-test", "jest", "vitest", "mocha", "npm-test"]
+from tools.projects.records import NodeRunner, NodeSetup, Project, ProjectKind, PythonSetup
 
 PYTHON_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
 # Extras and dependency groups that hold what the tests need.
@@ -45,47 +41,6 @@ class UnsupportedProjectError(KettleError):
     """The repository is not a project kind the baseline builder knows how to set up."""
 
     default_hint = "use a model-driven builder (--model) for this candidate"
-
-
-class PythonSetup(BaseModel):
-    """How a Python project installs and how pytest is configured."""
-
-    installable: bool = Field(description="pyproject/setup.py/setup.cfg: pip install -e works")
-    build_requires: list[str] = Field(default_factory=list)
-    extras: list[str] = Field(default_factory=list, description="Test-ish extras to install")
-    requirement_files: list[str] = Field(default_factory=list)
-    group_requirements: list[str] = Field(
-        default_factory=list, description="Requirements of test/dev dependency groups"
-    )
-    requires_python: str | None = None
-    pytest_config_file: str | None = None
-
-
-class NodeSetup(BaseModel):
-    """How a Node project installs and which runner its tests use."""
-
-    test_script: str | None = None
-    runner: NodeRunner
-    runner_flags: list[str] = Field(
-        default_factory=list, description="Extra node flags of a `node --test` script"
-    )
-    dependencies: list[str] = Field(default_factory=list, description="Names, dev ones too")
-    lock_file: str | None = None
-    engines_node: str | None = None
-
-
-class Project(BaseModel):
-    """A detected project: its kind, install recipe and what was noticed on the way."""
-
-    kind: ProjectKind
-    markers: list[str] = Field(description="The files that decided the kind")
-    python: PythonSetup | None = None
-    node: NodeSetup | None = None
-    notes: list[str] = Field(default_factory=list, description="Worth an obstacle entry")
-
-    @property
-    def language(self) -> str:
-        return "python" if self.kind == "python" else "javascript"
 
 
 def is_test_module(path: str, kind: ProjectKind) -> bool:

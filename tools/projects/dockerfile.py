@@ -14,12 +14,11 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
-from pydantic import BaseModel, Field
-
 from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
 from harness.sandbox.ownership import LABEL
 from harness.settings import Settings
+from tools.projects.records import NodeRecipe, PythonRecipe
 
 VENV = "/opt/venv"
 WORKDIR = "/app"
@@ -29,29 +28,6 @@ NODE_LOCK = f"{LOCKS_DIR}/package-lock.json"
 DRAFT_IMAGE_REPOSITORY = "kettle-draft"
 _HEADER = "ARG BASE_IMAGE=kettle/base:bookworm\nFROM ${BASE_IMAGE}\n"
 _RUNNER_NAMES = {"node-test": "node --test", "npm-test": "npm test"}
-
-
-class PythonRecipe(BaseModel):
-    """How a Python environment installs, as resolved by the builder."""
-
-    described_by: str = Field(description="What the project declares itself with")
-    pip_version: str | None = None
-    locked: bool = Field(description="Install from locks/requirements.lock")
-    editable: bool = Field(description="pip install -e /app (the project is installable)")
-    ignore_requires_python: bool = False
-
-
-class NodeRecipe(BaseModel):
-    """How a Node environment installs, as resolved by the builder."""
-
-    runner: str
-    nodejs: str = Field(description="apt version glob, e.g. 18.20.*")
-    npm: str | None = Field(None, description="apt version glob; None when no npm is needed")
-    lock: str | None = Field(
-        None,
-        description="The lock file in the build context: the project's own "
-        "(app/package-lock.json, app/npm-shrinkwrap.json) or the one kettle recorded (locks/...)",
-    )
 
 
 def python_dockerfile(recipe: PythonRecipe) -> str:

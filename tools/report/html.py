@@ -1,86 +1,18 @@
-"""A build run's summary (summary.json) and its human report (report.html).
+"""A build run's summary as files: summary.json and the human report, report.html.
 
-Both are derived from the ledger and the candidate folders, never kept separately, so
-they can be regenerated at any time and always agree with what is on disk.
+``agents.factory.summary`` derives the summary from the ledger and the candidate folders;
+this module only writes and renders it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 import jinja2
-from pydantic import BaseModel, Field
 
-from agents.context import CandidateWorkspace
-from agents.factory.ledger import ApprovalRecord, Ledger, StageRecord
-from agents.qualify.records import Qualification
-from harness.fsio import read_model, write_model, write_text_atomic
-from tools.sessions.intake import IntakeError
-from tools.sessions.records import Candidate
-from tools.validation.validate import ValidationReport
-
-
-class CheckRow(BaseModel):
-    category: str
-    name: str
-    passed: bool
-    message: str
-
-
-class CandidateSummary(BaseModel):
-    candidate_id: str
-    source_format: str
-    source_path: str
-    repo: str | None
-    verdict: str | None = None
-    reasons: list[str] = Field(default_factory=list)
-    task_spirit: str | None = None
-    stages: list[StageRecord]
-    validation: list[CheckRow] = Field(default_factory=list)
-    approvals: list[ApprovalRecord] = Field(default_factory=list)
-    published: str | None = None
-    cost_usd: float | None = None
-    duration_sec: float = 0.0
-    trajectories: list[str] = Field(default_factory=list, description="Relative to the run dir")
-    state: str = Field(description="published | disqualified | rejected | failed | parked | open")
-
-
-class BuildSummary(BaseModel):
-    schema_version: int = 1
-    run_id: str
-    builder: str
-    generated_at: str
-    counts: dict[str, int]
-    cost_usd: float | None
-    candidates: list[CandidateSummary]
-    intake_errors: list[IntakeError] = Field(default_factory=list)
-
-
-def summarize_run(
-    run_dir: Path, ledger: Ledger, run_id: str, builder: str, intake_errors: list[IntakeError]
-) -> BuildSummary:
-    approvals = ledger.approvals()
-    summaries = [
-        _candidate_summary(run_dir, candidate_id, ledger.stages(candidate_id), approvals)
-        for candidate_id in ledger.candidate_ids()
-    ]
-    counts: dict[str, int] = {"candidates": len(summaries)}
-    for summary in summaries:
-        counts[summary.state] = counts.get(summary.state, 0) + 1
-        if summary.verdict:
-            counts[f"verdict_{summary.verdict}"] = counts.get(f"verdict_{summary.verdict}", 0) + 1
-    costs = [s.cost_usd for s in summaries if s.cost_usd is not None]
-    return BuildSummary(
-        run_id=run_id,
-        builder=builder,
-        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        counts=counts,
-        cost_usd=round(sum(costs), 6) if costs else None,
-        candidates=summaries,
-        intake_errors=intake_errors,
-    )
+from harness.fsio import write_model, write_text_atomic
+from tools.report.records import BuildSummary
 
 
 def write_reports(run_dir: Path, summary: BuildSummary) -> tuple[Path, Path]:
@@ -94,60 +26,3 @@ def render_html(summary: BuildSummary) -> str:
     template = resources.files("tools.report").joinpath("templates/report.html.j2").read_text()
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return environment.from_string(template).render(summary=summary)
-
-
-def _candidate_summary(
-    run_dir: Path, candidate_id: str, stages: list[StageRecord], approvals: list[ApprovalRecord]
-) -> CandidateSummary:
-    workspace = CandidateWorkspace(run_dir, candidate_id)
-    candidate = read_model(workspace.candidate_path, Candidate)
-    summary = CandidateSummary(
-        candidate_id=candidate_id,
-        source_format=candidate.source_format,
-        source_path=candidate.source_path,
-        repo=candidate.repo,
-        stages=stages,
-        approvals=[a for a in approvals if a.candidate_id == candidate_id],
-        duration_sec=round(sum(s.duration_sec or 0 for s in stages), 3),
-        state=_state(stages),
-    )
-    costs = [s.cost_usd for s in stages if s.cost_usd is not None]
-    summary.cost_usd = round(sum(costs), 6) if costs else None
-    if workspace.qualification_path.is_file():
-        qualification = read_model(workspace.qualification_path, Qualification)
-        summary.verdict = qualification.verdict
-        summary.task_spirit = qualification.task_spirit
-        summary.reasons = [f"{f.code}: {f.reason}" for f in qualification.disqualifiers] + [
-            f"{f.code}: {f.reason}" for f in qualification.flags
-        ]
-    validation_path = workspace.validation_dir / "validation.json"
-    if validation_path.is_file():
-        report = read_model(validation_path, ValidationReport)
-        summary.validation = [
-            CheckRow(category=c.category, name=c.name, passed=c.passed, message=c.message)
-            for c in report.checks
-        ]
-    published = next((s for s in stages if s.stage == "publish" and s.status == "done"), None)
-    summary.published = published.detail if published else None
-    if workspace.trajectories.is_dir():
-        summary.trajectories = sorted(
-            str(path.relative_to(run_dir)) for path in workspace.trajectories.glob("*.json")
-        )
-    return summary
-
-
-def _state(stages: list[StageRecord]) -> str:
-    by_stage = {s.stage: s for s in stages}
-    if by_stage.get("publish") and by_stage["publish"].status == "done":
-        return "published"
-    if any(s.status == "failed" for s in stages):
-        return "failed"
-    if any(s.status == "parked" for s in stages):
-        return "parked"
-    for stage in stages:
-        if stage.status == "done" and stage.detail:
-            if stage.detail.startswith("disqualified"):
-                return "disqualified"
-            if stage.detail.startswith("rejected"):
-                return "rejected"
-    return "open"

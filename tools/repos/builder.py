@@ -11,19 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import git
-from pydantic import BaseModel, Field
+
+from tools.repos.records import CommitSpec
 
 DEFAULT_AUTHOR = ("Kettle Fixture", "fixture@kettle.invalid")
-
-
-class CommitSpec(BaseModel):
-    """One commit: files to write (content) or delete (None), and when it happened."""
-
-    message: str
-    files: dict[str, str | None] = Field(default_factory=dict)
-    executable: list[str] = Field(default_factory=list, description="Paths to chmod +x")
-    date: datetime | None = None
-    tag: str | None = None
 
 
 def build_repo(

@@ -15,14 +15,13 @@ import hashlib
 import shutil
 import tempfile
 import tomllib
-from datetime import datetime
 from pathlib import Path
 
 import git
-from pydantic import BaseModel, Field
 
 from harness.errors import KettleError
-from tools.repos.builder import CommitSpec, build_repo
+from tools.repos.builder import build_repo
+from tools.repos.records import CommitSpec, ExampleProject
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 PROJECTS_DIR = EXAMPLES_DIR / "projects"
@@ -33,20 +32,6 @@ EXAMPLE_REPO_PREFIX = WORKSPACE_ROOT  # the repo-map key: {EXAMPLE_REPO_PREFIX: 
 EXAMPLE_AUTHOR = ("Robin Kettle", "robin@kettle.invalid")
 HISTORY_FILE = "history.toml"
 _DIGEST_FILE = "kettle-example-digest"
-
-
-class ExampleCommit(BaseModel):
-    dir: str
-    message: str
-    date: datetime
-    delete: list[str] = Field(default_factory=list)
-    executable: list[str] = Field(default_factory=list)
-
-
-class ExampleProject(BaseModel):
-    name: str
-    language: str
-    commit: list[ExampleCommit]
 
 
 def example_projects(projects_dir: Path = PROJECTS_DIR) -> dict[str, Path]:

@@ -27,14 +27,13 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import git
-from pydantic import BaseModel, Field
 
 from harness.errors import RepositoryError
 from harness.fsio import file_lock
+from tools.repos.records import ChangeStatus, CommitInfo, DiffStats, FileChange, TreeEntry
 
 DEFAULT_NETWORK_TIMEOUT_SEC = 600.0
 DEFAULT_PROBE_TIMEOUT_SEC = 60.0
@@ -45,61 +44,6 @@ _SCP_LIKE = re.compile(r"^[^/\s:@]+@[^/\s:]+:")  # git@github.com:owner/repo.git
 _RECORD = "\x1e"
 _FIELD = "\x1f"
 _LOG_FORMAT = f"{_RECORD}%H{_FIELD}%P{_FIELD}%an{_FIELD}%ae{_FIELD}%aI{_FIELD}%cI{_FIELD}%B{_FIELD}"
-
-ChangeStatus = Literal["added", "modified", "deleted"]
-
-
-class FileChange(BaseModel):
-    """How one file changed between two trees."""
-
-    path: str
-    insertions: int = 0
-    deletions: int = 0
-    binary: bool = False
-    status: ChangeStatus = "modified"
-
-
-class DiffStats(BaseModel):
-    """Per-file and total line counts of a change."""
-
-    files: list[FileChange] = Field(default_factory=list)
-
-    @property
-    def insertions(self) -> int:
-        return sum(change.insertions for change in self.files)
-
-    @property
-    def deletions(self) -> int:
-        return sum(change.deletions for change in self.files)
-
-    @property
-    def paths(self) -> list[str]:
-        return [change.path for change in self.files]
-
-
-class CommitInfo(BaseModel):
-    """One commit with its change against its first parent."""
-
-    sha: str
-    parents: list[str] = Field(default_factory=list)
-    author_name: str
-    author_email: str
-    authored_at: datetime
-    committed_at: datetime
-    message: str
-    stats: DiffStats = Field(default_factory=DiffStats)
-
-    @property
-    def subject(self) -> str:
-        return self.message.strip().splitlines()[0] if self.message.strip() else ""
-
-
-class TreeEntry(BaseModel):
-    """One file in a tree; ``size`` is None for submodules."""
-
-    path: str
-    mode: str
-    size: int | None
 
 
 def is_url(source: str) -> bool:

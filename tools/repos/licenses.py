@@ -24,11 +24,11 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from tools.repos.git import LocalRepo
+from tools.repos.records import LicenseFinding, LicenseReport, LicenseSource
 
 PROPRIETARY = "LicenseRef-Proprietary"
 OSI_APPROVED_UNSPECIFIED = "LicenseRef-OSI-Approved"
@@ -430,30 +430,10 @@ def _classifier_license(classifier: str) -> str | None:
 
 # --- Finding evidence in a repository ---------------------------------------------------
 
-LicenseSource = Literal["license_file", "reuse_dir", "package_metadata", "spdx_header"]
 
 _LICENSE_FILE = re.compile(r"^(un)?licen[cs]e([._-].*)?$|^copying([._-].*)?$", re.IGNORECASE)
 _VENDORED = {"node_modules", "vendor", "third_party", "third-party", "thirdparty", "external"}
 _MAX_LICENSE_BYTES = 200_000
-
-
-class LicenseFinding(BaseModel):
-    """One piece of license evidence at the start commit."""
-
-    source: LicenseSource
-    path: str
-    license: str | None = Field(description="SPDX expression; None when unrecognised")
-    open_source: bool | None
-    detail: str = ""
-
-
-class LicenseReport(BaseModel):
-    """The license decision for one commit, with every finding behind it."""
-
-    license: str | None
-    open_source: bool | None
-    reason: str
-    findings: list[LicenseFinding] = Field(default_factory=list)
 
 
 def _finding(

@@ -16,35 +16,15 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from harness.errors import RepositoryError
 from tools.projects.detect import is_test_path
-from tools.repos.git import FileChange, LocalRepo
+from tools.repos.git import LocalRepo
+from tools.repos.records import FileChange, SolutionPatch, Strategy
 
 # git's well-known empty tree: the "parent" of a root commit.
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _GIT_TIMEOUT_SEC = 300
-
-Strategy = Literal["fix_commit", "cumulative"]
-
-
-class SolutionPatch(BaseModel):
-    """What solve.sh applies and which test files the verifier takes from the fix."""
-
-    start_commit: str
-    fix_commit: str
-    strategy: Strategy = Field(description="fix_commit: its own change; cumulative: start..fix")
-    source_paths: list[str] = Field(description="Non-test files solve.sh changes")
-    test_paths: list[str] = Field(description="Test files the fix adds or modifies")
-    deleted_test_paths: list[str] = Field(default_factory=list)
-    diff: bytes = Field(description="The source patch, git format (binary-safe)")
-
-    @property
-    def diff_text(self) -> str:
-        return self.diff.decode("utf-8", errors="replace")
 
 
 def split_changes(changes: list[FileChange]) -> tuple[list[str], list[str], list[str]]:

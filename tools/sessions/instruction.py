@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from agents.qualify.records import Qualification
 from tools.sessions.records import Candidate
 
 SHARED_TEXT_THRESHOLD = 40
@@ -204,7 +203,6 @@ def _balanced_fences(paragraph: str) -> str:
 
 def compose_instruction(
     candidate: Candidate,
-    qualification: Qualification | None = None,
     *,
     workdir: str = "/app",
     fix_diff: str | None = None,
@@ -214,10 +212,8 @@ def compose_instruction(
 
     ``fix_diff`` and ``test_names`` (names and titles of the hidden tests, or test ids)
     make the leak check complete; without them only commit hashes can be caught. The
-    qualification is accepted for the pipeline's sake: the prompts are the user's voice,
-    its summary is not.
+    prompts are the user's voice; a qualifier's summary of them never is.
     """
-    del qualification
     workspace = candidate.workspace_path
     parts = [clean_prompt(candidate.first_prompt, workspace=workspace, workdir=workdir)]
     for follow_up in candidate.follow_ups:

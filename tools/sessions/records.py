@@ -60,3 +60,10 @@ class Candidate(BaseModel):
     def prompts(self) -> list[str]:
         """The user's own words, in order: the first prompt, then every follow-up."""
         return [self.first_prompt, *self.follow_ups]
+
+
+class SecretFinding(BaseModel):
+    """Where a secret was and what kind it was; never the secret itself."""
+
+    kind: str
+    where: str

@@ -20,8 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 
-from agents.qualify.records import CheckResult
-from tools.sessions.records import Candidate
+from tools.sessions.records import Candidate, SecretFinding
 
 
 class SecretPattern(BaseModel):
@@ -86,13 +85,6 @@ _WORDS = re.compile(r"^[A-Za-z]+(?:[_.-][A-Za-z]+)*$")
 _MIN_ENTROPY_BITS = 3.0
 _GENERIC_KINDS = frozenset({"assigned_password", "assigned_secret", "url_password"})
 REDACTION = "[REDACTED:{kind}]"
-
-
-class SecretFinding(BaseModel):
-    """Where a secret was and what kind it was; never the secret itself."""
-
-    kind: str
-    where: str
 
 
 def shannon_entropy(text: str) -> float:
@@ -200,18 +192,3 @@ def _scrub_repo_url(url: str, findings: list[SecretFinding]) -> str:
         return url  # a plain user name such as ssh's "git@" is no secret
     findings.append(SecretFinding(kind="url_credentials", where="repo"))
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
-def check_secrets(findings: list[SecretFinding]) -> CheckResult:
-    """Always passes: secrets are redacted, and the flag tells a reviewer it happened."""
-    if not findings:
-        return CheckResult(name="prompt_secrets", passed=True, reason="no secrets found")
-    kinds = sorted({finding.kind for finding in findings})
-    places = sorted({finding.where for finding in findings})
-    return CheckResult(
-        name="prompt_secrets",
-        passed=True,
-        code="secret_in_prompt",
-        reason=f"{len(findings)} secret(s) ({', '.join(kinds)}) found and redacted",
-        evidence={"findings": [finding.model_dump() for finding in findings], "where": places},
-    )

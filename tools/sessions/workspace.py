@@ -47,7 +47,11 @@ def parse_repo_map(items: list[str]) -> dict[str, str]:
                 "e.g. --repo-map /home/alice/src/app=/srv/mirrors/app "
                 "or /home/alice/src/app=https://github.com/acme/app",
             )
-        mapping[_normalize(old.strip())] = new.strip()
+        target = new.strip()
+        # A local target is made absolute now: later stages run git in other folders.
+        mapping[_normalize(old.strip())] = (
+            target if is_url(target) else str(Path(target).expanduser().resolve())
+        )
     return mapping
 
 

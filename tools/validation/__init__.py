@@ -1,4 +1,4 @@
-"""Deterministic validation of a built Harbor task: see ``tools.validation.validate`` for the entry point.
+"""Deterministic validation of a built Harbor task (entry point: ``validate.validate_task``).
 
 ``records`` holds what validation reports, ``diffs`` reads unified diffs, ``static`` runs the
 checks that need no image, ``image_scan`` searches a built image for leaks, and ``probes``

@@ -1,0 +1,197 @@
+"""The ``baseline`` verifier writer: the fix's own tests become the verifier, no model.
+
+``BaselineVerifierWriter`` takes the test files the fix commit adds or changes, runs them
+at the start state and after ``solve.sh`` with the very verifier it ships (in report-only
+mode), and keeps the tests that fail before and pass after (fail-to-pass) and those that
+pass both times (pass-to-pass). The verifier passes iff all of them pass. It also writes
+``instruction.md`` from the user's prompts, with everything that would give the fix away
+removed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agents.context import StageContext, build_commits, sandbox_spec
+from agents.reconstruct.records import ReconstructionReport
+from agents.verifier.files import (
+    make_plan,
+    node_runs,
+    pytest_ini,
+    python_runs,
+    write_plan,
+    write_tests_dir,
+)
+from agents.verifier.judge import judge
+from agents.verifier.records import JudgeRun, VerifierReport
+from agents.verifier.runs import run_judge, scan_image, transitions
+from harness.errors import KettleError
+from harness.fsio import write_text_atomic
+from harness.llm import BASELINE
+from tools.projects.detect import (
+    PYTEST_CONFIG_FILES,
+    detect_project,
+    is_test_module,
+    pytest_config_file,
+    pytest_options,
+)
+from tools.projects.dockerfile import VENV, WORKDIR, build_environment
+from tools.projects.test_runs import apply_solution
+from tools.repos.patches import plan_solution
+from tools.sessions.instruction import compose_instruction, names_defined_in_tests
+
+# Runs after the fix, each in a fresh container: a test must pass in all to count.
+_MAX_AFTER_RUNS = 2
+
+
+# Test fixtures can be large (recorded responses, images); anything bigger is not a test.
+_MAX_TEST_FILE_BYTES = 64 * 1024 * 1024
+
+
+class BaselineVerifierWriter:
+    """Turns the fix's own tests into the verifier (see the module doc)."""
+
+    name = BASELINE
+
+    def write_verifier(
+        self, context: StageContext, reconstruction: ReconstructionReport
+    ) -> VerifierReport:
+        try:
+            return self._write(context, reconstruction)
+        except KettleError as error:
+            return VerifierReport(builder=BASELINE, status="failed", message=error.message)
+
+    def _write(self, context: StageContext, reconstruction: ReconstructionReport) -> VerifierReport:
+        if reconstruction.status != "ok":
+            raise KettleError(
+                f"nothing to verify: reconstruction failed ({reconstruction.message})"
+            )
+        repo_source, start, fix = build_commits(context)
+        draft = context.workspace.draft
+        environment, tests_dir = draft / "environment", draft / "tests"
+        with context.repos.open(repo_source) as repo:
+            patch = plan_solution(repo, start, fix)
+            test_files = {
+                path: repo.read_file(fix, path, max_bytes=_MAX_TEST_FILE_BYTES) or b""
+                for path in patch.test_paths
+            }
+            configs = {name: _text(repo.read_file(fix, name)) for name in PYTEST_CONFIG_FILES}
+            fix_diff = repo.commit_patch(fix)
+        if not test_files:
+            raise KettleError("no tests in the fix; a model-driven verifier is needed")
+        project = detect_project(environment / "app", test_paths=patch.test_paths)
+        modules = [p for p in patch.test_paths if is_test_module(p, project.kind)]
+        if not modules:
+            raise KettleError(
+                f"the fix changes test files but no test module ({', '.join(patch.test_paths[:5])})"
+                "; a model-driven verifier is needed"
+            )
+        image = build_environment(
+            context.engine,
+            context.settings,
+            environment,
+            name=context.candidate.id,
+            log_path=context.workspace.logs / "build.log",
+        )
+        facts = scan_image(
+            context.engine,
+            image,
+            kind=project.kind,
+            run_id=context.run_id,
+            workdir=WORKDIR,
+            venv=VENV if project.kind == "python" else None,
+        )
+        if project.kind == "python":
+            runs = python_runs(facts, modules, WORKDIR)
+            settings = pytest_ini(
+                pytest_options(configs), source=pytest_config_file(configs), workdir=WORKDIR
+            )
+        else:
+            assert project.node is not None
+            runs = node_runs(facts, project.node, modules, WORKDIR)
+            settings = None
+        plan = make_plan(facts, runs, sorted(test_files), workdir=WORKDIR, expected=None)
+        written = write_tests_dir(tests_dir, plan, facts, test_files, pytest_settings=settings)
+        log = context.workspace.logs / "verifier.log"
+        before = self._judge(context, image, tests_dir, solved=False, log=log)
+        repeats = max(1, min(context.validation_repeats, _MAX_AFTER_RUNS))
+        afters = [
+            self._judge(context, image, tests_dir, solved=True, log=log) for _ in range(repeats)
+        ]
+        found = transitions(before.tests, [after.tests for after in afters])
+        if not any(o == "passed" for after in afters for o in after.tests.values()):
+            raise KettleError(
+                f"none of the fix's tests pass after solve.sh ({afters[0].reason}; "
+                f"{_first_runs(afters[0])})"
+            )
+        if not found.fail_to_pass:
+            raise KettleError("the fix's tests do not fail on the start state")
+        plan.expected = found.expected
+        write_plan(tests_dir, plan)
+        # The shipped verifier judges these same outcomes with the same code: the start
+        # state must score 0 and every run after the fix 1. (Validation then checks both
+        # again in fresh containers.)
+        start_verdict = judge(plan.expected, before.tests, [])
+        oracle_verdicts = [judge(plan.expected, after.tests, []) for after in afters]
+        if start_verdict["reward"] != 0 or any(v["reward"] != 1 for v in oracle_verdicts):
+            raise KettleError(
+                f"the verifier does not separate the states: start {start_verdict['reason']}; "
+                f"after the fix {oracle_verdicts[0]['reason']}"
+            )
+        names = names_defined_in_tests(_text(content) or "" for content in test_files.values())
+        instruction = compose_instruction(
+            context.candidate,
+            workdir=WORKDIR,
+            fix_diff=fix_diff,
+            test_names=sorted(names | set(found.expected)),
+        )
+        write_text_atomic(draft / "instruction.md", instruction)
+        flaky = f", {len(found.flaky)} flaky left out" if found.flaky else ""
+        return VerifierReport(
+            builder=BASELINE,
+            status="ok",
+            message=(
+                f"{len(found.fail_to_pass)} fail-to-pass and {len(found.pass_to_pass)} "
+                f"pass-to-pass tests from {len(modules)} test file(s) of the fix{flaky}"
+            ),
+            fail_to_pass=found.fail_to_pass,
+            pass_to_pass=found.pass_to_pass,
+            test_files=written,
+        )
+
+    def _judge(
+        self, context: StageContext, image: str, tests_dir: Path, *, solved: bool, log: Path
+    ) -> JudgeRun:
+        """One run of the verifier in a fresh container, at the start state or after solve.sh."""
+        spec = sandbox_spec(context, image, network=False, role="verifier")
+        with context.engine.start(spec) as sandbox:
+            if solved:
+                ok, output = apply_solution(sandbox, context.workspace.draft / "solution")
+                if not ok:
+                    raise KettleError(f"solve.sh failed: {output.splitlines()[-1:]}")
+            verdict = run_judge(sandbox, tests_dir)
+        if verdict.integrity_problems:
+            raise KettleError(
+                f"the verifier finds the fresh image tampered with: {verdict.integrity_problems[0]}"
+            )
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as handle:
+            state = "after solve.sh" if solved else "start state"
+            handle.write(f"== {state}: reward {verdict.reward} ({verdict.reason})\n")
+            handle.write(json.dumps(verdict.tests, indent=2) + "\n" + verdict.output + "\n\n")
+        return verdict
+
+
+def _first_runs(verdict: JudgeRun) -> str:
+    described = [
+        f"{run.get('label')}: exit {run.get('exit_code')}, {run.get('tests')} tests"
+        for run in verdict.runs[:3]
+    ]
+    return "; ".join(described) or "no runs"
+
+
+def _text(data: bytes | None) -> str | None:
+    if data is None:
+        return None
+    return data.decode("utf-8", errors="replace")

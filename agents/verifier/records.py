@@ -1,0 +1,111 @@
+"""The verifier writer's records: what the stage reports (``verifier.json``), and the baseline
+verifier's plan and runtime facts (shipped in ``tests/kettle/`` and read by the judge),
+with what one judge run and a before/after comparison found."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class VerifierReport(BaseModel):
+    schema_version: int = 1
+    builder: str
+    status: Literal["ok", "failed"]
+    message: str = ""
+    fail_to_pass: list[str] = Field(default_factory=list)
+    pass_to_pass: list[str] = Field(default_factory=list)
+    test_files: list[str] = Field(default_factory=list, description="Files under tests/")
+    cost_usd: float | None = None
+    steps: int = 0
+
+
+RUN_TIMEOUT_SEC = 300.0
+
+ReportFormat = Literal["junit", "tap", "jest-json", "mocha-json", "exit-code"]
+
+
+class Interpreter(BaseModel):
+    path: str
+    realpath: str
+    sha256: str
+
+
+class RuntimeFacts(BaseModel):
+    """What ``judge.py scan`` found in a fresh container of the image."""
+
+    kind: str
+    judge_python: Interpreter
+    stdlib: str
+    python: Interpreter | None = None
+    node: Interpreter | None = None
+    site_packages: list[str] = Field(default_factory=list)
+    pytest_plugins: list[tuple[str, str]] = Field(default_factory=list)
+    node_runners: dict[str, str] = Field(default_factory=dict)
+    hook_dirs: list[str]
+    hooks: dict[str, str]
+    runtime: dict[str, str]
+
+    @property
+    def plugin_modules(self) -> list[str]:
+        modules = [value.split(":")[0].strip() for _name, value in self.pytest_plugins]
+        return sorted(set(modules))
+
+
+class HiddenFile(BaseModel):
+    source: str = Field(description="Relative to tests/kettle/")
+    target: str = Field(description="Absolute path in the container")
+
+
+class RunSpec(BaseModel):
+    label: str
+    argv: list[str]
+    cwd: str
+    report_format: ReportFormat
+    report_path: str | None = None
+    file: str = Field("", description="The repo-relative test file (ids start with it)")
+    timeout_sec: float = RUN_TIMEOUT_SEC
+
+
+class VerifierPlan(BaseModel):
+    """What judge.py does, read by it as plain JSON."""
+
+    schema_version: int = 1
+    kind: str
+    workdir: str
+    env: dict[str, str]
+    interpreters: list[Interpreter] = Field(description="Links that must still resolve here")
+    runtime_manifest: str = "runtime.sha256"
+    hooks: dict[str, str] = Field(description="Startup hooks the image had: path -> sha256")
+    hook_dirs: list[str]
+    files: list[HiddenFile]
+    runs: list[RunSpec]
+    expected: list[str] | None = Field(description="Tests that must pass; None: report only")
+
+
+class JudgeRun(BaseModel):
+    """What one run of a baseline test.sh reported (its outcomes.json), plus its output."""
+
+    reward: float
+    reason: str
+    tests: dict[str, str] = Field(default_factory=dict)
+    integrity_problems: list[str] = Field(default_factory=list)
+    removed_hooks: list[str] = Field(default_factory=list)
+    not_passed: dict[str, str] = Field(default_factory=dict)
+    runs: list[dict[str, object]] = Field(default_factory=list)
+    output: str = ""
+
+
+class Transitions(BaseModel):
+    """How the fix's tests fared before and after the fix."""
+
+    fail_to_pass: list[str] = Field(default_factory=list)
+    pass_to_pass: list[str] = Field(default_factory=list)
+    flaky: list[str] = Field(default_factory=list, description="Passed in some runs after only")
+    fail_to_fail: list[str] = Field(default_factory=list)
+    pass_to_fail: list[str] = Field(default_factory=list)
+
+    @property
+    def expected(self) -> list[str]:
+        return sorted({*self.fail_to_pass, *self.pass_to_pass})

@@ -1,0 +1,87 @@
+"""What a project is and how it builds and tests: the detected project (Python or Node, its
+runner and installs), the Dockerfile recipes, and a run of its own test command."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ProjectKind = Literal["python", "node"]
+
+
+NodeRunner = Literal["node-test", "jest", "vitest", "mocha", "npm-test"]
+
+
+class PythonSetup(BaseModel):
+    """How a Python project installs and how pytest is configured."""
+
+    installable: bool = Field(description="pyproject/setup.py/setup.cfg: pip install -e works")
+    build_requires: list[str] = Field(default_factory=list)
+    extras: list[str] = Field(default_factory=list, description="Test-ish extras to install")
+    requirement_files: list[str] = Field(default_factory=list)
+    group_requirements: list[str] = Field(
+        default_factory=list, description="Requirements of test/dev dependency groups"
+    )
+    requires_python: str | None = None
+    pytest_config_file: str | None = None
+
+
+class NodeSetup(BaseModel):
+    """How a Node project installs and which runner its tests use."""
+
+    test_script: str | None = None
+    runner: NodeRunner
+    runner_flags: list[str] = Field(
+        default_factory=list, description="Extra node flags of a `node --test` script"
+    )
+    dependencies: list[str] = Field(default_factory=list, description="Names, dev ones too")
+    lock_file: str | None = None
+    engines_node: str | None = None
+
+
+class Project(BaseModel):
+    """A detected project: its kind, install recipe and what was noticed on the way."""
+
+    kind: ProjectKind
+    markers: list[str] = Field(description="The files that decided the kind")
+    python: PythonSetup | None = None
+    node: NodeSetup | None = None
+    notes: list[str] = Field(default_factory=list, description="Worth an obstacle entry")
+
+    @property
+    def language(self) -> str:
+        return "python" if self.kind == "python" else "javascript"
+
+
+class SuiteRun(BaseModel):
+    """The project's own test command at some state: did it run, and what did it say."""
+
+    command: str
+    exit_code: int | None
+    timed_out: bool = False
+    ran: bool = Field(description="The runner ran the suite (tests may still fail)")
+    summary: str = ""
+
+
+class PythonRecipe(BaseModel):
+    """How a Python environment installs, as resolved by the builder."""
+
+    described_by: str = Field(description="What the project declares itself with")
+    pip_version: str | None = None
+    locked: bool = Field(description="Install from locks/requirements.lock")
+    editable: bool = Field(description="pip install -e /app (the project is installable)")
+    ignore_requires_python: bool = False
+
+
+class NodeRecipe(BaseModel):
+    """How a Node environment installs, as resolved by the builder."""
+
+    runner: str
+    nodejs: str = Field(description="apt version glob, e.g. 18.20.*")
+    npm: str | None = Field(None, description="apt version glob; None when no npm is needed")
+    lock: str | None = Field(
+        None,
+        description="The lock file in the build context: the project's own "
+        "(app/package-lock.json, app/npm-shrinkwrap.json) or the one kettle recorded (locks/...)",
+    )
