@@ -1,0 +1,2 @@
+"""Deterministic tools, grouped by domain; they import only ``harness``.
+"""

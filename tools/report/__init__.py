@@ -1,0 +1,2 @@
+"""A build run's report: its records (``records``) and summary.json / report.html (``html``).
+"""
