@@ -1,2 +1,1 @@
-"""Deterministic tools, grouped by domain; they import only ``harness``.
-"""
+"""Deterministic tools, grouped by domain; they import only ``harness``."""

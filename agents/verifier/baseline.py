@@ -73,10 +73,12 @@ class BaselineVerifierWriter:
         with context.repos.open(repo_source) as repo:
             patch = plan_solution(repo, start, fix)
             test_files = {
-                path: repo.read_file(fix, path, max_bytes=_MAX_TEST_FILE_BYTES) or b""
+                path: repo.read_file(patch.fixed_tree, path, max_bytes=_MAX_TEST_FILE_BYTES) or b""
                 for path in patch.test_paths
             }
-            configs = {name: _text(repo.read_file(fix, name)) for name in PYTEST_CONFIG_FILES}
+            configs = {
+                name: _text(repo.read_file(patch.fixed_tree, name)) for name in PYTEST_CONFIG_FILES
+            }
             fix_diff = repo.commit_patch(fix)
         if not test_files:
             raise KettleError("no tests in the fix; a model-driven verifier is needed")

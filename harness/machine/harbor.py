@@ -8,10 +8,13 @@ Docker Compose v2 (which Harbor's docker environment calls) comes from the PyPI 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
+
+from pydantic import BaseModel, Field
 
 from harness.errors import SetupError
 from harness.machine.docker import Report
@@ -114,3 +117,53 @@ def _run(command: list[str]) -> None:
     if completed.returncode != 0:
         tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["?"]
         raise SetupError(f"`{' '.join(command[:3])} ...` failed: {tail[0]}")
+
+
+class HarborTrial(BaseModel):
+    """One trial under Harbor's own runner: the reward it recorded, or why there is none."""
+
+    agent: str
+    reward: float | None = None
+    error: str | None = Field(None, description="Harbor failed, or the trial raised")
+    jobs_dir: str
+
+
+def harbor_trial(
+    harbor_python_path: Path, task: Path, agent: str, jobs_dir: Path, *, timeout_sec: float = 1800
+) -> HarborTrial:
+    """Run ``harbor run -p TASK -a AGENT`` once (docker environment) into ``jobs_dir``."""
+    harbor = harbor_python_path.parent / "harbor"
+    env = {
+        **os.environ,
+        "PATH": f"{harbor.parent}:{os.environ['PATH']}",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    command = [str(harbor), "run", "-p", str(task), "-a", agent, "--env", "docker", "-y"]
+    try:
+        completed = subprocess.run(
+            [*command, "-o", str(jobs_dir)],
+            capture_output=True, text=True, timeout=timeout_sec, env=env, check=False,
+            cwd=jobs_dir.parent,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return HarborTrial(
+            agent=agent, error=f"timed out after {timeout_sec:.0f}s", jobs_dir=str(jobs_dir)
+        )
+    results = list(jobs_dir.glob("*/*/result.json"))
+    if completed.returncode != 0 or len(results) != 1:
+        tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
+        return HarborTrial(
+            agent=agent,
+            error=f"harbor exited {completed.returncode}: {tail[0][:300]}",
+            jobs_dir=str(jobs_dir),
+        )
+    trial = json.loads(results[0].read_text())
+    if trial.get("exception_info"):
+        info = trial["exception_info"]
+        message = info.get("exception_message") if isinstance(info, dict) else str(info)
+        return HarborTrial(
+            agent=agent, error=f"trial raised: {str(message)[:300]}", jobs_dir=str(jobs_dir)
+        )
+    reward = ((trial.get("verifier_result") or {}).get("rewards") or {}).get("reward")
+    return HarborTrial(agent=agent, reward=reward, jobs_dir=str(jobs_dir))

@@ -6,15 +6,13 @@ it); without it these tests skip and say so.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from harness.machine.harbor import harbor_python
+from harness.machine.harbor import harbor_python, harbor_trial
 from harness.settings import Settings
 from tests.conftest import EXAMPLE_TASKS, REPO_ROOT
 
@@ -31,23 +29,10 @@ def harbor() -> Path:
 
 
 def harbor_reward(harbor: Path, task: Path, agent: str, jobs: Path) -> float | None:
-    """Run one Harbor trial and return the reward it recorded (None if the trial errored)."""
-    env = {
-        **os.environ,
-        "PATH": f"{harbor.parent}:{os.environ['PATH']}",
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    }
-    jobs.mkdir(parents=True)
-    command = [str(harbor), "run", "-p", str(task), "-a", agent, "--env", "docker", "-y"]
-    completed = subprocess.run(
-        [*command, "-o", str(jobs)],
-        capture_output=True, text=True, timeout=900, env=env, check=False, cwd=jobs.parent,
-    )  # fmt: skip
-    results = list(jobs.glob("*/*/result.json"))
-    assert completed.returncode == 0 and len(results) == 1, completed.stdout[-2000:]
-    trial = json.loads(results[0].read_text())
-    assert trial.get("exception_info") is None, trial.get("exception_info")
-    return ((trial.get("verifier_result") or {}).get("rewards") or {}).get("reward")
+    """Run one Harbor trial and return the reward it recorded (the trial must not error)."""
+    trial = harbor_trial(harbor.parent / "python", task, agent, jobs)
+    assert trial.error is None, trial.error
+    return trial.reward
 
 
 @pytest.mark.parametrize("task", EXAMPLES, ids=[p.name for p in EXAMPLES])

@@ -56,7 +56,9 @@ def test_the_fix_commits_own_change_is_preferred(tmp_path: Path) -> None:
     assert "test_calc" not in patch.diff_text and "README" not in patch.diff_text
 
 
-def test_a_fix_that_builds_on_later_commits_carries_them(tmp_path: Path) -> None:
+def test_a_fix_whose_context_moved_is_cherry_picked_without_the_commits_between(
+    tmp_path: Path,
+) -> None:
     with_import = "from helper import helper\n" + CALC
     cache, shas = _repo(
         tmp_path,
@@ -78,8 +80,53 @@ def test_a_fix_that_builds_on_later_commits_carries_them(tmp_path: Path) -> None
     with cache.open(str(tmp_path / "repo")) as repo:
         patch = plan_solution(repo, shas[0], shas[2])
         assert applies_to(repo.git_dir, shas[0], patch.diff)[0]
+        fixed = repo.read_file(patch.fixed_tree, "calc.py")
+    assert patch.strategy == "fix_commit"
+    assert patch.source_paths == ["calc.py"]
+    assert patch.test_paths == ["tests/test_calc.py"]
+    assert fixed == CALC_FIXED.encode()  # the fix, and nothing of the helper commit
+
+
+def test_a_fix_that_builds_on_later_commits_carries_them(tmp_path: Path) -> None:
+    with_helper = "from helper import helper\n" + CALC.replace("a - b", "helper() - b")
+    cache, shas = _repo(
+        tmp_path,
+        [
+            CommitSpec(message="calc", files={"calc.py": CALC}),
+            CommitSpec(
+                message="helper",
+                files={"helper.py": "def helper():\n    return 1\n", "calc.py": with_helper},
+            ),
+            CommitSpec(
+                message="Fix add",
+                files={
+                    "calc.py": with_helper.replace("helper() - b", "helper() + b"),
+                    "tests/test_calc.py": TEST,
+                },
+            ),
+        ],
+    )
+    with cache.open(str(tmp_path / "repo")) as repo:
+        patch = plan_solution(repo, shas[0], shas[2])
+        assert applies_to(repo.git_dir, shas[0], patch.diff)[0]
     assert patch.strategy == "cumulative"
     assert patch.source_paths == ["calc.py", "helper.py"]
+    assert patch.test_paths == ["tests/test_calc.py"]
+
+
+def test_a_fix_range_is_one_fix(tmp_path: Path) -> None:
+    cache, shas = _repo(
+        tmp_path,
+        [
+            CommitSpec(message="calc", files={"calc.py": CALC}),
+            CommitSpec(message="Correct add", files={"calc.py": CALC_FIXED}),
+            CommitSpec(message="Cover add", files={"tests/test_calc.py": TEST}),
+        ],
+    )
+    with cache.open(str(tmp_path / "repo")) as repo:
+        patch = plan_solution(repo, shas[0], shas[2], first=shas[1])
+    assert patch.strategy == "fix_commit"
+    assert patch.source_paths == ["calc.py"]
     assert patch.test_paths == ["tests/test_calc.py"]
 
 

@@ -1,2 +1,1 @@
-"""A build run's report: its records (``records``) and summary.json / report.html (``html``).
-"""
+"""A build run's report: its records (``records``) and summary.json / report.html (``html``)."""

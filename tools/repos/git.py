@@ -41,6 +41,8 @@ DEFAULT_REFRESH_AFTER_SEC = 900.0
 
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SCP_LIKE = re.compile(r"^[^/\s:@]+@[^/\s:]+:")  # git@github.com:owner/repo.git
+# git's well-known empty tree: the "parent" of a root commit.
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _RECORD = "\x1e"
 _FIELD = "\x1f"
 _LOG_FORMAT = f"{_RECORD}%H{_FIELD}%P{_FIELD}%an{_FIELD}%ae{_FIELD}%aI{_FIELD}%cI{_FIELD}%B{_FIELD}"
@@ -231,7 +233,12 @@ class LocalRepo:
         self._repo = git.Repo(git_dir)
         self._git = self._repo.git
         self._git.update_environment(
-            GIT_LITERAL_PATHSPECS="1", GIT_TERMINAL_PROMPT="0", GIT_LFS_SKIP_SMUDGE="1"
+            # GIT_DIR explicitly: a bare mirror copied without its `config` file is not
+            # recognised as bare by gitpython, which then runs git in the parent folder.
+            GIT_DIR=str(git_dir),
+            GIT_LITERAL_PATHSPECS="1",
+            GIT_TERMINAL_PROMPT="0",
+            GIT_LFS_SKIP_SMUDGE="1",
         )
 
     def __enter__(self) -> LocalRepo:
@@ -335,8 +342,8 @@ class LocalRepo:
         return set(output.split())
 
     def diff_stats(self, base: str, head: str) -> DiffStats:
-        """What changed from tree ``base`` to tree ``head``, file by file."""
-        old, new = self._require(base), self._require(head)
+        """What changed from ``base`` to ``head`` (commits or trees), file by file."""
+        old, new = self._require_tree(base), self._require_tree(head)
         return _parse_stats(self._git.diff("--numstat", "--summary", "--no-renames", old, new))
 
     def commit_patch(self, rev: str) -> str:
@@ -395,8 +402,9 @@ class LocalRepo:
         return list(hits.items())
 
     def read_file(self, rev: str, path: str, *, max_bytes: int = 1_000_000) -> bytes | None:
-        """The content of ``path`` at ``rev`` (at most ``max_bytes``), or None if absent."""
-        sha = self._require(rev)
+        """The content of ``path`` at ``rev`` (a commit or a tree; at most ``max_bytes``), or
+        None if absent."""
+        sha = self._require_tree(rev)
         try:
             data = self._git.cat_file(
                 "blob", f"{sha}:{path}", stdout_as_string=False, strip_newline_in_stdout=False
@@ -457,6 +465,15 @@ class LocalRepo:
         if sha is None:
             raise RepositoryError(f"commit {rev} does not exist in {self.shown_source}")
         return sha
+
+    def _require_tree(self, rev: str) -> str:
+        """The tree a commit (or a tree itself) names; trees come from merges kettle makes."""
+        if rev == EMPTY_TREE:
+            return rev
+        try:
+            return self._git.rev_parse("--verify", f"{rev}^{{tree}}").strip()
+        except git.GitCommandError:
+            return self._require(rev)  # raises the usual one-line error
 
 
 def _require_empty(dest: Path) -> None:

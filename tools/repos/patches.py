@@ -4,9 +4,11 @@ A fix commit usually changes source and tests together. The environment's soluti
 (``solution/solve.sh``) applies the source part only, as a patch embedded in the script
 (no network, no git history); the changed test files become the verifier's hidden tests.
 
-The fix commit's own change is preferred. When it does not apply to the start state on
-its own (it builds on commits that landed in between), the solution carries every source
-change from the start commit to the fix instead, and the report says so.
+The fix's own change is preferred: the fix commit's diff (or a fix range's, from its first
+commit's parent) cherry-picked onto the start state with a three-way merge, as
+``git cherry-pick`` would, so unrelated commits that landed in between stay out of the
+solution and of the tests. Only when that conflicts does the solution carry every change
+from the start commit to the fix (``cumulative``), and the report says so.
 """
 
 from __future__ import annotations
@@ -19,11 +21,9 @@ from pathlib import Path
 
 from harness.errors import RepositoryError
 from tools.projects.detect import is_test_path
-from tools.repos.git import LocalRepo
+from tools.repos.git import EMPTY_TREE, LocalRepo
 from tools.repos.records import FileChange, SolutionPatch, Strategy
 
-# git's well-known empty tree: the "parent" of a root commit.
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _GIT_TIMEOUT_SEC = 300
 
 
@@ -73,29 +73,62 @@ def applies_to(git_dir: Path, rev: str, diff: bytes) -> tuple[bool, str]:
     return check.returncode == 0, (reason[0] if reason else "")
 
 
-def plan_solution(repo: LocalRepo, start: str, fix: str) -> SolutionPatch:
-    """The source patch for solve.sh and the fix's test files."""
-    commit = repo.commit_info(fix)
-    source, tests, deleted = split_changes(commit.stats.files)
-    parent = commit.parents[0] if commit.parents else EMPTY_TREE
-    own = git_diff(repo.git_dir, parent, fix, source)
-    if own and applies_to(repo.git_dir, start, own)[0]:
-        strategy: Strategy = "fix_commit"
-        diff = own
+def plan_solution(
+    repo: LocalRepo, start: str, fix: str, *, first: str | None = None
+) -> SolutionPatch:
+    """The source patch for solve.sh and the fix's test files.
+
+    ``first`` is the first commit of a fix spread over consecutive commits (the range
+    first..fix); by default the fix is the one commit ``fix``.
+    """
+    base = _parent(repo, first or fix)
+    touched = repo.diff_stats(base, fix).files
+    own = git_diff(repo.git_dir, base, fix, [change.path for change in touched])
+    fixed = cherry_pick_tree(repo.git_dir, start, own) if own else None
+    strategy: Strategy = "fix_commit"
+    if fixed is None:
+        strategy, fixed = "cumulative", fix
+        touched = repo.diff_stats(start, fix).files
     else:
-        between = repo.diff_stats(start, fix).files
-        source = [c.path for c in between if not is_test_path(c.path)]
-        strategy = "cumulative"
-        diff = git_diff(repo.git_dir, start, fix, source)
+        # Only what the fix touches: the merge may not reproduce paths it left alone.
+        wanted = {change.path for change in touched}
+        touched = [c for c in repo.diff_stats(start, fixed).files if c.path in wanted]
+    source, tests, deleted = split_changes(touched)
     return SolutionPatch(
         start_commit=start,
         fix_commit=fix,
+        first_commit=first,
+        fixed_tree=fixed,
         strategy=strategy,
         source_paths=source,
         test_paths=tests,
         deleted_test_paths=deleted,
-        diff=diff,
+        diff=git_diff(repo.git_dir, start, fixed, source),
     )
+
+
+def _parent(repo: LocalRepo, commit: str) -> str:
+    parents = repo.commit_info(commit).parents
+    return parents[0] if parents else EMPTY_TREE
+
+
+def cherry_pick_tree(git_dir: Path, start: str, diff: bytes) -> str | None:
+    """The tree of ``start`` with ``diff`` applied by a three-way merge, or None on conflict.
+
+    Done in a throwaway index with the repository's own objects (no work tree), so it works
+    on bare mirrors; the preimage blobs the merge needs are in the repository already.
+    """
+    with tempfile.TemporaryDirectory(prefix="kettle-pick-") as scratch:
+        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        if _git(git_dir, ["read-tree", start], env=env).returncode != 0:
+            return None
+        applied = _git(git_dir, ["apply", "--cached", "--3way", "-"], stdin=diff, env=env)
+        if applied.returncode != 0:
+            return None
+        tree = _git(git_dir, ["write-tree"], env=env)
+        if tree.returncode != 0:
+            return None
+        return tree.stdout.decode().strip()
 
 
 def solve_script(diff: bytes, *, workdir: str = "/app") -> str:

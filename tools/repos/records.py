@@ -73,7 +73,14 @@ class SolutionPatch(BaseModel):
 
     start_commit: str
     fix_commit: str
-    strategy: Strategy = Field(description="fix_commit: its own change; cumulative: start..fix")
+    first_commit: str | None = Field(None, description="First commit of a fix range, if any")
+    fixed_tree: str = Field(
+        description="The start state with the fix: a tree (or, cumulative, the fix commit); "
+        "the verifier's test files are read from it"
+    )
+    strategy: Strategy = Field(
+        description="fix_commit: its own change, cherry-picked; cumulative: start..fix"
+    )
     source_paths: list[str] = Field(description="Non-test files solve.sh changes")
     test_paths: list[str] = Field(description="Test files the fix adds or modifies")
     deleted_test_paths: list[str] = Field(default_factory=list)
