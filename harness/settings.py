@@ -11,9 +11,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-DEFAULT_BASE_IMAGE = "kettle/base:bookworm"
-DEFAULT_ROOTFS_IMAGE = "kettle/rootfs:bookworm"
-DEFAULT_PUBLIC_ROOTFS = "debian:bookworm-slim"
+BASE_IMAGE_REPOSITORY = "kettle/base"
+DEFAULT_SUITE = "bookworm"
+DEFAULT_BASE_IMAGE = f"{BASE_IMAGE_REPOSITORY}:{DEFAULT_SUITE}"
+# The Debian releases kettle builds base images from, and the Python each one ships: the
+# interpreters a task can have offline. (Node.js comes per task, not with the base image.)
+SUITE_PYTHON = {"bullseye": "3.9", "bookworm": "3.11", "trixie": "3.13"}
 # Where the host's CA bundle lands inside images. The distro's ca-certificates package
 # rewrites /etc/ssl/certs, so the bundle lives outside it.
 CONTAINER_CA_PATH = "/usr/local/share/kettle/host-ca.pem"
@@ -28,16 +31,12 @@ class Settings(BaseModel):
         description="Image every task Dockerfile starts FROM (KETTLE_BASE_IMAGE). The default "
         "is built locally; online users may name a public image instead.",
     )
-    rootfs_image: str = Field(
-        DEFAULT_ROOTFS_IMAGE,
-        description="Local name of the bare Debian root filesystem the base image is built on.",
-    )
     public_rootfs: str = Field(
-        DEFAULT_PUBLIC_ROOTFS,
-        description="Registry image tried first for the root filesystem (KETTLE_PUBLIC_ROOTFS).",
+        "debian:{suite}-slim",
+        description="Registry image tried first for a suite's root filesystem "
+        "(KETTLE_PUBLIC_ROOTFS; '{suite}' is replaced by the Debian suite).",
     )
     debian_mirror: str = Field("http://deb.debian.org/debian", description="For debootstrap.")
-    debian_suite: str = "bookworm"
     home: Path = Field(
         default_factory=lambda: Path.home() / ".cache" / "kettle",
         description="kettle's own state: root filesystems, Harbor venv, dockerd log (KETTLE_HOME).",
@@ -68,5 +67,37 @@ class Settings(BaseModel):
 
     @property
     def builds_base_locally(self) -> bool:
-        """True when the base image is kettle's own, not a public image the user named."""
-        return self.base_image == DEFAULT_BASE_IMAGE
+        """True when base images are kettle's own family (``kettle/base:<suite>``), built on
+        this machine, rather than public images the user named."""
+        return self.base_image.startswith(f"{BASE_IMAGE_REPOSITORY}:")
+
+    @property
+    def default_suite(self) -> str:
+        suite = self.base_image.rpartition(":")[2]
+        return suite if self.builds_base_locally and suite in SUITE_PYTHON else DEFAULT_SUITE
+
+    def base_image_for(self, suite: str) -> str:
+        """The image to start from for a task built on Debian ``suite``.
+
+        kettle's own family maps to ``kettle/base:<suite>``; a template such as
+        ``python:{python}-slim`` gets the suite's Python version; any other image the user
+        named is used for every task, as named.
+        """
+        if self.builds_base_locally:
+            return f"{BASE_IMAGE_REPOSITORY}:{suite}"
+        if "{python}" in self.base_image:
+            return self.base_image.replace("{python}", SUITE_PYTHON.get(suite, "3"))
+        return self.base_image
+
+    def resolve_base_image(self, declared: str) -> str:
+        """The image this machine builds with for a Dockerfile that declares ``declared``
+        (``ARG BASE_IMAGE=<declared>``): kettle's base images follow this machine's
+        setting, any other image stays what the task names."""
+        repository, _, suite = declared.rpartition(":")
+        if repository != BASE_IMAGE_REPOSITORY:
+            return declared
+        return self.base_image_for(suite if suite in SUITE_PYTHON else self.default_suite)
+
+    def rootfs_image(self, suite: str) -> str:
+        """Local name of the bare Debian root filesystem a suite's base image is built on."""
+        return f"kettle/rootfs:{suite}"

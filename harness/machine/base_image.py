@@ -1,11 +1,15 @@
-"""kettle's base image, made on this machine when no registry can provide it.
+"""kettle's base images, one per Debian suite, made on this machine when no registry can
+provide them.
 
-Order of preference for the root filesystem: an image already present, the public
-``debian:bookworm-slim`` from a registry, then ``debootstrap --variant=minbase`` imported
-with ``docker import``. On top goes a small layer (python3, pip, venv, git, tmux, compilers,
-and the host's CA bundle when one is configured). The recipe's hash is stored as a label,
-so changing the template or the CA bundle rebuilds the image, and an unchanged machine
-does nothing.
+A suite's image (``kettle/base:bullseye|bookworm|trixie``) carries that release's Python
+(3.9, 3.11, 3.13): a project gets the interpreter it declares, offline. Order of preference
+for the root filesystem: an image already present, the public ``debian:<suite>-slim`` from
+a registry, then ``debootstrap --variant=minbase <suite>`` imported with ``docker import``.
+On top goes a small layer (python3, pip, venv, git, tmux, compilers, and the host's CA
+bundle when one is configured). The recipe's hash is stored as a label, so changing the
+template or the CA bundle rebuilds the image, and an unchanged machine does nothing. Images
+are made on first use (a build that needs trixie makes trixie's) under a file lock, so
+concurrent builds wait for one another instead of bootstrapping twice.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import jinja2
 from docker.errors import APIError, DockerException, ImageNotFound
 
 from harness.errors import SetupError
+from harness.fsio import file_lock
 from harness.machine.docker import Report, apt_install
 from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
@@ -31,18 +36,35 @@ RECIPE_LABEL = "org.kettle.base-recipe"
 
 
 def ensure_base_image(
-    engine: DockerEngine, settings: Settings, report: Report, *, rebuild: bool = False
+    engine: DockerEngine,
+    settings: Settings,
+    report: Report,
+    *,
+    suite: str | None = None,
+    rebuild: bool = False,
 ) -> str:
-    """Make ``settings.base_image`` available locally; return its name."""
+    """Make the base image for ``suite`` (default: the configured one) available locally;
+    return its name."""
+    suite = suite or settings.default_suite
+    image = settings.base_image_for(suite)
     if not settings.builds_base_locally:
-        _ensure_public_image(engine, settings.base_image, report)
-        return settings.base_image
-    dockerfile, ca_bytes = _render_recipe(settings)
+        _ensure_public_image(engine, image, report)
+        return image
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with file_lock(settings.home / f"base-{suite}.lock"):
+        return _ensure_own_image(engine, settings, report, suite, image, rebuild=rebuild)
+
+
+def _ensure_own_image(
+    engine: DockerEngine, settings: Settings, report: Report, suite: str, image: str, *,
+    rebuild: bool,
+) -> str:  # fmt: skip
+    dockerfile, ca_bytes = _render_recipe(settings, suite)
     recipe = hashlib.sha256(dockerfile.encode() + (ca_bytes or b"")).hexdigest()[:16]
-    if not rebuild and _image_label(engine, settings.base_image, RECIPE_LABEL) == recipe:
-        return settings.base_image
-    _ensure_rootfs(engine, settings, report)
-    report(f"building {settings.base_image} (python3, git, tmux, build tools) ...")
+    if not rebuild and _image_label(engine, image, RECIPE_LABEL) == recipe:
+        return image
+    _ensure_rootfs(engine, settings, report, suite)
+    report(f"building {image} (python3, git, tmux, build tools) ...")
     with tempfile.TemporaryDirectory(prefix="kettle-base-") as context:
         Path(context, "Dockerfile").write_text(dockerfile)
         if ca_bytes is not None:
@@ -50,20 +72,20 @@ def ensure_base_image(
         engine.build(
             BuildRequest(
                 context_dir=Path(context),
-                tag=settings.base_image,
+                tag=image,
                 labels={RECIPE_LABEL: recipe},
                 timeout_sec=1200,
-                log_path=settings.home / "logs" / "base-image-build.log",
+                log_path=settings.home / "logs" / f"base-image-build-{suite}.log",
             )
         )
-    return settings.base_image
+    return image
 
 
-def _render_recipe(settings: Settings) -> tuple[str, bytes | None]:
+def _render_recipe(settings: Settings, suite: str) -> tuple[str, bytes | None]:
     template = resources.files("harness.machine").joinpath("images/base.Dockerfile.j2").read_text()
     ca_bytes = settings.ca_bundle.read_bytes() if settings.ca_bundle else None
     dockerfile = jinja2.Template(template, keep_trailing_newline=True).render(
-        rootfs_image=settings.rootfs_image,
+        rootfs_image=settings.rootfs_image(suite),
         ca_bundle=ca_bytes is not None,
         container_ca_path=CONTAINER_CA_PATH,
     )
@@ -92,20 +114,22 @@ def _ensure_public_image(engine: DockerEngine, name: str, report: Report) -> Non
         ) from error
 
 
-def _ensure_rootfs(engine: DockerEngine, settings: Settings, report: Report) -> None:
-    if engine.image_exists(settings.rootfs_image):
+def _ensure_rootfs(engine: DockerEngine, settings: Settings, report: Report, suite: str) -> None:
+    rootfs = settings.rootfs_image(suite)
+    if engine.image_exists(rootfs):
         return
+    public = settings.public_rootfs.replace("{suite}", suite)
     try:
-        engine.client.images.pull(settings.public_rootfs)
-        engine.client.images.get(settings.public_rootfs).tag(settings.rootfs_image)
-        report(f"using {settings.public_rootfs} from the registry as the root filesystem")
+        engine.client.images.pull(public)
+        engine.client.images.get(public).tag(rootfs)
+        report(f"using {public} from the registry as the root filesystem")
         return
     except (APIError, DockerException):
-        report("no image registry reachable: bootstrapping Debian with debootstrap (~30 s) ...")
-    _debootstrap_rootfs(engine, settings)
+        report(f"no image registry reachable: bootstrapping Debian {suite} with debootstrap ...")
+    _debootstrap_rootfs(engine, settings, suite)
 
 
-def _debootstrap_rootfs(engine: DockerEngine, settings: Settings) -> None:
+def _debootstrap_rootfs(engine: DockerEngine, settings: Settings, suite: str) -> None:
     if os.geteuid() != 0:
         raise SetupError(
             "building the base image offline needs root (debootstrap)",
@@ -120,7 +144,7 @@ def _debootstrap_rootfs(engine: DockerEngine, settings: Settings) -> None:
             [
                 "debootstrap",
                 "--variant=minbase",
-                settings.debian_suite,
+                suite,
                 str(target),
                 settings.debian_mirror,
             ],
@@ -136,7 +160,7 @@ def _debootstrap_rootfs(engine: DockerEngine, settings: Settings) -> None:
             )
         tarball = Path(work, "rootfs.tar")
         subprocess.run(["tar", "-C", str(target), "-cf", str(tarball), "."], check=True)
-        repository, _, tag = settings.rootfs_image.rpartition(":")
+        repository, _, tag = settings.rootfs_image(suite).rpartition(":")
         engine.api.import_image_from_file(str(tarball), repository=repository, tag=tag)
-    if not engine.image_exists(settings.rootfs_image):
-        raise SetupError(f"docker import did not produce {settings.rootfs_image}")
+    if not engine.image_exists(settings.rootfs_image(suite)):
+        raise SetupError(f"docker import did not produce {settings.rootfs_image(suite)}")

@@ -8,18 +8,29 @@ and reruns reuse the image and any change to the environment rebuilds it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import re
 import threading
 from pathlib import Path
 
 from harness.errors import BuildError
+from harness.machine.base_image import ensure_base_image
 from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
 from harness.sandbox.ownership import LABEL
-from harness.settings import Settings
+from harness.settings import BASE_IMAGE_REPOSITORY, Settings
 from harness.task.folder import HarborTask
 
 IMAGE_REPOSITORY = "kettle-task"
+_BASE_IMAGE_ARG = re.compile(r"^\s*ARG\s+BASE_IMAGE=(\S+)", re.MULTILINE)
+log = logging.getLogger(__name__)
+
+
+def declared_base_image(dockerfile: str) -> str | None:
+    """The default of ``ARG BASE_IMAGE=...`` in a Dockerfile, if it declares one."""
+    match = _BASE_IMAGE_ARG.search(dockerfile)
+    return match.group(1).strip("\"'") if match else None
 
 
 class TaskImages:
@@ -40,7 +51,7 @@ class TaskImages:
             if not self._engine.image_exists(environment.docker_image):
                 self._engine.client.images.pull(environment.docker_image)
             return environment.docker_image
-        build_args = self.build_args()
+        build_args = self.build_args(task)
         tag = f"{IMAGE_REPOSITORY}/{task.task_id}:{self._context_hash(task, build_args)}"
         with self._lock_for(tag):
             if not no_cache and self._engine.image_exists(tag):
@@ -58,32 +69,54 @@ class TaskImages:
             )
         return tag
 
-    def build_args(self) -> dict[str, str]:
-        # Task Dockerfiles written for kettle start with `ARG BASE_IMAGE=...`; Harbor builds
-        # them with the default, kettle with whatever base image this machine is set up for.
-        return {"BASE_IMAGE": self._settings.base_image}
+    def build_args(self, task: HarborTask) -> dict[str, str]:
+        dockerfile = task.dockerfile_path.read_text() if task.dockerfile_path else ""
+        return base_build_args(self._engine, self._settings, dockerfile)
 
     def _lock_for(self, tag: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(tag, threading.Lock())
 
     def _context_hash(self, task: HarborTask, build_args: dict[str, str]) -> str:
-        digest = hashlib.sha256()
-        for key in sorted(build_args):
-            digest.update(f"arg:{key}={build_args[key]}\n".encode())
-        base = self._settings.base_image
-        if self._engine.image_exists(base):
-            digest.update(f"base:{self._engine.client.images.get(base).id}\n".encode())
-        root = task.environment_dir
-        for directory, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = Path(directory, name)
-                relative = path.relative_to(root).as_posix()
-                mode = path.lstat().st_mode
-                digest.update(f"file:{relative}:{mode:o}\n".encode())
-                if path.is_symlink():
-                    digest.update(os.readlink(path).encode())
-                else:
-                    digest.update(path.read_bytes())
-        return digest.hexdigest()[:16]
+        base_id = base_image_id(self._engine, build_args)
+        return context_digest(task.environment_dir, build_args, base_id)
+
+
+def base_build_args(engine: DockerEngine, settings: Settings, dockerfile: str) -> dict[str, str]:
+    """The build arguments for a Dockerfile written for kettle (``ARG BASE_IMAGE=...``).
+
+    Harbor builds it with the declared default; kettle with this machine's image for the
+    same suite (``Settings.resolve_base_image``), which is made on first use: a trixie task
+    makes trixie's base image.
+    """
+    declared = declared_base_image(dockerfile) or settings.base_image
+    image = settings.resolve_base_image(declared)
+    repository, _, suite = image.rpartition(":")
+    if repository == BASE_IMAGE_REPOSITORY and not engine.image_exists(image):
+        ensure_base_image(engine, settings, log.info, suite=suite)
+    return {"BASE_IMAGE": image}
+
+
+def base_image_id(engine: DockerEngine, build_args: dict[str, str]) -> str:
+    """The id of the base image a build starts from (its name when it is not here yet)."""
+    base = build_args.get("BASE_IMAGE", "")
+    return engine.client.images.get(base).id if base and engine.image_exists(base) else base
+
+
+def context_digest(context_dir: Path, build_args: dict[str, str], base_id: str) -> str:
+    """A hash of everything that goes into a build: files, modes, arguments, base image."""
+    digest = hashlib.sha256()
+    for key in sorted(build_args):
+        digest.update(f"arg:{key}={build_args[key]}\n".encode())
+    digest.update(f"base:{base_id}\n".encode())
+    for directory, dirnames, filenames in os.walk(context_dir):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(directory, name)
+            relative = path.relative_to(context_dir).as_posix()
+            digest.update(f"file:{relative}:{path.lstat().st_mode:o}\n".encode())
+            if path.is_symlink():
+                digest.update(os.readlink(path).encode())
+            else:
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

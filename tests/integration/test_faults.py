@@ -139,7 +139,7 @@ def private_dockerd(docker_engine: DockerEngine, settings: Settings) -> Iterator
         daemon.start()
         private = DockerEngine.connect(daemon.base_url)
         try:
-            image = settings.rootfs_image
+            image = settings.rootfs_image(settings.default_suite)
             if not docker_engine.image_exists(image):
                 image = settings.base_image
             private.api.load_image(docker_engine.api.get_image(image))

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.projects.dockerfile import apt_series, context_digest, node_dockerfile, python_dockerfile
+from harness.task.image import context_digest
+from tools.projects.dockerfile import apt_series, node_dockerfile, python_dockerfile
 from tools.projects.records import NodeRecipe, PythonRecipe
 
 

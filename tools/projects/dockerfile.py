@@ -9,8 +9,6 @@ project's files, so a change in the project rebuilds only the last layers.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 from pathlib import Path, PurePosixPath
 
@@ -18,6 +16,7 @@ from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
 from harness.sandbox.ownership import LABEL
 from harness.settings import Settings
+from harness.task.image import base_build_args, base_image_id, context_digest
 from tools.projects.records import NodeRecipe, PythonRecipe
 
 VENV = "/opt/venv"
@@ -98,25 +97,6 @@ def apt_series(version: str) -> str:
     return f"{match.group(1)}.{match.group(2)}.*" if match else version
 
 
-def context_digest(context_dir: Path, build_args: dict[str, str], base_id: str) -> str:
-    """A hash of everything that goes into a build: files, modes, arguments, base image."""
-    digest = hashlib.sha256()
-    for key in sorted(build_args):
-        digest.update(f"arg:{key}={build_args[key]}\n".encode())
-    digest.update(f"base:{base_id}\n".encode())
-    for directory, dirnames, filenames in os.walk(context_dir):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(directory, name)
-            relative = path.relative_to(context_dir).as_posix()
-            digest.update(f"file:{relative}:{path.lstat().st_mode:o}\n".encode())
-            if path.is_symlink():
-                digest.update(os.readlink(path).encode())
-            else:
-                digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def build_environment(
     engine: DockerEngine,
     settings: Settings,
@@ -131,16 +111,11 @@ def build_environment(
     Stages that need the draft's image call this in turn: the first builds, the others
     find the tag already there.
     """
-    build_args = {"BASE_IMAGE": settings.base_image}
-    base_id = (
-        engine.client.images.get(settings.base_image).id
-        if engine.image_exists(settings.base_image)
-        else settings.base_image
-    )
+    dockerfile = (context_dir / "Dockerfile").read_text(encoding="utf-8")
+    build_args = base_build_args(engine, settings, dockerfile)
     slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "draft"
-    tag = (
-        f"{DRAFT_IMAGE_REPOSITORY}/{slug[:100]}:{context_digest(context_dir, build_args, base_id)}"
-    )
+    digest = context_digest(context_dir, build_args, base_image_id(engine, build_args))
+    tag = f"{DRAFT_IMAGE_REPOSITORY}/{slug[:100]}:{digest}"
     if engine.image_exists(tag):
         return tag
     engine.build(

@@ -361,8 +361,8 @@ class LocalRepo:
         )
 
     def list_files(self, rev: str) -> list[TreeEntry]:
-        """Every file in the tree at ``rev``, with its size in bytes."""
-        sha = self._require(rev)
+        """Every file in the tree at ``rev`` (a commit or a tree), with its size in bytes."""
+        sha = self._require_tree(rev)
         output = self._git.ls_tree("-r", "-l", "-z", "--full-tree", sha)
         entries = []
         for item in output.split("\0"):

@@ -17,22 +17,36 @@ import base64
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import RepositoryError
 from tools.projects.detect import is_test_path
+from tools.projects.layout import TestSplitter
 from tools.repos.git import EMPTY_TREE, LocalRepo
 from tools.repos.records import FileChange, SolutionPatch, Strategy
 
 _GIT_TIMEOUT_SEC = 300
 
 
-def split_changes(changes: list[FileChange]) -> tuple[list[str], list[str], list[str]]:
+def split_changes(
+    changes: list[FileChange], is_test: Callable[[str], bool] = is_test_path
+) -> tuple[list[str], list[str], list[str]]:
     """(source paths, added or modified test paths, deleted test paths) of a change."""
-    source = [c.path for c in changes if not is_test_path(c.path)]
-    tests = [c.path for c in changes if is_test_path(c.path) and c.status != "deleted"]
-    deleted = [c.path for c in changes if is_test_path(c.path) and c.status == "deleted"]
+    source = [c.path for c in changes if not is_test(c.path)]
+    tests = [c.path for c in changes if is_test(c.path) and c.status != "deleted"]
+    deleted = [c.path for c in changes if is_test(c.path) and c.status == "deleted"]
     return source, tests, deleted
+
+
+def splitter_for(repo: LocalRepo, tree: str) -> TestSplitter:
+    """Tests and source of ``tree`` told apart by each project's own runner configuration."""
+
+    def read(path: str) -> str | None:
+        data = repo.read_file(tree, path)
+        return data.decode("utf-8", "replace") if data is not None else None
+
+    return TestSplitter(read, (entry.path for entry in repo.list_files(tree)))
 
 
 def _git(git_dir: Path, args: list[str], *, stdin: bytes | None = None, env: dict | None = None):
@@ -93,7 +107,7 @@ def plan_solution(
         # Only what the fix touches: the merge may not reproduce paths it left alone.
         wanted = {change.path for change in touched}
         touched = [c for c in repo.diff_stats(start, fixed).files if c.path in wanted]
-    source, tests, deleted = split_changes(touched)
+    source, tests, deleted = split_changes(touched, splitter_for(repo, fixed).is_test)
     return SolutionPatch(
         start_commit=start,
         fix_commit=fix,
