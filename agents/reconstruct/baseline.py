@@ -13,23 +13,30 @@ Every fallback taken is an ``Obstacle`` in the report and a line in ``build_repo
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
 
 from agents.context import StageContext, build_commits, sandbox_spec
 from agents.reconstruct.records import Obstacle, ReconstructionReport
 from harness.errors import KettleError
 from harness.fsio import write_text_atomic
 from harness.llm import BASELINE
-from tools.projects.dependencies import BuildJournal, set_up_node, set_up_python
-from tools.projects.detect import (
-    detect_project,
-)
-from tools.projects.dockerfile import WORKDIR, build_environment
-from tools.projects.records import SuiteRun
+from harness.machine.base_image import ensure_base_image
+from harness.settings import DEFAULT_SUITE
+from tools.projects.dependencies import BuildJournal, PythonInstall, set_up_node, set_up_python
+from tools.projects.detect import detect_project
+from tools.projects.dockerfile import VENV, WORKDIR, build_environment
+from tools.projects.layout import fix_project_dir
+from tools.projects.python import declared_requirements, pretend_version_env, release_version
+from tools.projects.records import Project, SuiteRun
+from tools.projects.runtimes import choose_python
 from tools.projects.test_runs import apply_solution, run_suite
-from tools.repos.patches import plan_solution, solve_script
+from tools.repos.git import LocalRepo
+from tools.repos.patches import plan_solution, solve_script, splitter_for
 from tools.repos.records import SolutionPatch
 
 
@@ -64,13 +71,25 @@ class BaselineReconstructor:
 
     def _reconstruct(self, context: StageContext, journal: BuildJournal) -> ReconstructionReport:
         repo_source, start, fix = build_commits(context)
+        first = getattr(context.qualification, "fix_first_commit", None)
         draft = context.workspace.draft
         environment, solution = draft / "environment", draft / "solution"
         shutil.rmtree(environment, ignore_errors=True)
         shutil.rmtree(solution, ignore_errors=True)
         with context.repos.open(repo_source) as repo:
             repo.export_tree(start, environment / "app")
-            patch = plan_solution(repo, start, fix)
+            patch = plan_solution(repo, start, fix, first=first)
+            start_info = repo.commit_info(start)
+            release = repo.nearest_release(start)
+            splitter = splitter_for(repo, patch.fixed_tree)
+            probe_files = {
+                path: repo.read_file(patch.fixed_tree, path, max_bytes=64 * 1024 * 1024) or b""
+                for path in patch.test_paths
+            }
+            files = {entry.path for entry in repo.list_files(start)}
+            subdir = fix_project_dir([*patch.test_paths, *patch.source_paths], files)
+            fixed_requirements = _declared(repo, patch.fixed_tree, patch, subdir)
+            start_requirements = _declared(repo, start, patch, subdir)
         journal.facts.append(f"start commit {start}, fix commit {fix}")
         if not patch.source_paths:
             raise KettleError("the fix changes no source files, only tests")
@@ -79,40 +98,69 @@ class BaselineReconstructor:
                 "the fix commit's own change does not apply to the start state",
                 "solve.sh carries every source change from the start commit to the fix",
             )
-        project = detect_project(environment / "app", test_paths=patch.test_paths)
+        root = environment / "app" / subdir if subdir else environment / "app"
+        project = detect_project(root, test_paths=patch.test_paths)
         for note in project.notes:
             journal.obstacle(note)
-        journal.facts.append(f"{project.kind} project ({', '.join(project.markers)})")
-        resolver = sandbox_spec(
-            context, context.settings.base_image, network=True, role="reconstruct"
-        )
-        set_up = set_up_python if project.kind == "python" else set_up_node
-        dependencies, test_command = set_up(context.engine, resolver, project, environment, journal)
-        image = build_environment(
-            context.engine,
-            context.settings,
-            environment,
-            name=context.candidate.id,
-            log_path=context.workspace.logs / "build.log",
-        )
-        journal.facts.append(f"image builds: {image}")
-        suite = _start_state_suite(context, image, test_command)
-        journal.facts.append(
-            f"start state: `{suite.command}` exited {suite.exit_code}: {suite.summary}"
-        )
-        if not suite.ran:
+        project_dir = f"{WORKDIR}/{subdir}" if subdir else WORKDIR
+        where = f" in {subdir}/" if subdir else ""
+        journal.facts.append(f"{project.kind} project{where} ({', '.join(project.markers)})")
+        modules = [path for path in patch.test_paths if splitter.is_test_module(path)]
+        _write_solution_script(patch, solution)
+        attempts = _attempts(project, project_dir, release, start_info.committed_at, journal)
+        added = sorted(set(fixed_requirements) - set(start_requirements))
+        if added:
             journal.obstacle(
-                f"the project's tests did not run cleanly at the start state "
-                f"(`{suite.command}` exited {suite.exit_code}: {suite.summary})",
-                "left to the verifier, which runs the fix's own tests file by file",
+                f"the fix adds dependencies: {', '.join(fixed_requirements[n] for n in added)}",
+                "installed in the environment as well, so the solver can use them offline",
             )
-        _write_solution(context, image, patch, solution, journal)
+        for number, attempt in enumerate(attempts, 1):
+            base = ensure_base_image(
+                context.engine, context.settings, journal.facts.append, suite=attempt.suite
+            )
+            resolver = sandbox_spec(context, base, network=True, role="reconstruct")
+            if project.kind == "python" and attempt.python is not None:
+                install = replace(attempt.python, added=tuple(fixed_requirements[n] for n in added))
+                dependencies, test_command = set_up_python(
+                    context.engine, resolver, project, environment, journal, install,
+                    suite=attempt.suite,
+                )  # fmt: skip
+            else:
+                dependencies, test_command = set_up_node(
+                    context.engine, resolver, project, environment, journal
+                )
+            image = build_environment(
+                context.engine,
+                context.settings,
+                environment,
+                name=context.candidate.id,
+                log_path=context.workspace.logs / "build.log",
+            )
+            journal.facts.append(f"image builds ({attempt.label}): {image}")
+            probe = _probe(context, image, solution, probe_files, modules, project, project_dir)
+            journal.facts.append(
+                f"the fix's tests after solve.sh ({attempt.label}): `{probe.command}` exited "
+                f"{probe.exit_code}: {probe.summary}"
+            )
+            if _works(probe) or number == len(attempts):
+                break
+            journal.obstacle(
+                f"the fix's tests do not run {attempt.label} ({probe.summary})",
+                f"tried again {attempts[number].label}",
+            )
+        if not _works(probe):
+            journal.obstacle(
+                f"the fix's tests do not run in the environment ({probe.summary})",
+                "left to the verifier, which reports which tests fail",
+            )
+        _check_solution(context, image, patch, solution, journal)
         return ReconstructionReport(
             builder=BASELINE,
             status="ok",
             message=(
-                f"{project.kind} project builds; start-state tests: {suite.summary or 'no summary'}"
-                f"; solve.sh applies the fix ({patch.strategy.replace('_', ' ')})"
+                f"{project.kind} project builds ({attempt.label}); the fix's tests after "
+                f"solve.sh: {probe.summary or 'no summary'}; solve.sh applies the fix "
+                f"({patch.strategy.replace('_', ' ')})"
             ),
             language=project.language,
             workdir=WORKDIR,
@@ -125,17 +173,106 @@ class BaselineReconstructor:
         )
 
 
-def _start_state_suite(context: StageContext, image: str, command: str) -> SuiteRun:
+@dataclass(frozen=True)
+class _Attempt:
+    label: str
+    suite: str
+    python: PythonInstall | None = None
+
+
+def _attempts(
+    project: Project, project_dir: str, release: str | None, started: datetime,
+    journal: BuildJournal,
+) -> list[_Attempt]:  # fmt: skip
+    """The ways to install the project, in order: as it is today, then as of the start
+    commit's date (code of the past often breaks on today's releases of its dependencies)."""
+    if project.kind != "python" or project.python is None:
+        return [_Attempt(label="with its lock file or npm", suite=DEFAULT_SUITE)]
+    setup = project.python
+    choice = choose_python(setup.requires_python, setup.supported_pythons)
+    journal.facts.append(f"Python {choice.version} (Debian {choice.suite}): {choice.reason}")
+    if not choice.fits:
+        journal.obstacle(choice.reason, f"used Python {choice.version}, the nearest kettle has")
+    version = release_version(release)
+    env = pretend_version_env(setup.vcs_versioning, version)
+    if env:
+        journal.obstacle(
+            f"the version comes from git ({', '.join(setup.vcs_versioning)}) and the "
+            "environment has no .git",
+            f"set {', '.join(sorted(env))}={version} (the nearest release: {release or 'none'})",
+        )
+    as_of = (started + timedelta(days=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [
+        _Attempt(
+            label="with today's releases of its dependencies",
+            suite=choice.suite,
+            python=PythonInstall(project_dir=project_dir, env=env),
+        ),
+        _Attempt(
+            label=f"with its dependencies as of the start commit's date ({as_of[:10]})",
+            suite=choice.suite,
+            python=PythonInstall(project_dir=project_dir, env=env, as_of=as_of),
+        ),
+    ]
+
+
+def _declared(repo: LocalRepo, rev: str, patch: SolutionPatch, folder: str) -> dict[str, str]:
+    """What the project declares it needs at ``rev``, if the fix touches its manifests."""
+    manifests = {"pyproject.toml", "setup.cfg", "setup.py", "requirements.txt"}
+    if not any(PurePosixPath(path).name in manifests for path in patch.source_paths):
+        return {}
+
+    def read(name: str) -> str | None:
+        data = repo.read_file(rev, f"{folder}/{name}" if folder else name)
+        return data.decode("utf-8", "replace") if data is not None else None
+
+    return declared_requirements(read)
+
+
+def _probe(
+    context: StageContext,
+    image: str,
+    solution: Path,
+    files: dict[str, bytes],
+    modules: list[str],
+    project: Project,
+    project_dir: str,
+) -> SuiteRun:
+    """The fix's own tests after solve.sh, in a fresh container: do they run and pass?"""
     spec = sandbox_spec(context, image, network=False, role="reconstruct")
     with context.engine.start(spec) as sandbox:
-        return run_suite(sandbox, command, workdir=WORKDIR)
+        ok, output = apply_solution(sandbox, solution)
+        if not ok:
+            return SuiteRun(command="solve.sh", exit_code=1, ran=False, summary=output[-200:])
+        for path, content in files.items():
+            sandbox.write_file(f"{WORKDIR}/{path}", content)
+        prefix = project_dir.removeprefix(WORKDIR).strip("/")
+        relative = [m.removeprefix(f"{prefix}/") if prefix else m for m in modules]
+        if project.kind == "python":
+            command = f"{VENV}/bin/python -m pytest -q -p no:cacheprovider -rfE " + " ".join(
+                shlex.quote(m) for m in relative
+            )
+        else:
+            script = project.node.test_script if project.node else None
+            command = f"PATH={WORKDIR}/node_modules/.bin:$PATH {script or 'npm test'}"
+        return run_suite(sandbox, f"cd {shlex.quote(project_dir)} && {command}", workdir=WORKDIR)
 
 
-def _write_solution(
-    context: StageContext, image: str, patch: SolutionPatch, solution: Path, journal: BuildJournal
-) -> None:
+def _works(probe: SuiteRun) -> bool:
+    """The tests ran (no collection error) and at least one of them passed."""
+    passed = re.search(r"\b([1-9]\d*) passed", probe.summary)
+    collection = re.search(r"errors? during collection|ERROR collecting", probe.summary)
+    return probe.ran and not collection and (passed is not None or probe.exit_code == 0)
+
+
+def _write_solution_script(patch: SolutionPatch, solution: Path) -> None:
     write_text_atomic(solution / "solve.sh", solve_script(patch.diff, workdir=WORKDIR))
     (solution / "solve.sh").chmod(0o755)
+
+
+def _check_solution(
+    context: StageContext, image: str, patch: SolutionPatch, solution: Path, journal: BuildJournal
+) -> None:
     spec = sandbox_spec(context, image, network=False, role="reconstruct")
     with context.engine.start(spec) as sandbox:
         ok, output = apply_solution(sandbox, solution)

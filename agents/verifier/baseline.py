@@ -24,22 +24,19 @@ from agents.verifier.files import (
     write_tests_dir,
 )
 from agents.verifier.judge import judge
+from agents.verifier.outcome_tests import split_fail_to_pass
 from agents.verifier.records import JudgeRun, VerifierReport
 from agents.verifier.runs import run_judge, scan_image, transitions
 from harness.errors import KettleError
 from harness.fsio import write_text_atomic
 from harness.llm import BASELINE
-from tools.projects.detect import (
-    PYTEST_CONFIG_FILES,
-    detect_project,
-    is_test_module,
-    pytest_config_file,
-    pytest_options,
-)
+from tools.projects.detect import detect_project
 from tools.projects.dockerfile import VENV, WORKDIR, build_environment
+from tools.projects.layout import fix_project_dir
+from tools.projects.python import PYTEST_CONFIG_FILES, pytest_config_file, pytest_options
 from tools.projects.test_runs import apply_solution
-from tools.repos.patches import plan_solution
-from tools.sessions.instruction import compose_instruction, names_defined_in_tests
+from tools.repos.patches import plan_solution, splitter_for
+from tools.sessions.instruction import added_lines, compose_instruction, names_defined_in_tests
 
 # Runs after the fix, each in a fresh container: a test must pass in all to count.
 _MAX_AFTER_RUNS = 2
@@ -68,22 +65,35 @@ class BaselineVerifierWriter:
                 f"nothing to verify: reconstruction failed ({reconstruction.message})"
             )
         repo_source, start, fix = build_commits(context)
+        first = getattr(context.qualification, "fix_first_commit", None)
         draft = context.workspace.draft
         environment, tests_dir = draft / "environment", draft / "tests"
         with context.repos.open(repo_source) as repo:
-            patch = plan_solution(repo, start, fix)
+            patch = plan_solution(repo, start, fix, first=first)
             test_files = {
                 path: repo.read_file(patch.fixed_tree, path, max_bytes=_MAX_TEST_FILE_BYTES) or b""
                 for path in patch.test_paths
             }
+            files = {entry.path for entry in repo.list_files(start)}
+            subdir = fix_project_dir([*patch.test_paths, *patch.source_paths], files)
             configs = {
-                name: _text(repo.read_file(patch.fixed_tree, name)) for name in PYTEST_CONFIG_FILES
+                name: _text(
+                    repo.read_file(patch.fixed_tree, f"{subdir}/{name}" if subdir else name)
+                )
+                for name in PYTEST_CONFIG_FILES
             }
+            splitter = splitter_for(repo, patch.fixed_tree)
             fix_diff = repo.commit_patch(fix)
         if not test_files:
             raise KettleError("no tests in the fix; a model-driven verifier is needed")
-        project = detect_project(environment / "app", test_paths=patch.test_paths)
-        modules = [p for p in patch.test_paths if is_test_module(p, project.kind)]
+        root = environment / "app" / subdir if subdir else environment / "app"
+        project = detect_project(root, test_paths=patch.test_paths)
+        project_dir = f"{WORKDIR}/{subdir}" if subdir else WORKDIR
+        modules = [
+            path.removeprefix(f"{subdir}/") if subdir else path
+            for path in patch.test_paths
+            if splitter.is_test_module(path)
+        ]
         if not modules:
             raise KettleError(
                 f"the fix changes test files but no test module ({', '.join(patch.test_paths[:5])})"
@@ -105,13 +115,13 @@ class BaselineVerifierWriter:
             venv=VENV if project.kind == "python" else None,
         )
         if project.kind == "python":
-            runs = python_runs(facts, modules, WORKDIR)
+            runs = python_runs(facts, modules, project_dir)
             settings = pytest_ini(
-                pytest_options(configs), source=pytest_config_file(configs), workdir=WORKDIR
+                pytest_options(configs), source=pytest_config_file(configs), workdir=project_dir
             )
         else:
             assert project.node is not None
-            runs = node_runs(facts, project.node, modules, WORKDIR)
+            runs = node_runs(facts, project.node, modules, project_dir)
             settings = None
         plan = make_plan(facts, runs, sorted(test_files), workdir=WORKDIR, expected=None)
         written = write_tests_dir(tests_dir, plan, facts, test_files, pytest_settings=settings)
@@ -129,6 +139,20 @@ class BaselineVerifierWriter:
             )
         if not found.fail_to_pass:
             raise KettleError("the fix's tests do not fail on the start state")
+        user_words = "\n".join([context.candidate.first_prompt, *context.candidate.follow_ups])
+        kept, decisions = split_fail_to_pass(
+            found.fail_to_pass,
+            before,
+            added_lines=added_lines(fix_diff),
+            added_files=patch.source_paths,
+            user_words=user_words,
+        )
+        if not kept:
+            raise KettleError(
+                "every failing test of the fix fails at the start only because it imports a "
+                f"name the fix introduces and the user never asked for ({decisions[0].reason})"
+            )
+        found = found.model_copy(update={"fail_to_pass": kept})
         plan.expected = found.expected
         write_plan(tests_dir, plan)
         # The shipped verifier judges these same outcomes with the same code: the start
@@ -150,6 +174,8 @@ class BaselineVerifierWriter:
         )
         write_text_atomic(draft / "instruction.md", instruction)
         flaky = f", {len(found.flaky)} flaky left out" if found.flaky else ""
+        dropped = sum(not d.kept for d in decisions)
+        flaky += f", {dropped} that only failed to import a new name left out" if dropped else ""
         return VerifierReport(
             builder=BASELINE,
             status="ok",
@@ -159,6 +185,7 @@ class BaselineVerifierWriter:
             ),
             fail_to_pass=found.fail_to_pass,
             pass_to_pass=found.pass_to_pass,
+            decisions=decisions,
             test_files=written,
         )
 

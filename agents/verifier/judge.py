@@ -433,9 +433,11 @@ def run_tests(plan: dict, logs: str) -> tuple[dict[str, str], list[dict]]:
                 os.remove(report)
         started = time.monotonic()
         timed_out = False
-        with open(os.path.join(logs, "test-output.txt"), "a", encoding="utf-8") as log:
+        log_path = os.path.join(logs, "test-output.txt")
+        with open(log_path, "a", encoding="utf-8") as log:
             log.write(f"\n===== {run['label']}: {' '.join(run['argv'])}\n")
             log.flush()
+            offset = log.tell()
             try:
                 completed = subprocess.run(
                     run["argv"],
@@ -460,16 +462,29 @@ def run_tests(plan: dict, logs: str) -> tuple[dict[str, str], list[dict]]:
         found = parse_report(run, text, exit_code)
         for test_id, outcome in found.items():
             _record(outcomes, test_id, outcome)
-        records.append(
-            {
-                "label": run["label"],
-                "exit_code": exit_code,
-                "timed_out": timed_out,
-                "tests": len(found),
-                "duration_sec": round(time.monotonic() - started, 3),
-            }
-        )
+        record = {
+            "label": run["label"],
+            "exit_code": exit_code,
+            "timed_out": timed_out,
+            "tests": len(found),
+            "duration_sec": round(time.monotonic() - started, 3),
+        }
+        # A file that does not load (an import error, a syntax error) runs no test: its
+        # output says why, and the builder needs that to tell a missing name from a bug.
+        collection = any(f"{ID_SEPARATOR}<collection>{ID_SEPARATOR}" in t for t in found)
+        if collection or (not found and exit_code not in (0, None)):
+            record["load_error"] = _output_since(log_path, offset)[-2000:]
+        records.append(record)
     return outcomes, records
+
+
+def _output_since(path: str, offset: int) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            handle.seek(offset)
+            return handle.read()
+    except OSError:
+        return ""
 
 
 def run(plan_path: str) -> int:

@@ -9,6 +9,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
+class LeftOut(BaseModel):
+    """A fail-to-pass test whose failure at the start may not measure the outcome."""
+
+    test: str
+    kept: bool = Field(description="True: in the verifier anyway (the user asked for it)")
+    reason: str
+
+
 class VerifierReport(BaseModel):
     schema_version: int = 1
     builder: str
@@ -16,6 +24,10 @@ class VerifierReport(BaseModel):
     message: str = ""
     fail_to_pass: list[str] = Field(default_factory=list)
     pass_to_pass: list[str] = Field(default_factory=list)
+    decisions: list[LeftOut] = Field(
+        default_factory=list,
+        description="Tests that failed at the start only because their file did not load",
+    )
     test_files: list[str] = Field(default_factory=list, description="Files under tests/")
     cost_usd: float | None = None
     steps: int = 0

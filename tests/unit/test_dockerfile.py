@@ -41,11 +41,31 @@ def test_a_project_that_does_not_install_is_left_on_sys_path() -> None:
     assert "ignore-requires-python" not in text
 
 
-def test_requires_python_is_overridden_only_when_it_excludes_the_image() -> None:
-    recipe = PythonRecipe(
-        described_by="pyproject.toml", locked=True, editable=True, ignore_requires_python=True
+def test_a_project_on_another_python_starts_from_that_suites_base_image() -> None:
+    recipe = PythonRecipe(suite="trixie", described_by="pyproject.toml", locked=True, editable=True)
+    assert _lines(python_dockerfile(recipe))[0] == "ARG BASE_IMAGE=kettle/base:trixie"
+
+
+def test_a_version_from_git_is_pretended_before_the_project_installs() -> None:
+    text = python_dockerfile(
+        PythonRecipe(
+            described_by="pyproject.toml",
+            locked=True,
+            editable=True,
+            env={"SETUPTOOLS_SCM_PRETEND_VERSION": "3.4.3"},
+        )
     )
-    assert "--ignore-requires-python -e /app" in python_dockerfile(recipe)
+    assert text.index("SETUPTOOLS_SCM_PRETEND_VERSION=3.4.3") < text.index("-e /app")
+
+
+def test_a_package_in_a_monorepo_folder_installs_from_that_folder() -> None:
+    text = python_dockerfile(
+        PythonRecipe(
+            described_by="pyproject.toml", locked=True, editable=True, project_dir="/app/libs/x"
+        )
+    )
+    assert "COPY app/ /app/" in text
+    assert "RUN pip install --no-deps --no-build-isolation -e /app/libs/x" in text
 
 
 def test_node_without_dependencies_needs_neither_npm_nor_a_lock() -> None:

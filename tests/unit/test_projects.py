@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.projects.detect import (
-    UnsupportedProjectError,
-    detect_project,
-    is_test_module,
+from tools.projects.detect import UnsupportedProjectError, detect_project, is_test_module
+from tools.projects.python import (
     pytest_config_file,
     pytest_options,
     python_allowed,
@@ -96,16 +94,16 @@ class TestPython:
         project = detect_project(root)
         assert project.python is not None
         assert project.python.extras == ["testing"]
-        assert project.notes == ["requires-python >=3.12 excludes 3.11, the image's Python"]
+        assert project.python.requires_python == ">=3.12"
 
-    def test_poetry_dev_dependencies_are_installed_by_name(self, tmp_path: Path) -> None:
+    def test_poetry_dev_dependencies_keep_their_constraints(self, tmp_path: Path) -> None:
         pyproject = (
             '[tool.poetry]\nname = "demo"\n[tool.poetry.group.dev.dependencies]\n'
             'pytest = "^8.0"\nfreezegun = "*"\n'
         )
         project = detect_project(_tree(tmp_path, {"pyproject.toml": pyproject}))
         assert project.python is not None
-        assert project.python.group_requirements == ["freezegun", "pytest"]
+        assert sorted(project.python.group_requirements) == ["freezegun", "pytest>=8.0,<9"]
         assert any("poetry" in note for note in project.notes)
 
 

@@ -21,7 +21,7 @@ from harness.fsio import write_bytes_atomic, write_text_atomic
 from harness.sandbox.container import DockerSandbox
 from harness.sandbox.engine import DockerEngine
 from harness.sandbox.records import SandboxSpec
-from tools.projects.detect import BASE_PYTHON, python_allowed
+from harness.settings import DEFAULT_SUITE
 from tools.projects.dockerfile import (
     NODE_LOCK,
     PYTHON_LOCK,
@@ -31,7 +31,8 @@ from tools.projects.dockerfile import (
     node_dockerfile,
     python_dockerfile,
 )
-from tools.projects.records import NodeRecipe, Project, PythonRecipe
+from tools.projects.python import lock_constraints
+from tools.projects.records import NodeRecipe, Project, PythonRecipe, PythonSetup
 
 RESOLVE_TIMEOUT_SEC = 900
 
@@ -61,83 +62,144 @@ class BuildJournal:
         return result.ok, last.strip()[:300]
 
 
+@dataclass(frozen=True)
+class PythonInstall:
+    """One way of installing a Python project, as the reconstructor tries them in turn."""
+
+    project_dir: str = WORKDIR  # where the project is in the image (a monorepo's package)
+    env: dict[str, str] = field(default_factory=dict)  # e.g. pretend-version variables
+    as_of: str | None = None  # resolve as of this date (ISO), as the user's machine did
+    added: tuple[str, ...] = ()  # requirements the fix adds: installed too (documented)
+
+
 def set_up_python(
     engine: DockerEngine,
     spec: SandboxSpec,
     project: Project,
     environment: Path,
     journal: BuildJournal,
+    install: PythonInstall | None = None,
+    *,
+    suite: str = DEFAULT_SUITE,
 ) -> tuple[list[str], str]:
     """Resolve a Python project's dependencies in a networked sandbox; write the lock and
     the Dockerfile. Returns (pinned dependencies, the suite's test command)."""
     setup = project.python
     assert setup is not None
-    pip = f"{VENV}/bin/pip"
+    install = install or PythonInstall()
+    pip = _Pip(journal, as_of=install.as_of, project_dir=install.project_dir)
     editable = False
-    ignore_python = bool(setup.requires_python) and not python_allowed(
-        str(setup.requires_python), BASE_PYTHON
-    )
-    with engine.start(spec) as sandbox:
+    with engine.start(spec.model_copy(update={"env": {**spec.env, **install.env}})) as sandbox:
         sandbox.copy_in(environment / "app", WORKDIR)
         ok, why = journal.command(sandbox, f"python3 -m venv {VENV}", timeout=120)
         if not ok:
             raise KettleError(f"cannot create a virtualenv in the base image: {why}")
-        tools = ["pip", "setuptools", "wheel", *setup.build_requires]
+        tools = ["pip", "setuptools", "wheel", *(["uv"] if install.as_of else [])]
         ok, why = journal.command(
-            sandbox, f"{pip} install --upgrade {shlex.join(tools)}", timeout=RESOLVE_TIMEOUT_SEC
-        )
+            sandbox, f"{VENV}/bin/pip install --upgrade {shlex.join(tools)}",
+            timeout=RESOLVE_TIMEOUT_SEC,
+        )  # fmt: skip
         if not ok:
-            journal.obstacle(f"build requirements did not install: {why}", "kept the venv's own")
-        elif setup.installable:
+            journal.obstacle(f"pip/setuptools did not upgrade: {why}", "kept the venv's own")
+        root = Path(environment / "app" / install.project_dir.removeprefix(WORKDIR).lstrip("/"))
+        pip.constraints = _lock_constraints(sandbox, root, setup, journal)
+        if setup.build_requires and not pip.run(sandbox, setup.build_requires):
+            journal.obstacle(f"build requirements {setup.build_requires} did not install")
+        if setup.installable:
             _install_editable_requirements(sandbox, pip, journal)
         for requirements in setup.requirement_files:
-            ok, why = journal.command(
-                sandbox,
-                f"{pip} install -r {shlex.quote(requirements)}",
-                timeout=RESOLVE_TIMEOUT_SEC,
-            )
-            if not ok:
-                journal.obstacle(f"{requirements} did not install: {why}", "skipped it")
+            if not pip.run(sandbox, ["-r", requirements]):
+                journal.obstacle(f"{requirements} did not install", "skipped it")
         if setup.installable:
-            editable = _install_editable(sandbox, pip, setup.extras, ignore_python, journal)
-        if setup.group_requirements:
-            ok, why = journal.command(
-                sandbox,
-                f"{pip} install {shlex.join(setup.group_requirements)}",
-                timeout=RESOLVE_TIMEOUT_SEC,
-            )
-            if not ok:
-                journal.obstacle(f"test/dev dependency groups did not install: {why}")
+            editable = _install_editable(sandbox, pip, setup, journal)
+        extra = [*setup.group_requirements, *install.added]
+        if extra and not pip.run(sandbox, extra):
+            failed = [item for item in extra if not pip.run(sandbox, [item])]
+            journal.obstacle(
+                f"test requirements that did not install: {', '.join(failed)}"
+                if failed else "test requirements installed only one at a time"
+            )  # fmt: skip
         has_pytest, _ = journal.command(
             sandbox, f"{VENV}/bin/python -c 'import pytest'", timeout=60
         )
         if not has_pytest:
-            journal.obstacle("the project does not depend on pytest", "installed the latest")
-            ok, why = journal.command(sandbox, f"{pip} install pytest", timeout=RESOLVE_TIMEOUT_SEC)
-            if not ok:
-                raise KettleError(f"cannot install pytest: {why}")
+            journal.obstacle("the project's test requirements name no pytest", "installed pytest")
+            if not pip.run(sandbox, ["pytest"]):
+                raise KettleError("cannot install pytest")
         result = sandbox.exec(
-            [pip, "freeze", "--all", "--exclude-editable"], timeout_sec=120, workdir=WORKDIR
+            [f"{VENV}/bin/pip", "freeze", "--all", "--exclude-editable"],
+            timeout_sec=120,
+            workdir=WORKDIR,
         )
         if not result.ok:
             raise KettleError(f"pip freeze failed: {result.stderr.strip()[-200:]}")
     lock, pip_version = _python_lock(result.stdout, journal)
-    journal.obstacle(
-        "no lock file in the repository",
-        f"pinned the {len(lock)} installed packages from pip freeze ({PYTHON_LOCK})",
-    )
+    if not setup.lock_file:
+        journal.obstacle(
+            "no lock file in the repository",
+            f"pinned the {len(lock)} installed packages from pip freeze ({PYTHON_LOCK})",
+        )
     write_text_atomic(environment / PYTHON_LOCK, "".join(f"{line}\n" for line in lock))
     recipe = PythonRecipe(
+        suite=suite,
         described_by=", ".join(project.markers[:3]),
         pip_version=pip_version,
         locked=bool(lock),
         editable=editable,
-        ignore_requires_python=ignore_python,
+        project_dir=install.project_dir,
+        env=install.env,
     )
     write_text_atomic(environment / "Dockerfile", python_dockerfile(recipe))
-    return [f"pip=={pip_version}", *lock] if pip_version else lock, (
-        f"{VENV}/bin/python -m pytest -q -p no:cacheprovider"
+    pinned = [f"pip=={pip_version}", *lock] if pip_version else lock
+    return (
+        pinned,
+        f"cd {shlex.quote(install.project_dir)} && {VENV}/bin/python -m pytest -q "
+        "-p no:cacheprovider",
     )
+
+
+class _Pip:
+    """pip (or, resolving as of a past date, uv's pip) in the sandbox's venv."""
+
+    def __init__(self, journal: BuildJournal, *, as_of: str | None, project_dir: str) -> None:
+        self.journal, self.as_of, self.project_dir = journal, as_of, project_dir
+        self.constraints: str | None = None
+
+    def command(self, args: list[str], *, isolation: bool = True) -> str:
+        if self.as_of:
+            base = [f"{VENV}/bin/uv", "pip", "install", "--python", f"{VENV}/bin/python"]
+            base += ["--exclude-newer", self.as_of]
+        else:
+            base = [f"{VENV}/bin/pip", "install"]
+        if not isolation:
+            base.append("--no-build-isolation")
+        if self.constraints:
+            base += ["-c", self.constraints]
+        return f"cd {shlex.quote(self.project_dir)} && {shlex.join([*base, *args])}"
+
+    def run(self, sandbox: DockerSandbox, args: list[str], *, isolation: bool = True) -> bool:
+        ok, _ = self.journal.command(
+            sandbox, self.command(args, isolation=isolation), timeout=RESOLVE_TIMEOUT_SEC
+        )
+        return ok
+
+
+_CONSTRAINTS_PATH = "/opt/kettle/constraints.txt"
+
+
+def _lock_constraints(
+    sandbox: DockerSandbox, root: Path, setup: PythonSetup, journal: BuildJournal
+) -> str | None:
+    """The project's lock file as pip constraints, so installs take its versions."""
+    pins = lock_constraints(root, setup.lock_file)
+    if not pins:
+        return None
+    sandbox.write_file(_CONSTRAINTS_PATH, "".join(f"{pin}\n" for pin in pins))
+    journal.obstacle(
+        f"the project locks its dependencies in {setup.lock_file}",
+        f"installed with its {len(pins)} pinned versions as constraints",
+    )
+    return _CONSTRAINTS_PATH
 
 
 # Asks the project's PEP 517 build backend what an editable build needs on top of its
@@ -160,11 +222,15 @@ print(json.dumps(hook() if hook else []))
 """
 
 
-def _install_editable_requirements(sandbox: DockerSandbox, pip: str, journal: BuildJournal) -> None:
+def _install_editable_requirements(
+    sandbox: DockerSandbox, pip: _Pip, journal: BuildJournal
+) -> None:
     """Install what the backend needs for an editable build, so the image can build the
     project without build isolation (and without PyPI) and the lock records it."""
     asked = sandbox.exec(
-        [f"{VENV}/bin/python", "-c", _EDITABLE_REQUIRES_SCRIPT], timeout_sec=120, workdir=WORKDIR
+        [f"{VENV}/bin/python", "-c", _EDITABLE_REQUIRES_SCRIPT],
+        timeout_sec=120,
+        workdir=pip.project_dir,
     )
     try:
         needed = [str(item) for item in json.loads(asked.stdout.strip().splitlines()[-1])]
@@ -174,44 +240,32 @@ def _install_editable_requirements(sandbox: DockerSandbox, pip: str, journal: Bu
             f"left it to pip ({(asked.stderr or asked.stdout).strip()[-160:]})",
         )
         return
-    if not needed:
-        return
-    ok, why = journal.command(
-        sandbox, f"{pip} install {shlex.join(needed)}", timeout=RESOLVE_TIMEOUT_SEC
-    )
-    if not ok:
-        journal.obstacle(f"editable-build requirements {needed} did not install: {why}")
+    if needed and not pip.run(sandbox, needed):
+        journal.obstacle(f"editable-build requirements {needed} did not install")
 
 
 def _install_editable(
-    sandbox: DockerSandbox, pip: str, extras: list[str], ignore_python: bool, journal: BuildJournal
+    sandbox: DockerSandbox, pip: _Pip, setup: PythonSetup, journal: BuildJournal
 ) -> bool:
     """pip install -e the project, with its test extras if they install; False if it won't.
 
     The build backend is in the venv already, so the first tries build without isolation
     (no second download of it); the last lets pip fetch the backend itself.
     """
-    ignore = " --ignore-requires-python" if ignore_python else ""
+    extras = setup.extras
     targets = [f".[{','.join(extras)}]"] if extras else []
-    attempts = [(target, " --no-build-isolation") for target in [*targets, "."]]
-    attempts.append((".", ""))
-    last = ""
+    attempts = [(target, False) for target in [*targets, "."]]
+    attempts.append((".", True))
     for number, (target, isolation) in enumerate(attempts):
-        ok, why = journal.command(
-            sandbox,
-            f"{pip} install{ignore}{isolation} -e {shlex.quote(target)}",
-            timeout=RESOLVE_TIMEOUT_SEC,
-        )
-        if ok:
+        if pip.run(sandbox, ["-e", target], isolation=isolation):
             if extras and target == ".":
                 journal.obstacle(f"extras {extras} did not install", "installed the project alone")
             if number == len(attempts) - 1:
                 journal.obstacle("the project only builds with build isolation")
             return True
-        last = why
     journal.obstacle(
-        f"the project does not install (pip install -e failed: {last})",
-        "tests import it from /app (python -m pytest puts /app on sys.path)",
+        "the project does not install (pip install -e failed; see logs/reconstruct.log)",
+        "tests import it from the project folder (python -m pytest puts it on sys.path)",
     )
     return False
 

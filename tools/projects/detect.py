@@ -15,19 +15,18 @@ import configparser
 import json
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from harness.errors import KettleError
 from tools.projects.paths import classify_path
-from tools.projects.records import NodeRunner, NodeSetup, Project, ProjectKind, PythonSetup
-
-PYTHON_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
-# Extras and dependency groups that hold what the tests need.
-TEST_EXTRAS = ("test", "tests", "testing", "dev", "develop", "development")
-# The interpreter every baseline image runs (Debian bookworm's python3).
-BASE_PYTHON = (3, 11)
+from tools.projects.python import (
+    PYTHON_MARKERS,
+    python_setup,
+    requirement_files,
+)
+from tools.projects.records import NodeRunner, NodeSetup, Project, ProjectKind
 
 _PY_SUFFIXES = (".py",)
 _JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx")
@@ -86,174 +85,15 @@ def detect_project(root: Path, *, test_paths: Sequence[str] = ()) -> Project:
     )
 
 
-# --- Python -----------------------------------------------------------------------------
-
-
-def requirement_files(root: Path) -> list[str]:
-    """requirements*.txt (and *-requirements.txt) at the root and in requirements/."""
-    found = [p.name for p in root.glob("*.txt") if _REQUIREMENTS.match(p.name) and p.is_file()]
-    folder = root / "requirements"
-    if folder.is_dir():
-        found += [f"requirements/{p.name}" for p in folder.glob("*.txt") if p.is_file()]
-    # The main file first: test and dev files often include it with -r.
-    return sorted(found, key=lambda name: (name != "requirements.txt", name))
+# --- Python ---------------------------------------------------------------------------
 
 
 def _python_project(root: Path) -> Project:
     markers = [name for name in PYTHON_MARKERS if (root / name).is_file()]
-    pyproject = _read_toml(root / "pyproject.toml") or {}
-    setup_cfg = _read_ini(root / "setup.cfg")
-    project = pyproject.get("project", {}) if isinstance(pyproject.get("project"), dict) else {}
-    build_system = pyproject.get("build-system", {})
-    installable = bool(
-        (root / "setup.py").is_file()
-        or (setup_cfg is not None and setup_cfg.has_section("metadata"))
-        or build_system
-        or project
-    )
-    notes: list[str] = []
-    extras_available = set(project.get("optional-dependencies", {}) or {})
-    if setup_cfg is not None and setup_cfg.has_section("options.extras_require"):
-        extras_available |= set(setup_cfg.options("options.extras_require"))
-    extras = [name for name in TEST_EXTRAS if name in extras_available]
-    groups = pyproject.get("dependency-groups", {}) or {}
-    group_requirements = [
-        item
-        for name in TEST_EXTRAS
-        for item in groups.get(name, [])
-        if isinstance(item, str)  # {include-group = ...} entries repeat other groups
-    ]
-    poetry = pyproject.get("tool", {}).get("poetry", {})
-    if isinstance(poetry, dict) and (poetry.get("group") or poetry.get("dev-dependencies")):
-        names = sorted(_poetry_dev_names(poetry))
-        group_requirements += names
-        if names:
-            notes.append("poetry dev dependencies installed by name only (versions unpinned)")
-    requires_python = project.get("requires-python")
-    if requires_python is None and setup_cfg is not None:
-        requires_python = setup_cfg.get("options", "python_requires", fallback=None)
-    if requires_python and not python_allowed(str(requires_python), BASE_PYTHON):
-        wanted = ".".join(map(str, BASE_PYTHON))
-        notes.append(f"requires-python {requires_python} excludes {wanted}, the image's Python")
-    build_requires = [str(r) for r in build_system.get("requires", []) if isinstance(r, str)]
+    setup, notes = python_setup(root)
     return Project(
-        kind="python",
-        markers=markers + requirement_files(root),
-        python=PythonSetup(
-            installable=installable,
-            build_requires=build_requires,
-            extras=extras,
-            requirement_files=requirement_files(root),
-            group_requirements=group_requirements,
-            requires_python=str(requires_python) if requires_python else None,
-            pytest_config_file=pytest_config_file(
-                {name: _read_text(root / name) for name in PYTEST_CONFIG_FILES}
-            ),
-        ),
-        notes=notes,
+        kind="python", markers=markers + setup.requirement_files, python=setup, notes=notes
     )
-
-
-def _poetry_dev_names(poetry: dict[str, Any]) -> set[str]:
-    names: set[str] = set(poetry.get("dev-dependencies", {}) or {})
-    for name, group in (poetry.get("group", {}) or {}).items():
-        if name in TEST_EXTRAS and isinstance(group, dict):
-            names |= set(group.get("dependencies", {}) or {})
-    return {name for name in names if name.lower() != "python"}
-
-
-def python_allowed(specifiers: str, version: tuple[int, int]) -> bool:
-    """Does ``requires-python`` (e.g. ">=3.8,<4", "~=3.10") admit Python ``version``?
-
-    Compared on major.minor (any patch release of the image's Python counts); syntax this
-    does not know admits it: the build tells the truth later.
-    """
-    have = tuple(version[:2])
-    for raw in specifiers.split(","):
-        if not raw.strip():
-            continue
-        match = _SPECIFIER.match(raw)
-        if not match:
-            return True
-        operator, number, wildcard = match.groups()
-        parts = [int(part) for part in number.split(".") if part]
-        if not _admits(operator, parts, bool(wildcard), have):
-            return False
-    return True
-
-
-def _admits(operator: str, parts: list[int], wildcard: bool, have: tuple[int, ...]) -> bool:
-    target = tuple([*parts, 0][:2])
-    patch = parts[2] if len(parts) > 2 else 0
-    size = min(len(parts), 2)
-    same = have[:size] == tuple(parts[:size])
-    if operator in ("==", "==="):
-        return same
-    if operator == "!=":
-        # "!=3.11.4" excludes one patch release only: the image may have another.
-        return not (same and (wildcard or len(parts) <= 2))
-    if operator == "~=":
-        prefix = tuple(parts[:-1] or parts)[:2]
-        return have >= target and have[: len(prefix)] == prefix
-    rules = {
-        ">=": have >= target,
-        ">": have > target or (have == target and len(parts) > 2),
-        "<=": have <= target,
-        "<": have < target or (have == target and patch > 0),
-    }
-    return rules[operator]
-
-
-PYTEST_CONFIG_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
-
-
-def pytest_config_file(texts: Mapping[str, str | None]) -> str | None:
-    """Which file pytest takes its configuration from, by pytest's own precedence."""
-    for name in PYTEST_CONFIG_FILES:
-        if pytest_options_of(name, texts.get(name)) is not None:
-            return name
-    return None
-
-
-def pytest_options(texts: Mapping[str, str | None]) -> dict[str, str | list[str]]:
-    """The project's pytest options from the first config file that has them."""
-    for name in PYTEST_CONFIG_FILES:
-        options = pytest_options_of(name, texts.get(name))
-        if options is not None:
-            return options
-    return {}
-
-
-def pytest_options_of(name: str, text: str | None) -> dict[str, str | list[str]] | None:
-    """Options of one config file; None when it holds no pytest section."""
-    if text is None:
-        return None
-    if name == "pyproject.toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError:
-            return None
-        tool = data.get("tool", {})
-        table = tool.get("pytest", {}).get("ini_options")
-        if table is None and isinstance(tool.get("pytest"), dict) and tool["pytest"]:
-            table = {k: v for k, v in tool["pytest"].items() if not isinstance(v, dict)}
-        if not isinstance(table, dict):
-            return None
-        return {key: _option_value(value) for key, value in table.items()}
-    section = {"setup.cfg": "tool:pytest"}.get(name, "pytest")
-    parser = _parse_ini(text)
-    if parser is None or not parser.has_section(section):
-        # pytest.ini counts even without a [pytest] section: pytest stops looking there.
-        return {} if name in ("pytest.ini", ".pytest.ini") else None
-    return {key: value for key, value in parser.items(section)}
-
-
-def _option_value(value: Any) -> str | list[str]:
-    if isinstance(value, list):
-        return [str(item) for item in value]
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 # --- Node -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
 from harness.sandbox.ownership import LABEL
-from harness.settings import Settings
+from harness.settings import BASE_IMAGE_REPOSITORY, Settings
 from harness.task.image import base_build_args, base_image_id, context_digest
 from tools.projects.records import NodeRecipe, PythonRecipe
 
@@ -25,13 +25,17 @@ LOCKS_DIR = "locks"
 PYTHON_LOCK = f"{LOCKS_DIR}/requirements.lock"
 NODE_LOCK = f"{LOCKS_DIR}/package-lock.json"
 DRAFT_IMAGE_REPOSITORY = "kettle-draft"
-_HEADER = "ARG BASE_IMAGE=kettle/base:bookworm\nFROM ${BASE_IMAGE}\n"
 _RUNNER_NAMES = {"node-test": "node --test", "npm-test": "npm test"}
+
+
+def _header(suite: str) -> str:
+    # Harbor builds with this default; kettle with this machine's image for the suite.
+    return f"ARG BASE_IMAGE={BASE_IMAGE_REPOSITORY}:{suite}\nFROM ${{BASE_IMAGE}}\n"
 
 
 def python_dockerfile(recipe: PythonRecipe) -> str:
     lines = [
-        _HEADER,
+        _header(recipe.suite),
         f"# A Python project ({recipe.described_by}) tested with pytest, set up by kettle's",
         "# baseline builder. Dependencies are pinned: locks/requirements.lock holds exactly",
         "# what resolved when the builder first installed the project (pip freeze, transitive",
@@ -48,18 +52,25 @@ def python_dockerfile(recipe: PythonRecipe) -> str:
             f"COPY {PYTHON_LOCK} /opt/kettle/requirements.lock",
             "RUN pip install --no-deps -r /opt/kettle/requirements.lock",
         ]
+    if recipe.env:
+        lines += [
+            "# The version comes from git, and the environment has no .git: each versioning",
+            "# tool is told the version of the start state's nearest release instead.",
+            "ENV "
+            + " \\\n    ".join(f"{key}={value}" for key, value in sorted(recipe.env.items())),
+        ]
     lines += ["", f"WORKDIR {WORKDIR}", f"COPY app/ {WORKDIR}/"]
     if recipe.editable:
-        ignore = " --ignore-requires-python" if recipe.ignore_requires_python else ""
         lines += [
-            "# Editable, so the tests import the code in /app as the agent leaves it. No build",
+            "# Editable, so the tests import the code as the agent leaves it. No build",
             "# isolation: the pinned build backend above builds it without reaching PyPI.",
-            f"RUN pip install --no-deps --no-build-isolation{ignore} -e {WORKDIR}",
+            f"RUN pip install --no-deps --no-build-isolation -e {recipe.project_dir}",
         ]
     else:
         lines += [
-            "# The project does not install as a package: `python -m pytest` run in /app puts",
-            "# /app on sys.path, which is how its tests import it.",
+            f"# The project does not install as a package: `python -m pytest` run in"
+            f" {recipe.project_dir}",
+            "# puts it on sys.path, which is how its tests import it.",
         ]
     return "\n".join(lines) + "\n"
 
@@ -67,7 +78,7 @@ def python_dockerfile(recipe: PythonRecipe) -> str:
 def node_dockerfile(recipe: NodeRecipe) -> str:
     packages = [f'"nodejs={recipe.nodejs}"'] + ([f'"npm={recipe.npm}"'] if recipe.npm else [])
     lines = [
-        _HEADER,
+        _header(recipe.suite),
         f"# A Node.js project tested with {_RUNNER_NAMES.get(recipe.runner, recipe.runner)}; "
         "set up by kettle's baseline builder.",
         "# Node.js (and npm) from Debian bookworm, held to the series recorded when the",

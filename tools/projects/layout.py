@@ -321,6 +321,14 @@ def project_root_of(path: str, files: set[str]) -> str:
     return ""
 
 
+def fix_project_dir(paths: Iterable[str], files: set[str]) -> str:
+    """The folder of the one project a fix's paths belong to (a monorepo's package), or ""
+    when they belong to the top-level project or to several."""
+    roots = {project_root_of(path, files) for path in paths}
+    roots.discard("")
+    return roots.pop() if len(roots) == 1 else ""
+
+
 class TestSplitter:
     """Tells tests from source for any path of a repository at one state, each path by the
     layout of the project it belongs to (so each package of a monorepo by its own rules)."""

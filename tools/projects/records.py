@@ -24,6 +24,13 @@ class PythonSetup(BaseModel):
         default_factory=list, description="Requirements of test/dev dependency groups"
     )
     requires_python: str | None = None
+    supported_pythons: list[str] = Field(
+        default_factory=list, description="From classifiers, tox envlist and CI (e.g. 3.12)"
+    )
+    lock_file: str | None = Field(None, description="uv.lock, poetry.lock, pdm.lock, Pipfile.lock")
+    vcs_versioning: list[str] = Field(
+        default_factory=list, description="Tools that compute the version from git"
+    )
     pytest_config_file: str | None = None
 
 
@@ -67,16 +74,21 @@ class SuiteRun(BaseModel):
 class PythonRecipe(BaseModel):
     """How a Python environment installs, as resolved by the builder."""
 
+    suite: str = Field("bookworm", description="Debian suite of the base image (its Python)")
     described_by: str = Field(description="What the project declares itself with")
     pip_version: str | None = None
     locked: bool = Field(description="Install from locks/requirements.lock")
-    editable: bool = Field(description="pip install -e /app (the project is installable)")
-    ignore_requires_python: bool = False
+    editable: bool = Field(description="pip install -e the project (it is installable)")
+    project_dir: str = Field("/app", description="Where the project is (a monorepo's package)")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Build environment, e.g. pretend-version variables"
+    )
 
 
 class NodeRecipe(BaseModel):
     """How a Node environment installs, as resolved by the builder."""
 
+    suite: str = Field("bookworm", description="Debian suite of the base image")
     runner: str
     nodejs: str = Field(description="apt version glob, e.g. 18.20.*")
     npm: str | None = Field(None, description="apt version glob; None when no npm is needed")

@@ -360,6 +360,15 @@ class LocalRepo:
             sha,
         )
 
+    def nearest_release(self, rev: str) -> str | None:
+        """The newest tag reachable from ``rev`` that looks like a version (``v1.2.3``,
+        ``pkg-1.2``), as git describes it; None without one."""
+        sha = self._require(rev)
+        try:
+            return self._git.describe("--tags", "--abbrev=0", "--match", "*[0-9]*", sha).strip()
+        except git.GitCommandError:
+            return None
+
     def list_files(self, rev: str) -> list[TreeEntry]:
         """Every file in the tree at ``rev`` (a commit or a tree), with its size in bytes."""
         sha = self._require_tree(rev)
