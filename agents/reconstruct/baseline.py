@@ -26,14 +26,25 @@ from harness.errors import KettleError
 from harness.fsio import write_text_atomic
 from harness.llm import BASELINE
 from harness.machine.base_image import ensure_base_image
-from harness.settings import DEFAULT_SUITE
-from tools.projects.dependencies import BuildJournal, PythonInstall, set_up_node, set_up_python
+from harness.settings import DEFAULT_SUITE, SUITE_PYTHON
+from tools.projects.dependencies import (
+    BuildJournal,
+    NodeInstall,
+    PythonInstall,
+    set_up_node,
+    set_up_python,
+)
 from tools.projects.detect import detect_project
 from tools.projects.dockerfile import VENV, WORKDIR, build_environment
 from tools.projects.layout import fix_project_dir
-from tools.projects.python import declared_requirements, pretend_version_env, release_version
-from tools.projects.records import Project, SuiteRun
-from tools.projects.runtimes import choose_python
+from tools.projects.python import (
+    declared_requirements,
+    pretend_version_env,
+    python_allowed,
+    release_version,
+)
+from tools.projects.records import NodeSetup, Project, SuiteRun
+from tools.projects.runtimes import NODE_FROM_DEBIAN, choose_node, choose_python
 from tools.projects.test_runs import apply_solution, run_suite
 from tools.repos.git import LocalRepo
 from tools.repos.patches import plan_solution, solve_script, splitter_for
@@ -99,7 +110,9 @@ class BaselineReconstructor:
                 "solve.sh carries every source change from the start commit to the fix",
             )
         root = environment / "app" / subdir if subdir else environment / "app"
-        project = detect_project(root, test_paths=patch.test_paths)
+        project = detect_project(
+            root, test_paths=patch.test_paths, workspace_root=environment / "app"
+        )
         for note in project.notes:
             journal.obstacle(note)
         project_dir = f"{WORKDIR}/{subdir}" if subdir else WORKDIR
@@ -126,9 +139,11 @@ class BaselineReconstructor:
                     suite=attempt.suite,
                 )  # fmt: skip
             else:
+                assert attempt.node is not None
                 dependencies, test_command = set_up_node(
-                    context.engine, resolver, project, environment, journal
-                )
+                    context.engine, resolver, project, environment, journal, attempt.node,
+                    suite=attempt.suite,
+                )  # fmt: skip
             image = build_environment(
                 context.engine,
                 context.settings,
@@ -178,6 +193,7 @@ class _Attempt:
     label: str
     suite: str
     python: PythonInstall | None = None
+    node: NodeInstall | None = None
 
 
 def _attempts(
@@ -186,8 +202,10 @@ def _attempts(
 ) -> list[_Attempt]:  # fmt: skip
     """The ways to install the project, in order: as it is today, then as of the start
     commit's date (code of the past often breaks on today's releases of its dependencies)."""
-    if project.kind != "python" or project.python is None:
-        return [_Attempt(label="with its lock file or npm", suite=DEFAULT_SUITE)]
+    as_of = (started + timedelta(days=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if project.kind == "node" and project.node is not None:
+        return _node_attempts(project.node, project_dir, as_of, journal)
+    assert project.python is not None
     setup = project.python
     choice = choose_python(setup.requires_python, setup.supported_pythons)
     journal.facts.append(f"Python {choice.version} (Debian {choice.suite}): {choice.reason}")
@@ -201,17 +219,68 @@ def _attempts(
             "environment has no .git",
             f"set {', '.join(sorted(env))}={version} (the nearest release: {release or 'none'})",
         )
-    as_of = (started + timedelta(days=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return [
+    attempts = [
         _Attempt(
-            label="with today's releases of its dependencies",
+            label=f"on Python {choice.version} with today's releases of its dependencies",
             suite=choice.suite,
             python=PythonInstall(project_dir=project_dir, env=env),
         ),
         _Attempt(
-            label=f"with its dependencies as of the start commit's date ({as_of[:10]})",
+            label=f"on Python {choice.version} with its dependencies as of the start commit's "
+            f"date ({as_of[:10]})",
             suite=choice.suite,
             python=PythonInstall(project_dir=project_dir, env=env, as_of=as_of),
+        ),
+    ]
+    # Tests may need another interpreter than the one the project's metadata suggests
+    # (tests that only run on newer Pythons, code that breaks on them): the newest other
+    # admitted one last.
+    others = [
+        (version, suite)
+        for suite, version in sorted(
+            SUITE_PYTHON.items(), key=lambda item: [-int(n) for n in item[1].split(".")]
+        )
+        if version != choice.version
+        and (setup.requires_python is None or python_allowed(setup.requires_python,
+                                                             _version_key(version)))
+    ]  # fmt: skip
+    for version, suite in others[:1]:
+        attempts.append(
+            _Attempt(
+                label=f"on Python {version} with today's releases of its dependencies",
+                suite=suite,
+                python=PythonInstall(project_dir=project_dir, env=env),
+            )
+        )
+    return attempts
+
+
+def _version_key(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def _node_attempts(
+    setup: NodeSetup, project_dir: str, as_of: str, journal: BuildJournal
+) -> list[_Attempt]:
+    node = choose_node(setup.engines_node, setup.pinned_node)
+    if not node.fits:
+        journal.obstacle(node.reason, f"used Node.js {node.version}, the nearest kettle has")
+    suite = NODE_FROM_DEBIAN.get(node.major, DEFAULT_SUITE)
+    manager = setup.package_manager.replace("-", " ")
+    first = _Attempt(
+        label=f"with {manager} and {setup.lock_file or 'no lock file'}",
+        suite=suite,
+        node=NodeInstall(node=node, project_dir=project_dir),
+    )
+    if setup.lock_file:
+        return [first]
+    return [
+        first,
+        _Attempt(
+            label=f"with its dependencies as of the start commit's date ({as_of[:10]})",
+            suite=suite,
+            node=NodeInstall(node=node, project_dir=project_dir, as_of=as_of),
         ),
     ]
 
@@ -259,10 +328,14 @@ def _probe(
 
 
 def _works(probe: SuiteRun) -> bool:
-    """The tests ran (no collection error) and at least one of them passed."""
+    """The tests ran (no collection error) and at least one of them passed (pytest says
+    how many; other runners only that the suite passed)."""
     passed = re.search(r"\b([1-9]\d*) passed", probe.summary)
+    counted = re.search(r"\b\d+ (passed|failed|skipped|errors?)\b", probe.summary)
     collection = re.search(r"errors? during collection|ERROR collecting", probe.summary)
-    return probe.ran and not collection and (passed is not None or probe.exit_code == 0)
+    if not probe.ran or collection:
+        return False
+    return passed is not None if counted else probe.exit_code == 0
 
 
 def _write_solution_script(patch: SolutionPatch, solution: Path) -> None:

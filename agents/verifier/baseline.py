@@ -18,6 +18,7 @@ from agents.reconstruct.records import ReconstructionReport
 from agents.verifier.files import (
     make_plan,
     node_runs,
+    prepare_runs,
     pytest_ini,
     python_runs,
     write_plan,
@@ -87,7 +88,9 @@ class BaselineVerifierWriter:
         if not test_files:
             raise KettleError("no tests in the fix; a model-driven verifier is needed")
         root = environment / "app" / subdir if subdir else environment / "app"
-        project = detect_project(root, test_paths=patch.test_paths)
+        project = detect_project(
+            root, test_paths=patch.test_paths, workspace_root=environment / "app"
+        )
         project_dir = f"{WORKDIR}/{subdir}" if subdir else WORKDIR
         modules = [
             path.removeprefix(f"{subdir}/") if subdir else path
@@ -123,7 +126,14 @@ class BaselineVerifierWriter:
             assert project.node is not None
             runs = node_runs(facts, project.node, modules, project_dir)
             settings = None
-        plan = make_plan(facts, runs, sorted(test_files), workdir=WORKDIR, expected=None)
+        plan = make_plan(
+            facts,
+            runs,
+            sorted(test_files),
+            workdir=WORKDIR,
+            expected=None,
+            prepare=prepare_runs(project.node, project_dir),
+        )
         written = write_tests_dir(tests_dir, plan, facts, test_files, pytest_settings=settings)
         log = context.workspace.logs / "verifier.log"
         before = self._judge(context, image, tests_dir, solved=False, log=log)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from agents.verifier import judge as verifier_judge
 from agents.verifier.records import (
+    RUN_TIMEOUT_SEC,
     HiddenFile,
     ReportFormat,
     RunSpec,
@@ -72,51 +73,85 @@ def python_runs(facts: RuntimeFacts, modules: list[str], workdir: str) -> list[R
 def node_runs(
     facts: RuntimeFacts, node: NodeSetup, modules: list[str], workdir: str
 ) -> list[RunSpec]:
-    """One run per test file with the project's runner (the whole suite for npm-test)."""
+    """One run per test file with the project's runner (the whole suite for npm-test, and
+    for TypeScript test files node cannot run itself)."""
     assert facts.node is not None, "a Node image has node"
     binary = facts.node.realpath
-    if node.runner == "npm-test":
+    typescript = any(m.endswith((".ts", ".tsx", ".mts", ".cts")) for m in modules)
+    cli = facts.node_runners.get(node.runner, "")
+    if (
+        node.runner == "npm-test"
+        or (node.runner == "node-test" and typescript)
+        or (node.runner not in ("node-test", "uvu") and not cli)
+    ):
+        script = node.test_script or "npm test"
+        if node.build_script and node.build_script not in script:
+            script = f"{node.build_script} && {script}"
         return [
             RunSpec(
                 label="npm test",
-                argv=["/bin/sh", "-c", node.test_script or "npm test"],
+                argv=["/bin/sh", "-c", script],
                 cwd=workdir,
                 report_format="exit-code",
             )
         ]
     runs = []
     for number, module in enumerate(modules, 1):
-        if node.runner == "node-test":
-            report = f"{REPORTS_DIR}/{number:02d}.tap"
-            argv = [binary, "--test", *node.runner_flags, "--test-reporter=tap"]
-            argv += [f"--test-reporter-destination={report}", module]
-            kind: ReportFormat = "tap"
-        elif node.runner in ("jest", "vitest"):
-            report = f"{REPORTS_DIR}/{number:02d}.json"
-            cli = facts.node_runners.get(node.runner, "")
-            if node.runner == "jest":
-                argv = [binary, cli, "--ci", "--json", f"--outputFile={report}"]
-                argv += ["--runTestsByPath", module]
-            else:
-                argv = [binary, cli, "run", "--reporter=json", f"--outputFile={report}", module]
-            kind = "jest-json"
-        else:
-            report = f"{REPORTS_DIR}/{number:02d}.json"
-            cli = facts.node_runners.get("mocha", "")
-            argv = [binary, cli, "--reporter", "json", "--reporter-option", f"output={report}"]
-            argv.append(module)
-            kind = "mocha-json"
-        runs.append(
-            RunSpec(
-                label=module,
-                argv=argv,
-                cwd=workdir,
-                report_format=kind,
-                report_path=report,
-                file=module,
-            )
-        )
+        report = f"{REPORTS_DIR}/{number:02d}"
+        spec = _node_run(facts, node, binary, cli, module, report)
+        runs.append(spec.model_copy(update={"label": module, "cwd": workdir, "file": module}))
     return runs
+
+
+def _node_run(
+    facts: RuntimeFacts, node: NodeSetup, binary: str, cli: str, module: str, report: str
+) -> RunSpec:
+    """The argv and report of one test file under the project's runner."""
+    runner = node.runner
+    if runner == "node-test":
+        argv = [binary, "--test", *node.runner_flags, "--test-reporter=tap"]
+        argv += [f"--test-reporter-destination={report}.tap", module]
+        return _spec(argv, "tap", f"{report}.tap")
+    if runner == "jest":
+        argv = [binary, cli, "--ci", "--json", f"--outputFile={report}.json"]
+        return _spec([*argv, "--runTestsByPath", module], "jest-json", f"{report}.json")
+    if runner == "vitest":
+        argv = [binary, cli, "run", "--reporter=json", f"--outputFile={report}.json", module]
+        return _spec(argv, "jest-json", f"{report}.json")
+    if runner == "mocha":
+        argv = [binary, cli, "--reporter", "json", "--reporter-option", f"output={report}.json"]
+        return _spec([*argv, module], "mocha-json", f"{report}.json")
+    if runner == "ava":
+        spec = _spec([binary, cli, "--tap", module], "tap", f"{report}.tap")
+        return spec.model_copy(update={"stdout_report": True})
+    if runner == "tap":
+        version = facts.node_runner_versions.get("tap", "")
+        coverage = "--no-coverage" if version.split(".")[0] in ("14", "15", "16") else (
+            "--disable-coverage"
+        )  # fmt: skip
+        argv = [binary, cli, "--reporter=tap", coverage, "-t0", module]
+        return _spec(argv, "tap", f"{report}.tap").model_copy(update={"stdout_report": True})
+    # uvu and plain node test files run themselves and exit non-zero on a failure.
+    return _spec([binary, module], "exit-code", None)
+
+
+def _spec(argv: list[str], kind: ReportFormat, report: str | None) -> RunSpec:
+    return RunSpec(label="", argv=argv, cwd="", report_format=kind, report_path=report)
+
+
+def prepare_runs(node: NodeSetup | None, workdir: str) -> list[RunSpec]:
+    """The build step the tests need before they run (compiled sources)."""
+    if node is None or not node.build_script:
+        return []
+    return [
+        RunSpec(
+            label=node.build_script,
+            argv=["/bin/sh", "-c", node.build_script],
+            cwd=workdir,
+            report_format="exit-code",
+            timeout_sec=RUN_TIMEOUT_SEC * 2,
+        )
+    ]
 
 
 def run_env(facts: RuntimeFacts, workdir: str) -> dict[str, str]:
@@ -142,19 +177,26 @@ def make_plan(
     *,
     workdir: str,
     expected: list[str] | None,
+    prepare: list[RunSpec] | None = None,
 ) -> VerifierPlan:
     interpreters = [facts.judge_python]
     interpreters += [i for i in (facts.python, facts.node) if i is not None]
+    env = run_env(facts, workdir)
+    if facts.kind == "node":
+        # A package of a workspace has its own bin folder next to the root's.
+        bins = [f"{run.cwd}/node_modules/.bin" for run in runs if run.cwd != workdir]
+        env["PATH"] = ":".join([*dict.fromkeys(bins), env["PATH"]])
     return VerifierPlan(
         kind=facts.kind,
         workdir=workdir,
-        env=run_env(facts, workdir),
+        env=env,
         interpreters=interpreters,
         hooks=facts.hooks,
         hook_dirs=facts.hook_dirs,
         files=[
             HiddenFile(source=f"files/{path}", target=f"{workdir}/{path}") for path in test_files
         ],
+        prepare=prepare or [],
         runs=runs,
         expected=expected,
     )

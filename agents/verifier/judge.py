@@ -310,13 +310,15 @@ def scan(kind: str, workdir: str, venv: str | None) -> dict:
         node = shutil.which("node") or "/usr/bin/node"
         facts["node"] = _interpreter(node)
         runtime.append(facts["node"]["realpath"])
-        runners = {}
-        for package in ("jest", "vitest", "mocha"):
-            manifest = os.path.join(workdir, "node_modules", package, "package.json")
-            if os.path.isfile(manifest):
+        runners, versions = {}, {}
+        for package in ("jest", "vitest", "mocha", "ava", "tap", "uvu"):
+            manifest = _find_package(workdir, package)
+            if manifest:
                 runners[package] = _node_bin(manifest, package)
+                versions[package] = _package_version(manifest)
                 runtime += _walk_files(os.path.dirname(manifest), set())
         facts["node_runners"] = runners
+        facts["node_runner_versions"] = versions
     user_sites = [
         os.path.join(home, ".local", "lib", os.path.basename(stdlib), "site-packages")
         for home in ("/root", os.path.expanduser("~"))
@@ -327,6 +329,28 @@ def scan(kind: str, workdir: str, venv: str | None) -> dict:
     facts["hooks"] = {path: sha256_file(path) for path in sorted(set(present))}
     facts["runtime"] = {path: sha256_file(path) for path in sorted(set(runtime))}
     return facts
+
+
+def _find_package(workdir: str, package: str) -> str | None:
+    """node_modules/<package>/package.json at the workdir or one level of packages below
+    it (a workspace monorepo keeps the runner in the root's or in a package's)."""
+    direct = os.path.join(workdir, "node_modules", package, "package.json")
+    if os.path.isfile(direct):
+        return direct
+    for parent in ("packages", "libs", "apps"):
+        folder = os.path.join(workdir, parent)
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            nested = os.path.join(folder, name, "node_modules", package, "package.json")
+            if os.path.isfile(nested):
+                return nested
+    return None
+
+
+def _package_version(manifest: str) -> str:
+    with open(manifest, encoding="utf-8") as handle:
+        return str(json.load(handle).get("version", ""))
 
 
 def _node_bin(manifest: str, package: str) -> str:
@@ -419,9 +443,31 @@ def _clear_symlinked_parents(target: str, workdir: str) -> None:
         os.makedirs(folder, exist_ok=True)
 
 
+def prepare(plan: dict, logs: str) -> list[dict]:
+    """The build the tests import (tsc to dist/, say), from the sources as they are now."""
+    records = []
+    env = dict(plan["env"])
+    with open(os.path.join(logs, "test-output.txt"), "a", encoding="utf-8") as log:
+        for step in plan.get("prepare", []):
+            log.write(f"\n===== prepare {step['label']}: {' '.join(step['argv'])}\n")
+            log.flush()
+            try:
+                completed = subprocess.run(
+                    step["argv"], cwd=step["cwd"], env=env, stdin=subprocess.DEVNULL,
+                    stdout=log, stderr=subprocess.STDOUT, timeout=step["timeout_sec"],
+                    check=False,
+                )  # fmt: skip
+                code: int | None = completed.returncode
+            except (subprocess.TimeoutExpired, OSError) as error:
+                log.write(f"{error}\n")
+                code = None
+            records.append({"label": f"prepare: {step['label']}", "exit_code": code, "tests": 0})
+    return records
+
+
 def run_tests(plan: dict, logs: str) -> tuple[dict[str, str], list[dict]]:
     outcomes: dict[str, str] = {}
-    records: list[dict] = []
+    records: list[dict] = prepare(plan, logs)
     env = dict(plan["env"])
     # A fresh bytecode cache: no planted .pyc file is read.
     env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="kettle-pycache-")
@@ -438,14 +484,15 @@ def run_tests(plan: dict, logs: str) -> tuple[dict[str, str], list[dict]]:
             log.write(f"\n===== {run['label']}: {' '.join(run['argv'])}\n")
             log.flush()
             offset = log.tell()
+            stdout = open(report, "w", encoding="utf-8") if run.get("stdout_report") else log  # noqa: SIM115
             try:
                 completed = subprocess.run(
                     run["argv"],
                     cwd=run["cwd"],
                     env=env,
                     stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
+                    stdout=stdout,
+                    stderr=log if stdout is not log else subprocess.STDOUT,
                     timeout=run["timeout_sec"],
                     check=False,
                 )
@@ -455,6 +502,9 @@ def run_tests(plan: dict, logs: str) -> tuple[dict[str, str], list[dict]]:
             except OSError as error:
                 log.write(f"could not start: {error}\n")
                 exit_code = None
+            finally:
+                if stdout is not log:
+                    stdout.close()
         text = None
         if report and os.path.isfile(report):
             with open(report, encoding="utf-8", errors="replace") as handle:

@@ -55,6 +55,7 @@ class RuntimeFacts(BaseModel):
     site_packages: list[str] = Field(default_factory=list)
     pytest_plugins: list[tuple[str, str]] = Field(default_factory=list)
     node_runners: dict[str, str] = Field(default_factory=dict)
+    node_runner_versions: dict[str, str] = Field(default_factory=dict)
     hook_dirs: list[str]
     hooks: dict[str, str]
     runtime: dict[str, str]
@@ -78,6 +79,11 @@ class RunSpec(BaseModel):
     report_path: str | None = None
     file: str = Field("", description="The repo-relative test file (ids start with it)")
     timeout_sec: float = RUN_TIMEOUT_SEC
+    stdout_report: bool = Field(
+        False,
+        description="The runner writes its report on stdout (ava --tap, tap): the judge "
+        "saves stdout as report_path",
+    )
 
 
 class VerifierPlan(BaseModel):
@@ -92,6 +98,9 @@ class VerifierPlan(BaseModel):
     hooks: dict[str, str] = Field(description="Startup hooks the image had: path -> sha256")
     hook_dirs: list[str]
     files: list[HiddenFile]
+    prepare: list[RunSpec] = Field(
+        default_factory=list, description="Run first: the build the tests import (tsc, rollup)"
+    )
     runs: list[RunSpec]
     expected: list[str] | None = Field(description="Tests that must pass; None: report only")
 

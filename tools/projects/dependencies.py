@@ -11,10 +11,9 @@ tests run without network. Every fallback taken is an obstacle in the journal.
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from harness.errors import KettleError
 from harness.fsio import write_bytes_atomic, write_text_atomic
@@ -27,12 +26,13 @@ from tools.projects.dockerfile import (
     PYTHON_LOCK,
     VENV,
     WORKDIR,
-    apt_series,
     node_dockerfile,
+    node_setup_script,
     python_dockerfile,
 )
 from tools.projects.python import lock_constraints
-from tools.projects.records import NodeRecipe, Project, PythonRecipe, PythonSetup
+from tools.projects.records import NodeRecipe, NodeSetup, Project, PythonRecipe, PythonSetup
+from tools.projects.runtimes import NodeChoice
 
 RESOLVE_TIMEOUT_SEC = 900
 
@@ -288,97 +288,131 @@ def _python_lock(freeze: str, journal: BuildJournal) -> tuple[list[str], str | N
     return lock, pip_version
 
 
+@dataclass(frozen=True)
+class NodeInstall:
+    """One way of installing a Node project, as the reconstructor tries them in turn."""
+
+    node: NodeChoice
+    project_dir: str = WORKDIR
+    as_of: str | None = None  # without a lock file: resolve as of this date (npm --before)
+
+
 def set_up_node(
     engine: DockerEngine,
     spec: SandboxSpec,
     project: Project,
     environment: Path,
     journal: BuildJournal,
+    install: NodeInstall,
+    *,
+    suite: str = DEFAULT_SUITE,
 ) -> tuple[list[str], str]:
-    """Resolve Node.js (and npm dependencies) in a networked sandbox; write the Dockerfile."""
+    """Install Node.js and the project's dependencies in a networked sandbox, with the
+    project's own package manager and lock file; write the Dockerfile that repeats it."""
     setup = project.node
     assert setup is not None
-    needs_npm = bool(setup.dependencies)
-    packages = ["nodejs", *(["npm"] if needs_npm else [])]
-    lock_source = None
+    install_dir = _join(install.project_dir, setup.install_dir)
+    recorded = None
+    recipe = NodeRecipe(
+        suite=suite,
+        runner=setup.runner,
+        node_version=install.node.version,
+        node_source=install.node.source,
+        package_manager=setup.package_manager,
+        install_dir=install_dir,
+        install_command=install_command(setup, frozen=bool(setup.lock_file)),
+    )
     with engine.start(spec) as sandbox:
         sandbox.copy_in(environment / "app", WORKDIR)
-        policy = sandbox.exec(
-            ["bash", "-c", f"apt-get update -qq && apt-cache policy {' '.join(packages)}"],
-            timeout_sec=RESOLVE_TIMEOUT_SEC,
-        )
-        versions = dict(
-            re.findall(r"^(\S+):\s*\n\s+Installed:.*\n\s+Candidate:\s*(\S+)", policy.stdout, re.M)
-        )
-        if not policy.ok or not versions.get("nodejs") or versions["nodejs"] == "(none)":
-            raise KettleError("Node.js is not available from the base image's apt sources")
-        ok, why = journal.command(
-            sandbox,
-            f"apt-get install -y -qq --no-install-recommends {' '.join(packages)}",
-            timeout=RESOLVE_TIMEOUT_SEC,
-        )
+        ok, why = journal.command(sandbox, node_setup_script(recipe), timeout=RESOLVE_TIMEOUT_SEC)
         if not ok:
-            raise KettleError(f"cannot install {' '.join(packages)} with apt: {why}")
+            raise KettleError(f"cannot install Node.js {install.node.version}: {why}")
         _, node_version = journal.command(sandbox, "node --version", timeout=60)
-        _check_engines(setup.engines_node, node_version, journal)
-        if needs_npm:
-            lock_source = _npm_install(sandbox, setup.lock_file, environment, journal)
-    recipe = NodeRecipe(
-        runner=setup.runner,
-        nodejs=apt_series(versions["nodejs"]),
-        npm=apt_series(versions["npm"]) if needs_npm and versions.get("npm") else None,
-        lock=lock_source,
+        journal.facts.append(f"Node.js {node_version} ({install.node.reason})")
+        if setup.dependencies:
+            command = recipe.install_command
+            if not setup.lock_file:
+                command = install_command(setup, frozen=False, as_of=install.as_of)
+            ok, why = journal.command(
+                sandbox, f"cd {shlex.quote(install_dir)} && {command}", timeout=RESOLVE_TIMEOUT_SEC
+            )
+            if not ok and setup.lock_file:
+                journal.obstacle(
+                    f"{setup.lock_file} does not install as locked: {why}",
+                    "installed without freezing the lock file",
+                )
+                command = install_command(setup, frozen=False)
+                ok, why = journal.command(
+                    sandbox, f"cd {shlex.quote(install_dir)} && {command}",
+                    timeout=RESOLVE_TIMEOUT_SEC,
+                )  # fmt: skip
+            if not ok:
+                raise KettleError(f"the dependencies do not install ({command}): {why}")
+            if not setup.lock_file and setup.package_manager == "npm":
+                data = sandbox.read_file(f"{install_dir}/package-lock.json")
+                write_bytes_atomic(environment / NODE_LOCK, data)
+                recorded = NODE_LOCK
+                journal.obstacle(
+                    "no lock file in the repository (or package-lock=false)",
+                    f"pinned what npm resolved{' as of ' + install.as_of if install.as_of else ''}"
+                    f" ({NODE_LOCK})",
+                )
+    recipe = recipe.model_copy(
+        update={
+            "lock": recorded,
+            "install_command": install_command(setup, frozen=True)
+            if recorded
+            else command
+            if setup.dependencies
+            else None,
+        }
     )
     write_text_atomic(environment / "Dockerfile", node_dockerfile(recipe))
-    dependencies = [f"nodejs={versions['nodejs']} (apt, pinned to {recipe.nodejs})"]
-    if recipe.npm:
-        dependencies.append(f"npm={versions['npm']} (apt, pinned to {recipe.npm})")
-    dependencies += _npm_pins(environment, lock_source, setup.dependencies)
+    dependencies = [f"node {install.node.version} ({install.node.source})"]
+    dependencies += _npm_pins(environment, recorded, install_dir, setup.dependencies)
+    path = f"{install_dir}/node_modules/.bin:{install.project_dir}/node_modules/.bin:$PATH"
     script = setup.test_script or "node --test"
-    return dependencies, f"PATH={WORKDIR}/node_modules/.bin:$PATH {script}"
+    steps = [setup.build_script, script] if setup.build_script else [script]
+    command = " && ".join(steps)
+    return dependencies, f"cd {shlex.quote(install.project_dir)} && PATH={path} {command}"
 
 
-def _check_engines(wanted: str | None, installed: str, journal: BuildJournal) -> None:
-    """A package.json asking for a newer Node.js major than Debian's is worth saying."""
-    major = re.match(r"v?(\d+)", installed)
-    needed = re.match(r"^\s*(?:>=|\^|~|>)?\s*v?(\d+)", wanted or "")
-    if major and needed and int(needed.group(1)) > int(major.group(1)):
-        journal.obstacle(
-            f"package.json wants node {wanted}; Debian bookworm has {installed}",
-            "kept Debian's Node.js",
-        )
+def _join(project_dir: str, relative: str) -> str:
+    return str(PurePosixPath(project_dir) / relative) if relative else project_dir
 
 
-def _npm_install(
-    sandbox: DockerSandbox, lock_file: str | None, environment: Path, journal: BuildJournal
-) -> str | None:
-    if lock_file:
-        ok, why = journal.command(
-            sandbox, "npm ci --no-audit --no-fund", timeout=RESOLVE_TIMEOUT_SEC
-        )
-        if ok:
-            return f"app/{lock_file}"
-        journal.obstacle(f"npm ci failed with the repository's {lock_file}: {why}", "npm install")
-    ok, why = journal.command(
-        sandbox, "npm install --no-audit --no-fund", timeout=RESOLVE_TIMEOUT_SEC
-    )
-    if not ok:
-        raise KettleError(f"npm install failed: {why}")
-    data = sandbox.read_file(f"{WORKDIR}/package-lock.json")
-    write_bytes_atomic(environment / NODE_LOCK, data)
-    journal.obstacle(
-        "no usable package-lock.json in the repository",
-        f"pinned what npm install resolved ({NODE_LOCK})",
-    )
-    return NODE_LOCK
+def install_command(setup: NodeSetup, *, frozen: bool, as_of: str | None = None) -> str:
+    """The project's own package manager installing its dependencies (no prompts)."""
+    manager, version = setup.package_manager, setup.package_manager_version
+    if manager == "pnpm":
+        pnpm = f"npx --yes pnpm@{version or '9'}"
+        lock = "--frozen-lockfile" if frozen else "--no-frozen-lockfile"
+        return f"{pnpm} install {lock} --config.engine-strict=false"
+    if manager == "yarn-classic":
+        lock = " --frozen-lockfile" if frozen else ""
+        return f"npx --yes yarn@1.22.22 install --non-interactive --ignore-engines{lock}"
+    if manager == "yarn-berry":
+        yarn = f"node {setup.yarn_path}" if setup.yarn_path else (
+            f"npx --yes @yarnpkg/cli-dist@{version or '4'}"
+        )  # fmt: skip
+        lock = " --immutable" if frozen else ""
+        return f"YARN_NODE_LINKER=node-modules YARN_ENABLE_GLOBAL_CACHE=0 {yarn} install{lock}"
+    if frozen:
+        return "npm ci --no-audit --no-fund"
+    before = f" --before={as_of}" if as_of else ""
+    return f"npm install --no-audit --no-fund --package-lock=true{before}"
 
 
-def _npm_pins(environment: Path, lock_source: str | None, names: list[str]) -> list[str]:
-    if lock_source is None:
-        return []
-    path = environment / lock_source
+def _npm_pins(
+    environment: Path, recorded: str | None, install_dir: str, names: list[str]
+) -> list[str]:
+    """name@version of the direct dependencies, from package-lock.json when there is one."""
+    relative = install_dir.removeprefix(WORKDIR).strip("/")
+    lock = environment / recorded if recorded else environment / "app" / relative / (
+        "package-lock.json"
+    )  # fmt: skip
     try:
-        packages = json.loads(path.read_text(encoding="utf-8")).get("packages", {})
+        packages = json.loads(lock.read_text(encoding="utf-8")).get("packages", {})
     except (OSError, ValueError):
         return []
     pins = []

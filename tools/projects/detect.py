@@ -20,13 +20,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from harness.errors import KettleError
+from tools.projects.node import node_setup, suite_script
 from tools.projects.paths import classify_path
 from tools.projects.python import (
     PYTHON_MARKERS,
     python_setup,
     requirement_files,
 )
-from tools.projects.records import NodeRunner, NodeSetup, Project, ProjectKind
+from tools.projects.records import Project, ProjectKind
 
 _PY_SUFFIXES = (".py",)
 _JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx")
@@ -60,8 +61,11 @@ def is_test_path(path: str) -> bool:
     return classify_path(path) == "test"
 
 
-def detect_project(root: Path, *, test_paths: Sequence[str] = ()) -> Project:
-    """The project at ``root`` (a checked-out tree). ``test_paths`` (the fix's tests) break
+def detect_project(
+    root: Path, *, test_paths: Sequence[str] = (), workspace_root: Path | None = None
+) -> Project:
+    """The project at ``root`` (a checked-out tree; ``workspace_root`` is the repository's
+    top when the project is one of its packages). ``test_paths`` (the fix's tests) break
     the tie when a repository has both Python and Node markers."""
     has_python = any((root / name).is_file() for name in PYTHON_MARKERS) or bool(
         requirement_files(root)
@@ -76,7 +80,7 @@ def detect_project(root: Path, *, test_paths: Sequence[str] = ()) -> Project:
     if has_python:
         return _python_project(root)
     if has_node and package is not None:
-        return _node_project(root, package)
+        return _node_project(root, workspace_root or root)
     found = sorted(p.name for p in root.iterdir())[:12] if root.is_dir() else []
     raise UnsupportedProjectError(
         "unsupported project kind: no pyproject.toml, setup.py, setup.cfg, requirements*.txt "
@@ -100,8 +104,7 @@ def _python_project(root: Path) -> Project:
 
 
 def _node_has_tests(root: Path, package: dict[str, Any]) -> bool:
-    script = _test_script(package)
-    if script:
+    if suite_script(package):
         return True
     return any(
         is_test_module(p.relative_to(root).as_posix(), "node")
@@ -110,70 +113,10 @@ def _node_has_tests(root: Path, package: dict[str, Any]) -> bool:
     )
 
 
-def _test_script(package: dict[str, Any]) -> str | None:
-    scripts = package.get("scripts", {})
-    script = scripts.get("test") if isinstance(scripts, dict) else None
-    if not isinstance(script, str) or not script.strip():
-        return None
-    # npm init's placeholder is not a test suite.
-    return None if "no test specified" in script else script.strip()
-
-
-def _node_project(root: Path, package: dict[str, Any]) -> Project:
-    script = _test_script(package)
-    dependencies = sorted(
-        {
-            name
-            for key in ("dependencies", "devDependencies", "optionalDependencies")
-            for name in (package.get(key) or {})
-        }
-    )
-    runner, flags, notes = _node_runner(script, dependencies)
-    lock = next(
-        (n for n in ("package-lock.json", "npm-shrinkwrap.json") if (root / n).is_file()), None
-    )
-    for other in ("yarn.lock", "pnpm-lock.yaml"):
-        if (root / other).is_file() and lock is None:
-            notes.append(f"{other} found; dependencies are resolved with npm from package.json")
-    engines = package.get("engines", {})
-    engines_node = engines.get("node") if isinstance(engines, dict) else None
-    return Project(
-        kind="node",
-        markers=["package.json", *([lock] if lock else [])],
-        node=NodeSetup(
-            test_script=script,
-            runner=runner,
-            runner_flags=flags,
-            dependencies=dependencies,
-            lock_file=lock,
-            engines_node=str(engines_node) if engines_node else None,
-        ),
-        notes=notes,
-    )
-
-
-def _node_runner(
-    script: str | None, dependencies: list[str]
-) -> tuple[NodeRunner, list[str], list[str]]:
-    """The runner a test script uses, node's own flags of a ``node --test`` script, notes."""
-    if script is None:
-        return "node-test", [], ["no test script; test files run with node --test"]
-    words = script.split()
-    if "node" in words and "--test" in words:
-        start = words.index("node") + 1
-        flags = [
-            word
-            for word in words[start:]
-            if word.startswith("--")
-            and word != "--test"
-            and not word.startswith(("--test-reporter", "--watch"))
-        ]
-        return "node-test", flags, []
-    for runner in ("vitest", "jest", "mocha"):
-        if re.search(rf"\b{runner}\b", script) and runner in dependencies:
-            return runner, [], []  # type: ignore[return-value]
-    note = f"test script {script!r} has no known runner: the whole suite is one test"
-    return "npm-test", [], [note]
+def _node_project(root: Path, workspace_root: Path) -> Project:
+    setup, notes = node_setup(root, workspace_root)
+    lock = [setup.lock_file] if setup.lock_file else []
+    return Project(kind="node", markers=["package.json", *lock], node=setup, notes=notes)
 
 
 # --- files ------------------------------------------------------------------------------

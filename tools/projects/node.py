@@ -1,0 +1,220 @@
+"""How a Node.js project installs, builds and tests, read from its own files.
+
+The package manager is the one the project uses: ``packageManager`` in package.json, else
+its lock file (package-lock.json / npm-shrinkwrap.json: npm; yarn.lock: yarn, classic or
+berry by its ``.yarnrc.yml``; pnpm-lock.yaml: pnpm). A package of a workspace monorepo
+installs from the workspace root. The test runner is the one the test script calls (jest,
+vitest, mocha, ava, tap, uvu, node's own ``--test``); a ``pretest``/``build`` step that
+compiles the sources the tests import (TypeScript to ``dist/``) runs before the tests, in
+the verifier too, so the agent's edits to the sources are what is tested.
+
+Everything here reads files only; nothing is installed or run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from tools.projects.records import NodeRunner, NodeSetup, PackageManager
+
+NODE_LOCKS = ("package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml")
+_RUNNERS: tuple[NodeRunner, ...] = ("vitest", "jest", "mocha", "ava", "tap", "uvu")
+_COMPILED_DIRS = ("dist", "build", "lib", "out", "libesm", "libcjs", "esm", "cjs")
+
+
+def node_setup(root: Path, workspace_root: Path) -> tuple[NodeSetup, list[str]]:
+    """The recipe of the Node project at ``root``; ``workspace_root`` is the repository's
+    top, which holds the lock file and workspaces of a monorepo."""
+    notes: list[str] = []
+    package = read_json(root / "package.json") or {}
+    install_root = _install_root(root, workspace_root)
+    top = read_json(install_root / "package.json") or package
+    script = suite_script(package)
+    dependencies = sorted(
+        {
+            name
+            for source in (package, top)
+            for key in ("dependencies", "devDependencies", "optionalDependencies")
+            for name in (source.get(key) or {})
+        }
+    )
+    runner, flags = node_runner(script, dependencies)
+    if runner == "npm-test" and script:
+        notes.append(f"test script {script!r} has no known runner: the whole suite is one test")
+    manager, version, yarn_path = package_manager(install_root, top)
+    lock = next((name for name in NODE_LOCKS if (install_root / name).is_file()), None)
+    engines = (package.get("engines") or {}) if isinstance(package.get("engines"), dict) else {}
+    top_engines = (top.get("engines") or {}) if isinstance(top.get("engines"), dict) else {}
+    pinned = None
+    for name in (".nvmrc", ".node-version"):
+        for folder in (root, install_root):
+            text = _text(folder / name)
+            if text and text.strip():
+                pinned = pinned or text.strip().splitlines()[0]
+    scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
+    build = _build_step(root, scripts, script)
+    return (
+        NodeSetup(
+            test_script=script,
+            runner=runner,
+            runner_flags=flags,
+            dependencies=dependencies,
+            lock_file=lock,
+            engines_node=str(engines.get("node") or top_engines.get("node") or "") or None,
+            pinned_node=pinned,
+            package_manager=manager,
+            package_manager_version=version,
+            yarn_path=yarn_path,
+            install_dir=install_root.relative_to(workspace_root).as_posix()
+            if install_root != workspace_root
+            else "",
+            build_script=build,
+        ),
+        notes,
+    )
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    text = _text(path)
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _install_root(root: Path, workspace_root: Path) -> Path:
+    """The nearest folder above ``root`` whose package.json lists it as a workspace (or
+    holds the lock file); ``root`` itself otherwise."""
+    folder = root
+    while True:
+        if folder != root:
+            package = read_json(folder / "package.json")
+            workspaces = (package or {}).get("workspaces")
+            if isinstance(workspaces, dict):
+                workspaces = workspaces.get("packages")
+            if isinstance(workspaces, list) and _listed(root, folder, workspaces):
+                return folder
+            if (folder / "pnpm-workspace.yaml").is_file():
+                return folder
+        if folder == workspace_root or folder.parent == folder:
+            break
+        folder = folder.parent
+    if not any((root / lock).is_file() for lock in NODE_LOCKS):
+        # A package without its own lock file, in a repository whose top has one.
+        for lock in NODE_LOCKS:
+            if (workspace_root / lock).is_file() and root != workspace_root:
+                return workspace_root
+    return root
+
+
+def _listed(root: Path, folder: Path, patterns: list[Any]) -> bool:
+    relative = root.relative_to(folder).as_posix()
+    return any(PurePosixPath(relative).match(str(pattern).rstrip("/")) for pattern in patterns)
+
+
+def package_manager(install_root: Path, package: dict[str, Any]) -> tuple[
+    PackageManager, str | None, str | None
+]:  # fmt: skip
+    """(the package manager, its version if pinned, a committed yarn release to run)."""
+    declared = str(package.get("packageManager") or "")
+    name, _, version = declared.partition("@")
+    version = version.split("+", 1)[0] or None
+    yarnrc = _text(install_root / ".yarnrc.yml") or ""
+    yarn_path = None
+    match = re.search(r"^yarnPath:\s*['\"]?([^'\"\n]+)", yarnrc, re.M)
+    if match and (install_root / match.group(1).strip()).is_file():
+        yarn_path = match.group(1).strip()
+    if name == "pnpm" or (not name and (install_root / "pnpm-lock.yaml").is_file()):
+        return "pnpm", version, None
+    if name == "yarn" or (not name and (install_root / "yarn.lock").is_file()):
+        berry = bool(yarnrc) or (version is not None and not version.startswith("1."))
+        if yarn_path and not version:
+            found = re.search(r"yarn-(\d[\w.-]*)\.c?js$", yarn_path)
+            version = found.group(1) if found else None
+        return ("yarn-berry" if berry else "yarn-classic"), version, yarn_path
+    return "npm", version if name == "npm" else None, None
+
+
+def suite_script(package: dict[str, Any]) -> str | None:
+    scripts = package.get("scripts", {})
+    script = scripts.get("test") if isinstance(scripts, dict) else None
+    if not isinstance(script, str) or not script.strip():
+        return None
+    # npm init's placeholder is not a test suite.
+    return None if "no test specified" in script else script.strip()
+
+
+def node_runner(script: str | None, dependencies: list[str]) -> tuple[NodeRunner, list[str]]:
+    """The runner a test script uses, and node's own flags of a ``node --test`` script."""
+    if script is None:
+        return "node-test", []
+    words = script.split()
+    if "node" in words and "--test" in words:
+        start = words.index("node") + 1
+        flags = [
+            word
+            for word in words[start:]
+            if word.startswith("--")
+            and word != "--test"
+            and not word.startswith(("--test-reporter", "--watch"))
+        ]
+        return "node-test", flags
+    for runner in _RUNNERS:
+        if re.search(rf"(?<![\w-]){runner}(?![\w-])", script) and runner in dependencies:
+            return runner, []
+    # A script that only calls another script ("npm run test:unit") names no runner: the
+    # dependencies decide when exactly one runner is installed.
+    installed = [runner for runner in _RUNNERS if runner in dependencies]
+    if len(installed) == 1:
+        return installed[0], []
+    return "npm-test", []
+
+
+def _build_step(root: Path, scripts: dict[str, Any], script: str | None) -> str | None:
+    """The command that compiles what the tests import, if the tests need one first."""
+    pretest = scripts.get("pretest")
+    if isinstance(pretest, str) and pretest.strip():
+        return "npm run pretest"
+    if script:
+        # "npm run build && vitest", "tsc && node --test dist/"
+        first = re.split(r"\s*&&\s*", script)[0]
+        if re.search(r"\b(tsc|build|compile|rollup|tsup|esbuild|tshy|babel)\b", first) and (
+            first != script
+        ):
+            return first
+    build = scripts.get("build")
+    if isinstance(build, str) and build.strip():
+        tests_import_compiled = _tests_import_compiled(root)
+        if tests_import_compiled:
+            return "npm run build"
+    return None
+
+
+def _tests_import_compiled(root: Path) -> bool:
+    """Do the test files import from a compiled folder (dist/, build/, lib/ ...) that is
+    not in the repository?"""
+    folders = "|".join(_COMPILED_DIRS)
+    pattern = re.compile(rf"""(?:from|require\(|import\()\s*['"](\.\.?/)+({folders})/""")
+    for folder in ("test", "tests", "__tests__", "spec"):
+        directory = root / folder
+        if not directory.is_dir():
+            continue
+        for path in list(directory.rglob("*.[cm]js"))[:50] + list(directory.rglob("*.js"))[:50]:
+            text = _text(path) or ""
+            match = pattern.search(text)
+            if match and not (root / match.group(2)).is_dir():
+                return True
+    return False
