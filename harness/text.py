@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+# Terminal control sequences (colours, cursor moves, OSC titles): never part of a report.
+_ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal colour codes and other escape sequences."""
+    return _ANSI.sub("", text)
+
 
 def truncate_middle(text: str, max_bytes: int) -> tuple[str, int]:
     """Keep the head and tail of ``text`` within ``max_bytes`` (UTF-8), marking the cut.

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.errors import KettleError, LedgerError, RunStorageError
+from harness.text import strip_ansi
 from tools.report.records import ApprovalRecord, StageRecord, StageStatus
 
 LEDGER_FILE = "ledger.sqlite"
@@ -169,6 +170,8 @@ class Ledger:
         cost_usd: float | None = None,
         detail: str | None = None,
     ) -> None:
+        # Details quote tool output; its colour codes never reach a report.
+        detail = strip_ansi(detail) if detail is not None else None
         with self._transaction() as db:
             db.execute(
                 "UPDATE stages SET status = ?, finished_at = ?, duration_sec = ?, cost_usd = ?, "

@@ -4,6 +4,7 @@ separately, so it can be regenerated at any time and always agrees with what is 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,11 +12,14 @@ from agents.context import CandidateWorkspace
 from agents.factory.ledger import Ledger
 from agents.qualify.records import Qualification
 from harness.fsio import read_model
+from harness.text import strip_ansi
 from tools.report.records import (
     ApprovalRecord,
     BuildSummary,
     CandidateSummary,
     CheckRow,
+    FailureGroup,
+    FunnelStep,
     StageRecord,
 )
 from tools.sessions.intake import IntakeError
@@ -43,9 +47,64 @@ def summarize_run(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         counts=counts,
         cost_usd=round(sum(costs), 6) if costs else None,
+        funnel=funnel(summaries),
+        failures=failure_groups(summaries),
         candidates=summaries,
         intake_errors=intake_errors,
     )
+
+
+# The yield funnel: each step is reached when its stage is done (qualified: and the
+# verdict says so), in the order a candidate travels.
+_FUNNEL = (
+    ("qualified", "qualify"),
+    ("reconstructed", "reconstruct"),
+    ("verified", "verifier"),
+    ("validated", "validate"),
+    ("published", "publish"),
+)
+_VOLATILE = re.compile(r"\b[0-9a-f]{7,40}\b|\b\d+(\.\d+)?s?\b|/[\w./-]+|'[^']*'|\"[^\"]*\"")
+
+
+def funnel(summaries: list[CandidateSummary]) -> list[FunnelStep]:
+    steps = [FunnelStep(name="candidates", count=len(summaries))]
+    for name, stage in _FUNNEL:
+        reached = 0
+        minutes = 0.0
+        for summary in summaries:
+            record = next((s for s in summary.stages if s.stage == stage), None)
+            if record is None:
+                continue
+            minutes += (record.duration_sec or 0.0) / 60
+            if record.status == "done" and (name != "qualified" or summary.verdict == "qualified"):
+                reached += 1
+        steps.append(FunnelStep(name=name, count=reached, minutes=round(minutes, 2)))
+    return steps
+
+
+def failure_groups(summaries: list[CandidateSummary]) -> list[FailureGroup]:
+    """Why candidates stopped, grouped by stage and by the reason with specifics removed."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for summary in summaries:
+        stopped = _stopped_at(summary)
+        if stopped is None:
+            continue
+        stage, reason = stopped
+        key = (stage, _VOLATILE.sub("…", strip_ansi(reason)).strip()[:160])
+        groups.setdefault(key, []).append(summary.candidate_id)
+    return [
+        FailureGroup(stage=stage, reason=reason, candidates=ids)
+        for (stage, reason), ids in sorted(groups.items(), key=lambda item: -len(item[1]))
+    ]
+
+
+def _stopped_at(summary: CandidateSummary) -> tuple[str, str] | None:
+    failed = next((s for s in summary.stages if s.status == "failed"), None)
+    if failed is not None:
+        return failed.stage, (failed.detail or "failed").split(" — ")[-1]
+    if summary.state in ("disqualified", "rejected"):
+        return "qualify", summary.reasons[0].split(":")[0] if summary.reasons else summary.state
+    return None
 
 
 def _candidate_summary(

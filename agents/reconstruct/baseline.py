@@ -27,6 +27,7 @@ from harness.fsio import write_text_atomic
 from harness.llm import BASELINE
 from harness.machine.base_image import ensure_base_image
 from harness.settings import DEFAULT_SUITE, SUITE_PYTHON
+from harness.text import strip_ansi
 from tools.projects.dependencies import (
     BuildJournal,
     NodeInstall,
@@ -385,7 +386,7 @@ def _write_build_report(
     ]
     if report.test_command:
         lines += ["## Test command", "", f"    {report.test_command}", ""]
-    write_text_atomic(context.workspace.build_report_path, "\n".join(lines))
+    write_text_atomic(context.workspace.build_report_path, strip_ansi("\n".join(lines)))
 
 
 # --- verifier ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from harness.sandbox.container import DockerSandbox
 from harness.sandbox.engine import DockerEngine
 from harness.sandbox.records import SandboxSpec
 from harness.settings import DEFAULT_SUITE
+from harness.text import strip_ansi
 from tools.projects.dockerfile import (
     NODE_LOCK,
     PYTHON_LOCK,
@@ -52,7 +53,7 @@ class BuildJournal:
     def command(self, sandbox: DockerSandbox, command: str, *, timeout: float) -> tuple[bool, str]:
         """Run ``command`` in /app; log it; return (succeeded, the last line of its output)."""
         result = sandbox.exec(["bash", "-c", command], timeout_sec=timeout, workdir=WORKDIR)
-        output = (result.stdout + result.stderr).strip()
+        output = strip_ansi(result.stdout + result.stderr).strip()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a", encoding="utf-8") as log:
             log.write(f"$ {command}\n{output[-6000:]}\n--- exit {result.exit_code}\n\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.sandbox.container import DockerSandbox
+from harness.text import strip_ansi
 from tools.projects.records import SuiteRun
 
 _SUITE_TIMEOUT_SEC = 600
@@ -30,7 +31,8 @@ def run_suite(
     result = sandbox.exec(
         ["bash", "-c", command], timeout_sec=_SUITE_TIMEOUT_SEC, workdir=workdir, user="0"
     )
-    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    output = strip_ansi(result.stdout + result.stderr)
+    lines = [line for line in output.splitlines() if line.strip()]
     summary = _summary_line(lines)
     return SuiteRun(
         command=command,

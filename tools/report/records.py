@@ -59,6 +59,22 @@ class CandidateSummary(BaseModel):
     state: str = Field(description="published | disqualified | rejected | failed | parked | open")
 
 
+class FunnelStep(BaseModel):
+    """How many candidates got this far, and the minutes spent in the stage that gets there."""
+
+    name: str = Field(description="candidates, qualified, reconstructed, verified, ...")
+    count: int
+    minutes: float = 0.0
+
+
+class FailureGroup(BaseModel):
+    """Candidates that failed at one stage for one reason (ids and paths generalised)."""
+
+    stage: str
+    reason: str
+    candidates: list[str]
+
+
 class BuildSummary(BaseModel):
     schema_version: int = 1
     run_id: str
@@ -66,5 +82,7 @@ class BuildSummary(BaseModel):
     generated_at: str
     counts: dict[str, int]
     cost_usd: float | None
+    funnel: list[FunnelStep] = Field(default_factory=list)
+    failures: list[FailureGroup] = Field(default_factory=list)
     candidates: list[CandidateSummary]
     intake_errors: list[IntakeError] = Field(default_factory=list)

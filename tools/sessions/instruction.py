@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from harness.text import strip_ansi
 from tools.sessions.records import Candidate
 
 SHARED_TEXT_THRESHOLD = 40
@@ -51,7 +52,6 @@ _NOISE_LINE = re.compile(
     r"|\[TASK RESUMPTION\].*|New instructions for task continuation:)\s*$",
     re.IGNORECASE,
 )
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _WRAPPER_TAGS = re.compile(r"</?(task|feedback|user_message|answer)>")
 # Whole follow-ups that carry no intent of their own ("ok", "thanks!", "go ahead").
 _ACK_WORDS_TEXT = "ok okay k yes y yep yeah sure thanks thx ty continue proceed lgtm great nice"
@@ -64,7 +64,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[])")
 
 def clean_prompt(text: str, *, workspace: str | None = None, workdir: str = "/app") -> str:
     """The user's words without tool noise; workspace paths rewritten under ``workdir``."""
-    text = _ANSI.sub("", text.replace("\r\n", "\n"))
+    text = strip_ansi(text.replace("\r\n", "\n"))
     # Noise leaves a mark, so a line that held nothing else goes with it.
     text = _WRAPPER_TAGS.sub("\x00", _NOISE_BLOCK.sub("\x00", text))
     lines = []
