@@ -8,7 +8,14 @@ jitter, honouring Retry-After, bounded by attempts and by the caller's remaining
 
 Decisions worth knowing:
 - A 200 with a truncated or garbage body reaches us as litellm's InternalServerError (the
-  OpenAI SDK fails to parse it); it is retried like any 5xx, since proxies do truncate.
+  OpenAI SDK fails to parse it), APIConnectionError (Anthropic) or a 422 BadRequestError
+  (Gemini); each is retried like any 5xx, since proxies do truncate. So is a 200 without a
+  single choice (Gemini's empty candidate list without a block reason).
+- Providers say how long to wait in different places: ``Retry-After`` / ``retry-after-ms``
+  headers (OpenAI, Anthropic), or a ``google.rpc.RetryInfo`` ``retryDelay`` in the error
+  body (Gemini, which sends no header). Both are honoured.
+- ``--api-base`` is OpenAI-style (the base URL including ``/v1``); ``provider_api_base``
+  turns it into the form litellm's Anthropic and Gemini providers need.
 - A price litellm does not know is ``cost_usd=None``, never 0: a budget must not believe an
   unpriced call was free. litellm 1.109.3's local map reports a price of 0 for models it
   lacks (e.g. gemini/gemini-3-pro-preview); that counts as unknown.
@@ -27,6 +34,7 @@ import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, ModuleType
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
 
 import tenacity
 from pydantic import BaseModel, Field
@@ -57,6 +65,10 @@ PLACEHOLDER_API_KEY = "kettle-no-key"
 DEFAULT_CONTEXT_WINDOW = 128_000
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 _ERROR_NAME_CHAIN = re.compile(r"^(?:[\w.]*(?:Error|Exception|Timeout)\s*[:-]\s*)+")
+# Google's APIs put the wait in the error body (google.rpc.RetryInfo, a JSON Duration).
+_RETRY_DELAY = re.compile(r'"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"')
+# How litellm's Gemini provider reports a 200 whose body it cannot parse (as a 422 it made up).
+_UNPARSEABLE_REPLY = "Error converting to valid response block"
 
 
 class ModelSpec(BaseModel):
@@ -65,7 +77,9 @@ class ModelSpec(BaseModel):
 
     requested: str = Field(description="What the user typed: an alias or a litellm string")
     litellm_name: str = Field(description="The litellm model string the client calls")
-    api_base: str | None = Field(None, description="An OpenAI-compatible (or provider) endpoint")
+    api_base: str | None = Field(
+        None, description="An endpoint, OpenAI-style (…/v1) or in the provider's own form"
+    )
 
     @classmethod
     def resolve(cls, name: str, api_base: str | None = None) -> ModelSpec:
@@ -102,6 +116,30 @@ class ModelSpec(BaseModel):
 
 def _aliases() -> str:
     return ", ".join(ALIASES)
+
+
+def provider_api_base(model_name: str, api_base: str | None) -> str | None:
+    """``api_base`` in the form litellm's provider for ``model_name`` needs.
+
+    litellm (1.109.3) appends ``/v1/messages`` to an Anthropic api_base and
+    ``/models/<model>:generateContent`` to a Gemini one, so kettle's OpenAI-style ``…/v1``
+    would reach ``…/v1/v1/messages`` and a Gemini path without its API version. A trailing
+    ``/v1`` is therefore dropped for ``anthropic/`` models and becomes ``/v1beta`` (the
+    Gemini API's version, Gemini 3 included) for ``gemini/`` models, as does a bare host.
+    Any other base, and every other provider's, passes unchanged.
+    """
+    if not api_base:
+        return None
+    provider = model_name.split("/", 1)[0]
+    parts = urlsplit(api_base)
+    path = parts.path.rstrip("/")
+    if provider == "anthropic" and path.endswith("/v1"):
+        path = path.removesuffix("/v1")
+    elif provider == "gemini" and (path == "" or path.endswith("/v1")):
+        path = path.removesuffix("/v1") + "/v1beta"
+    else:
+        return api_base
+    return urlunsplit(parts._replace(path=path))
 
 
 class TokenPrice(BaseModel):
@@ -285,12 +323,28 @@ def _import_litellm() -> ModuleType:
     return litellm
 
 
+class EmptyResponseError(Exception):
+    """A 200 that holds no reply at all (no choice; Gemini: no candidate, no block reason).
+
+    Raised inside the retry loop so the call is retried, then reported as a ModelError.
+    """
+
+
 def _retry_after_sec(error: BaseException) -> float | None:
-    """Seconds the provider asked us to wait (Retry-After / retry-after-ms), if it said."""
+    """Seconds the provider asked us to wait, if it said: Retry-After / retry-after-ms
+    headers, else Google's RetryInfo retryDelay in the error body."""
     response = getattr(error, "response", None)
     headers = getattr(response, "headers", None) or getattr(error, "litellm_response_headers", None)
-    if not headers:
-        return None
+    from_headers = _retry_after_header_sec(headers) if headers else None
+    if from_headers is not None:
+        return from_headers
+    # litellm keeps the provider's error body in the message; its response is a stub.
+    if delay := _RETRY_DELAY.search(str(error)):
+        return float(delay[1])
+    return None
+
+
+def _retry_after_header_sec(headers: Mapping[str, str]) -> float | None:
     if (milliseconds := headers.get("retry-after-ms")) is not None:
         try:
             return max(0.0, float(milliseconds) / 1000)
@@ -313,9 +367,10 @@ def _retry_after_sec(error: BaseException) -> float | None:
 class LiteLLMModel:
     """A ``Model`` for a resolved ``ModelSpec``, optionally behind the spec's ``api_base``.
 
-    ``api_base`` is an OpenAI-compatible base URL including ``/v1`` (vLLM, Ollama, a proxy,
-    the scripted server); use it with ``openai/<name>``. Keeping a real OpenAI model name
-    there (``openai/gpt-5.1``) keeps litellm's price for it.
+    ``api_base`` is an OpenAI-style base URL including ``/v1`` (vLLM, Ollama, a proxy, the
+    scripted server), or a provider's own form; ``provider_api_base`` adapts the former for
+    ``anthropic/`` and ``gemini/`` models. Keeping a real model name behind a local server
+    (``openai/gpt-5.1``, ``sonnet-4.5``) keeps litellm's price for it.
     """
 
     def __init__(
@@ -399,7 +454,12 @@ class LiteLLMModel:
         timeout = self.retry.request_timeout_sec
         if deadline is not None:
             timeout = max(0.001, min(timeout, deadline - time.monotonic()))
-        return self._litellm.completion(messages=messages, timeout=timeout, **self._call_params())
+        response = self._litellm.completion(
+            messages=messages, timeout=timeout, **self._call_params()
+        )
+        if not response.choices:
+            raise EmptyResponseError("the provider answered 200 without any reply (no choices)")
+        return response
 
     def _call_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -411,7 +471,7 @@ class LiteLLMModel:
             "drop_params": True,
         }
         if self.api_base:
-            params["api_base"] = self.api_base
+            params["api_base"] = provider_api_base(self._model_name, self.api_base)
             env = self._litellm.validate_environment(model=self._model_name)
             if not env.get("keys_in_environment"):
                 params["api_key"] = PLACEHOLDER_API_KEY
@@ -425,6 +485,10 @@ class LiteLLMModel:
 
     def _is_transient(self, error: BaseException) -> bool:
         lite = self._litellm
+        if isinstance(error, EmptyResponseError):
+            return True
+        if isinstance(error, lite.BadRequestError) and _UNPARSEABLE_REPLY in str(error):
+            return True  # a truncated 200 body, which the other providers report as 5xx
         if isinstance(error, lite.ContextWindowExceededError | lite.BadRequestError):
             return False
         transient = (
@@ -630,18 +694,22 @@ class ScriptedModel:
             raise ModelError(f"{name}: gave up: malformed response body (scripted)")
         if turn.status is not None:
             raise ModelError(f"{name}: provider answered HTTP {turn.status} (scripted)")
+        if turn.empty_reply:
+            raise ModelError(f"{name}: gave up: the provider answered without any reply (scripted)")
+        # A safety block is a reply, as litellm returns it: no text, finish reason content_filter.
+        content = "" if turn.safety_block else turn.content
         usage = estimate_usage(turn, messages)
-        assistant_message: dict[str, Any] = {"role": "assistant", "content": turn.content}
+        assistant_message: dict[str, Any] = {"role": "assistant", "content": content}
         if self._full_message and turn.reasoning_content is not None:
             assistant_message["reasoning_content"] = turn.reasoning_content
         return ModelReply(
             model_name=name,
             provider_model=name,
             response_id=f"scripted-{self._player.served}",
-            content=turn.content,
+            content=content,
             reasoning_content=turn.reasoning_content,
             assistant_message=assistant_message,
-            finish_reason=turn.finish_reason,
+            finish_reason="content_filter" if turn.safety_block else turn.finish_reason,
             usage=Usage(**usage.model_dump()),
             cost_usd=turn.cost_usd,
             latency_sec=time.monotonic() - started,

@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 
 from harness.llm import RetryPolicy
-from harness.scripted_server import ScriptTurn
+from harness.scripted_server import ScriptTurn, WireFormat
 
 # Tiny backoff keeps fault-injection tests fast; Retry-After itself is tested in unit tests.
 FAST_RETRY = RetryPolicy(max_attempts=4, initial_backoff_sec=0.01, max_backoff_sec=0.05)
 # Priced in litellm's local map, so calls through the scripted server get a real cost.
 PRICED_MODEL = "openai/gpt-5.1"
+# One headline alias per wire format the scripted server speaks, driven through litellm's real
+# provider for it (keyed like ScriptedServer.base_url_for).
+PROVIDER_ALIASES: dict[WireFormat, str] = {
+    "openai": "gpt-5.1",
+    "anthropic": "sonnet-4.5",
+    "gemini": "gemini-3",
+}
 
 
 def reply_json(
@@ -35,6 +42,12 @@ def turn(
 ) -> ScriptTurn:
     content = reply_json(*commands, complete=complete, analysis=analysis)
     return ScriptTurn(content=content, **fields)  # type: ignore[arg-type]
+
+
+def cut_off(*commands: str | tuple[str, float], analysis: str = "looking") -> ScriptTurn:
+    """A reply the provider cut at the output token limit, in the middle of its JSON."""
+    content = reply_json(*commands, analysis=analysis)
+    return ScriptTurn(content=content[: len(content) // 2], finish_reason="length")
 
 
 def done_twice() -> list[ScriptTurn]:

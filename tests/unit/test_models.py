@@ -379,6 +379,17 @@ def test_scripted_model_raises_what_the_real_client_raises_after_retries() -> No
     assert model.complete(MESSAGES).content == "fine"
 
 
+def test_scripted_model_returns_a_safety_block_and_fails_an_empty_reply_as_litellm_does() -> None:
+    script = Script(
+        turns=[ScriptTurn(content="withheld", safety_block="reply"), ScriptTurn(empty_reply=True)]
+    )
+    model = ScriptedModel(script)
+    blocked = model.complete(MESSAGES)
+    assert (blocked.content, blocked.finish_reason) == ("", "content_filter")
+    with pytest.raises(ModelError, match="without any reply"):
+        model.complete(MESSAGES)
+
+
 def test_recorded_run_replays_through_the_real_client(tmp_path: Path) -> None:
     writer = TrajectoryWriter(
         tmp_path / "trajectory.json", session_id="s", agent=Agent(name="kettle", version="0")
