@@ -24,6 +24,7 @@ from tests.fixtures.disk import small_disk  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_TASKS = REPO_ROOT / "examples" / "tasks"
+# One run id per process: each pytest-xdist worker labels (and cleans up) its own.
 TEST_RUN_ID = f"pytest-{os.getpid()}"
 
 
@@ -35,6 +36,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "e2e" in parts:
             item.add_marker(pytest.mark.docker)
             item.add_marker(pytest.mark.e2e)
+        # Ray clusters claim this machine's Ray ports: their tests share one worker.
+        if item.get_closest_marker("ray"):
+            item.add_marker(pytest.mark.xdist_group("ray"))
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +72,20 @@ def test_run_id() -> str:
     return TEST_RUN_ID
 
 
+_LEAKS_KEY = "kettle_leaks"
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if any test left a container, snapshot, network or volume behind."""
+    """Fail the run if any test left a container, snapshot, network or volume behind.
+
+    Under pytest-xdist each worker checks what it labelled and hands the list to the
+    controller (``pytest_testnodedown``), which fails the run: a worker's exit status alone
+    would not reach the final result.
+    """
+    reported = session.config.stash.get(_collected_leaks, [])
+    if reported:
+        print(f"\nLEAK: tests left {len(reported)} kettle resource(s): {', '.join(reported)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     try:
         engine = DockerEngine.connect()
     except Exception:  # no Docker: unit-only runs have nothing to check
@@ -89,8 +105,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for volume in engine.api.volumes(filters={"label": label}).get("Volumes") or []:
             leaked.append(f"volume {volume['Name']}")
             engine.api.remove_volume(volume["Name"], force=True)
-        if leaked:
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[_LEAKS_KEY] = leaked
+        elif leaked:
             print(f"\nLEAK: tests left {len(leaked)} kettle resource(s): {', '.join(leaked)}")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     finally:
         engine.close()
+
+
+_collected_leaks = pytest.StashKey[list[str]]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """(xdist controller) a worker finished: keep what it found left behind."""
+    leaked = getattr(node, "workeroutput", {}).get(_LEAKS_KEY) or []
+    config = node.config  # type: ignore[attr-defined]
+    config.stash[_collected_leaks] = [*config.stash.get(_collected_leaks, []), *leaked]
