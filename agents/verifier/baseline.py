@@ -11,7 +11,8 @@ removed.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
 
 from agents.context import StageContext, build_commits, sandbox_spec
 from agents.reconstruct.records import ReconstructionReport
@@ -33,7 +34,7 @@ from harness.fsio import write_text_atomic
 from harness.llm import BASELINE
 from tools.projects.detect import detect_project
 from tools.projects.dockerfile import VENV, WORKDIR, build_environment
-from tools.projects.layout import fix_project_dir
+from tools.projects.layout import PYTEST_DEFAULT_FILES, UNITTEST_FILES, fix_project_dir
 from tools.projects.python import PYTEST_CONFIG_FILES, pytest_config_file, pytest_options
 from tools.projects.test_runs import apply_solution
 from tools.repos.patches import plan_solution, splitter_for
@@ -119,9 +120,15 @@ class BaselineVerifierWriter:
         )
         if project.kind == "python":
             runs = python_runs(facts, modules, project_dir)
-            settings = pytest_ini(
-                pytest_options(configs), source=pytest_config_file(configs), workdir=project_dir
-            )
+            options = pytest_options(configs)
+            default = [
+                any(fnmatch(PurePosixPath(m).name, pattern) for pattern in PYTEST_DEFAULT_FILES)
+                for m in modules
+            ]
+            if "python_files" not in options and not all(default):
+                # A unittest suite (*_tests.py): pytest collects it when told its names.
+                options["python_files"] = " ".join([*PYTEST_DEFAULT_FILES, *UNITTEST_FILES])
+            settings = pytest_ini(options, source=pytest_config_file(configs), workdir=project_dir)
         else:
             assert project.node is not None
             runs = node_runs(facts, project.node, modules, project_dir)

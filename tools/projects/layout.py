@@ -30,6 +30,8 @@ from tools.projects.paths import classify_path
 Reader = Callable[[str], str | None]
 
 PYTEST_DEFAULT_FILES = ("test_*.py", "*_test.py")
+# unittest-style suites (``*_tests.py``, ``tests.py``) that pytest runs when told to.
+UNITTEST_FILES = ("*_tests.py", "tests.py")
 # Where JavaScript runners look by default (union of jest, vitest, node --test, ava, tap).
 JS_DEFAULT_PATTERNS = (
     "**/__tests__/**/*.?([cm])[jt]s?(x)",
@@ -207,6 +209,8 @@ def _pytest_rules(layout: SuiteLayout, at: Reader) -> None:
         if files:
             layout.python_files = _words(files)
         return
+    # No pytest configuration: a unittest suite's file names count too.
+    layout.python_files = [*PYTEST_DEFAULT_FILES, *UNITTEST_FILES]
 
 
 def _pytest_options(name: str, text: str | None) -> dict[str, object] | None:
