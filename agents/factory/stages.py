@@ -29,6 +29,7 @@ from agents.reconstruct.records import ReconstructionReport
 from agents.verifier.records import VerifierReport
 from harness.errors import KettleError, RunStorageError
 from harness.fsio import is_storage_error, read_model, storage_error, write_model
+from tools.repos.patches import fix_diff_text, plan_solution
 from tools.sessions.instruction import compose_instruction
 from tools.validation.validate import HARBOR_PARITY, HiddenFacts, ValidationReport, validate_task
 
@@ -161,9 +162,15 @@ def hidden_facts(run: CandidateRun) -> HiddenFacts:
     """What the solving agent must never find: the fix itself, and where it lives."""
     qualification = run.qualification()
     fix_diff = None
-    if qualification.fix_commit and run.context.candidate.repo:
+    if qualification.fix_commit and qualification.start_commit and run.context.candidate.repo:
         with run.context.repos.open(run.context.candidate.repo) as repo:
-            fix_diff = repo.commit_patch(qualification.fix_commit)
+            patch = plan_solution(
+                repo,
+                qualification.start_commit,
+                qualification.fix_commit,
+                first=getattr(qualification, "fix_first_commit", None),
+            )
+            fix_diff = fix_diff_text(repo, patch)
     return HiddenFacts(
         fix_diff=fix_diff,
         fix_commit=qualification.fix_commit,

@@ -37,7 +37,7 @@ from tools.projects.dockerfile import VENV, WORKDIR, build_environment
 from tools.projects.layout import PYTEST_DEFAULT_FILES, UNITTEST_FILES, fix_project_dir
 from tools.projects.python import PYTEST_CONFIG_FILES, pytest_config_file, pytest_options
 from tools.projects.test_runs import apply_solution
-from tools.repos.patches import plan_solution, splitter_for
+from tools.repos.patches import fix_diff_text, plan_solution, splitter_for
 from tools.sessions.instruction import added_lines, compose_instruction, names_defined_in_tests
 
 # Runs after the fix, each in a fresh container: a test must pass in all to count.
@@ -85,7 +85,7 @@ class BaselineVerifierWriter:
                 for name in PYTEST_CONFIG_FILES
             }
             splitter = splitter_for(repo, patch.fixed_tree)
-            fix_diff = repo.commit_patch(fix)
+            fix_diff = fix_diff_text(repo, patch)
         if not test_files:
             raise KettleError("no tests in the fix; a model-driven verifier is needed")
         root = environment / "app" / subdir if subdir else environment / "app"

@@ -121,6 +121,15 @@ def plan_solution(
     )
 
 
+def fix_diff_text(repo: LocalRepo, patch: SolutionPatch) -> str:
+    """What the fix changes in the start state (source and tests), as a unified diff: the
+    lines a solver must not find in the environment, nor in the instruction."""
+    paths = [*patch.source_paths, *patch.test_paths, *patch.deleted_test_paths]
+    return git_diff(repo.git_dir, patch.start_commit, patch.fixed_tree, paths).decode(
+        "utf-8", "replace"
+    )
+
+
 def _parent(repo: LocalRepo, commit: str) -> str:
     parents = repo.commit_info(commit).parents
     return parents[0] if parents else EMPTY_TREE
