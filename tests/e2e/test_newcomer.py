@@ -15,7 +15,8 @@ import pytest
 from harness.machine.browser import dump_dom, ensure_chromium
 from tests.conftest import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+# A fresh venv (pip install of kettle) and a whole build: longer than the default timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
 def _fresh_clone(destination: Path) -> Path:
@@ -37,7 +38,7 @@ def test_kettle_example_from_a_fresh_clone_publishes_what_the_readme_says(tmp_pa
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=1800,
+        timeout=2300,
         check=False,
     )
     output = completed.stdout + completed.stderr
