@@ -52,14 +52,17 @@ def find_repo(repos_dir: Path, url: str) -> Path | None:
     return None
 
 
-def candidate_line(case: dict, repo: Path) -> dict:
-    return {
+def candidate_line(case: dict, repo: Path, *, give_fix: bool = False) -> dict:
+    line = {
         "id": case["id"],
         "repo": str(repo),
         "start_commit": case["start_commit"],
         "first_prompt": case["prompt"].strip(),
         "follow_ups": [case["follow_up"].strip()] if case.get("follow_up", "").strip() else [],
     }
+    if give_fix and case.get("fix_commit"):
+        line["fix_commit"] = case["fix_commit"]  # a hint qualification re-checks
+    return line
 
 
 def run_factory(candidates: Path, out: Path, concurrency: int) -> float:
@@ -175,6 +178,11 @@ def main() -> None:
     parser.add_argument("-n", "--concurrency", type=int, default=1)
     parser.add_argument("--no-harbor", action="store_true", help="skip Harbor's runner")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--give-fix",
+        action="store_true",
+        help="hint each case's fix commit (measures the build, not the search for the fix)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     cases = tomllib.loads(args.cases.read_text())["case"]
@@ -190,7 +198,7 @@ def main() -> None:
         if repo is None:
             missing.append(case["id"])
             continue
-        lines.append(json.dumps(candidate_line(case, repo)))
+        lines.append(json.dumps(candidate_line(case, repo, give_fix=args.give_fix)))
     if missing:
         print(f"no repository under {args.repos_dir} for: {', '.join(missing)}", file=sys.stderr)
     candidates = out / "candidates.jsonl"
@@ -205,6 +213,7 @@ def main() -> None:
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "builder": "baseline",
+        "fix_hinted": args.give_fix,
         "harbor": str(harbor) if harbor else None,
         "wall_minutes": round(wall / 60, 1),
         "totals": totals(rows),

