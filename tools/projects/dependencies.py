@@ -11,9 +11,10 @@ tests run without network. Every fallback taken is an obstacle in the journal.
 from __future__ import annotations
 
 import json
+import posixpath
 import shlex
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from harness.errors import KettleError
 from harness.fsio import write_bytes_atomic, write_text_atomic
@@ -379,7 +380,7 @@ def set_up_node(
 
 
 def _join(project_dir: str, relative: str) -> str:
-    return str(PurePosixPath(project_dir) / relative) if relative else project_dir
+    return posixpath.normpath(posixpath.join(project_dir, relative)) if relative else project_dir
 
 
 def install_command(setup: NodeSetup, *, frozen: bool, as_of: str | None = None) -> str:

@@ -14,6 +14,7 @@ Everything here reads files only; nothing is installed or run.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -68,9 +69,7 @@ def node_setup(root: Path, workspace_root: Path) -> tuple[NodeSetup, list[str]]:
             package_manager=manager,
             package_manager_version=version,
             yarn_path=yarn_path,
-            install_dir=install_root.relative_to(workspace_root).as_posix()
-            if install_root != workspace_root
-            else "",
+            install_dir="" if install_root == root else os.path.relpath(install_root, root),
             build_script=build,
         ),
         notes,
@@ -172,14 +171,21 @@ def node_runner(script: str | None, dependencies: list[str]) -> tuple[NodeRunner
             and not word.startswith(("--test-reporter", "--watch"))
         ]
         return "node-test", flags
+    # "node --expose-gc ./node_modules/vitest/vitest.mjs run": node's own flags go along.
+    flags = []
+    if "node" in words:
+        for word in words[words.index("node") + 1 :]:
+            if not word.startswith("--"):
+                break
+            flags.append(word)
     for runner in _RUNNERS:
         if re.search(rf"(?<![\w-]){runner}(?![\w-])", script) and runner in dependencies:
-            return runner, []
+            return runner, flags
     # A script that only calls another script ("npm run test:unit") names no runner: the
     # dependencies decide when exactly one runner is installed.
     installed = [runner for runner in _RUNNERS if runner in dependencies]
     if len(installed) == 1:
-        return installed[0], []
+        return installed[0], flags
     return "npm-test", []
 
 

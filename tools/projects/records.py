@@ -41,7 +41,7 @@ class NodeSetup(BaseModel):
     test_script: str | None = None
     runner: NodeRunner
     runner_flags: list[str] = Field(
-        default_factory=list, description="Extra node flags of a `node --test` script"
+        default_factory=list, description="node's own flags the test script passes (--expose-gc)"
     )
     dependencies: list[str] = Field(default_factory=list, description="Names, dev ones too")
     lock_file: str | None = Field(None, description="In install_dir: the lock file, if any")
