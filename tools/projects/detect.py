@@ -11,15 +11,13 @@ Everything here reads files only; nothing is installed or run.
 
 from __future__ import annotations
 
-import configparser
-import json
 import re
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from harness.errors import KettleError
+from tools.projects.files import read_json
 from tools.projects.node import node_setup, suite_script
 from tools.projects.paths import classify_path
 from tools.projects.python import (
@@ -70,7 +68,7 @@ def detect_project(
     has_python = any((root / name).is_file() for name in PYTHON_MARKERS) or bool(
         requirement_files(root)
     )
-    package = _read_json(root / "package.json")
+    package = read_json(root / "package.json")
     has_node = package is not None and _node_has_tests(root, package)
     if has_python and has_node:
         prefers_node = sum(p.endswith(_JS_SUFFIXES) for p in test_paths) > sum(
@@ -124,45 +122,3 @@ def _node_project(root: Path, workspace_root: Path) -> Project:
 
 def _files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts]
-
-
-def _read_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    text = _read_text(path)
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _read_toml(path: Path) -> dict[str, Any] | None:
-    text = _read_text(path)
-    if text is None:
-        return None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return None
-
-
-def _parse_ini(text: str) -> configparser.ConfigParser | None:
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(text)
-    except configparser.Error:
-        return None
-    return parser
-
-
-def _read_ini(path: Path) -> configparser.ConfigParser | None:
-    text = _read_text(path)
-    return _parse_ini(text) if text is not None else None

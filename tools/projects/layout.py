@@ -15,17 +15,16 @@ on a commit of a bare repository alike.
 
 from __future__ import annotations
 
-import configparser
 import fnmatch
-import json
 import re
-import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 
 from pydantic import BaseModel, Field
 
+from tools.projects.files import parse_json_object
 from tools.projects.paths import classify_path
+from tools.projects.python import PYTEST_CONFIG_FILES, pytest_options_of
 
 Reader = Callable[[str], str | None]
 
@@ -195,8 +194,8 @@ def detect_layout(read: Reader, *, root: str = "") -> SuiteLayout:
 
 
 def _pytest_rules(layout: SuiteLayout, at: Reader) -> None:
-    for name in ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"):
-        options = _pytest_options(name, at(name))
+    for name in PYTEST_CONFIG_FILES:
+        options = pytest_options_of(name, at(name))
         if options is None:
             continue
         layout.sources.append(name)
@@ -213,27 +212,6 @@ def _pytest_rules(layout: SuiteLayout, at: Reader) -> None:
     layout.python_files = [*PYTEST_DEFAULT_FILES, *UNITTEST_FILES]
 
 
-def _pytest_options(name: str, text: str | None) -> dict[str, object] | None:
-    if text is None:
-        return None
-    if name == "pyproject.toml":
-        try:
-            table = tomllib.loads(text).get("tool", {}).get("pytest", {})
-        except tomllib.TOMLDecodeError:
-            return None
-        options = table.get("ini_options", table if isinstance(table, dict) else None)
-        return options if isinstance(options, dict) and options else None
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(text)
-    except configparser.Error:
-        return None
-    section = "tool:pytest" if name == "setup.cfg" else "pytest"
-    if not parser.has_section(section):
-        return {} if name in ("pytest.ini", ".pytest.ini") else None
-    return dict(parser.items(section))
-
-
 def _words(value: object) -> list[str]:
     if isinstance(value, list):
         return [str(item) for item in value]
@@ -241,7 +219,7 @@ def _words(value: object) -> list[str]:
 
 
 def _js_rules(layout: SuiteLayout, at: Reader) -> None:
-    package = _json(at("package.json")) or {}
+    package = parse_json_object(at("package.json")) or {}
     jest = package.get("jest") if isinstance(package.get("jest"), dict) else None
     if jest is None:
         jest = _jest_config(at)
@@ -259,7 +237,7 @@ def _js_rules(layout: SuiteLayout, at: Reader) -> None:
     if isinstance(ava, dict) and isinstance(ava.get("files"), list):
         layout.sources.append("ava")
         layout.js_patterns += [str(item) for item in ava["files"] if not str(item).startswith("!")]
-    mocharc = _json(at(".mocharc.json")) or {}
+    mocharc = parse_json_object(at(".mocharc.json")) or {}
     in_package = package.get("mocha") if isinstance(package.get("mocha"), dict) else {}
     spec = mocharc.get("spec") or in_package.get("spec")
     if spec:
@@ -273,7 +251,7 @@ def _js_rules(layout: SuiteLayout, at: Reader) -> None:
 
 def _jest_config(at: Reader) -> dict[str, object] | None:
     for name in ("jest.config.json",):
-        data = _json(at(name))
+        data = parse_json_object(at(name))
         if data:
             return data
     for name in ("jest.config.js", "jest.config.ts", "jest.config.mjs", "jest.config.cjs"):
@@ -297,16 +275,6 @@ def _string_list(text: str, key: str) -> list[str]:
     if not match:
         return []
     return [item for _, item in re.findall(r"(['\"`])(.+?)\1", match.group(1))]
-
-
-def _json(text: str | None) -> dict | None:
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 # Files that mark the root of a project (a package of a monorepo has its own).

@@ -13,12 +13,12 @@ Everything here reads files only; nothing is installed or run.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from tools.projects.files import read_json, read_text
 from tools.projects.records import NodeRunner, NodeSetup, PackageManager
 
 NODE_LOCKS = ("package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml")
@@ -52,7 +52,7 @@ def node_setup(root: Path, workspace_root: Path) -> tuple[NodeSetup, list[str]]:
     pinned = None
     for name in (".nvmrc", ".node-version"):
         for folder in (root, install_root):
-            text = _text(folder / name)
+            text = read_text(folder / name)
             if text and text.strip():
                 pinned = pinned or text.strip().splitlines()[0]
     scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
@@ -74,24 +74,6 @@ def node_setup(root: Path, workspace_root: Path) -> tuple[NodeSetup, list[str]]:
         ),
         notes,
     )
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    text = _text(path)
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def _install_root(root: Path, workspace_root: Path) -> Path:
@@ -131,7 +113,7 @@ def package_manager(install_root: Path, package: dict[str, Any]) -> tuple[
     declared = str(package.get("packageManager") or "")
     name, _, version = declared.partition("@")
     version = version.split("+", 1)[0] or None
-    yarnrc = _text(install_root / ".yarnrc.yml") or ""
+    yarnrc = read_text(install_root / ".yarnrc.yml") or ""
     yarn_path = None
     match = re.search(r"^yarnPath:\s*['\"]?([^'\"\n]+)", yarnrc, re.M)
     if match and (install_root / match.group(1).strip()).is_file():
@@ -219,7 +201,7 @@ def _tests_import_compiled(root: Path) -> bool:
         if not directory.is_dir():
             continue
         for path in list(directory.rglob("*.[cm]js"))[:50] + list(directory.rglob("*.js"))[:50]:
-            text = _text(path) or ""
+            text = read_text(path) or ""
             match = pattern.search(text)
             if match and not (root / match.group(2)).is_dir():
                 return True

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import configparser
-import json
 import re
 import tomllib
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from tools.projects.files import parse_ini, read_ini, read_json, read_text, read_toml
 from tools.projects.records import PythonSetup
 
 PYTHON_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
@@ -77,9 +77,9 @@ def requirement_files(root: Path) -> list[str]:
 def python_setup(root: Path) -> tuple[PythonSetup, list[str]]:
     """The install recipe of the Python project at ``root``, and notes worth reporting."""
     notes: list[str] = []
-    pyproject = _toml(root / "pyproject.toml") or {}
-    setup_cfg = _ini(root / "setup.cfg")
-    setup_py = _text(root / "setup.py") or ""
+    pyproject = read_toml(root / "pyproject.toml") or {}
+    setup_cfg = read_ini(root / "setup.cfg")
+    setup_py = read_text(root / "setup.py") or ""
     project = pyproject.get("project", {}) if isinstance(pyproject.get("project"), dict) else {}
     tool = pyproject.get("tool", {}) if isinstance(pyproject.get("tool"), dict) else {}
     build_system = pyproject.get("build-system", {}) or {}
@@ -96,10 +96,10 @@ def python_setup(root: Path) -> tuple[PythonSetup, list[str]]:
     extras_available |= set(poetry.get("extras", {}) or {})
     extras = sorted(name for name in extras_available if _TEST_NAME.match(name.lower()))
 
-    tox = _ini(root / "tox.ini")
+    tox = read_ini(root / "tox.ini")
     tox_requirements, tox_extras, tox_groups, tox_files = _tox_needs(tox, pyproject)
     extras = sorted(set(extras) | {e for e in tox_extras if e in extras_available or not e})
-    nox_requirements, nox_groups, nox_files = _nox_needs(_text(root / "noxfile.py") or "")
+    nox_requirements, nox_groups, nox_files = _nox_needs(read_text(root / "noxfile.py") or "")
     groups = pyproject.get("dependency-groups", {}) or {}
     wanted_groups = [name for name in groups if _TEST_NAME.match(name.lower())]
     wanted_groups += [
@@ -142,7 +142,7 @@ def python_setup(root: Path) -> tuple[PythonSetup, list[str]]:
         lock_file=next((name for name in LOCK_FILES if (root / name).is_file()), None),
         vcs_versioning=vcs,
         pytest_config_file=pytest_config_file(
-            {name: _text(root / name) for name in PYTEST_CONFIG_FILES}
+            {name: read_text(root / name) for name in PYTEST_CONFIG_FILES}
         ),
     )
     return setup, notes
@@ -397,7 +397,7 @@ def _supported_pythons(
     workflows = root / ".github" / "workflows"
     if workflows.is_dir():
         for path in sorted(workflows.glob("*.y*ml"))[:20]:
-            text = _text(path) or ""
+            text = read_text(path) or ""
             for block in re.findall(r"python-version[s]?\s*:\s*(\[[^\]]*\]|.+)", text):
                 found |= set(_CI_PYTHON.findall(block))
     return sorted(found, key=lambda v: tuple(int(p) for p in v.split(".")))
@@ -435,14 +435,14 @@ def lock_constraints(root: Path, lock_file: str | None) -> list[str]:
     path = root / lock_file
     pins: dict[str, str] = {}
     if lock_file == "Pipfile.lock":
-        data = _json_file(path) or {}
+        data = read_json(path) or {}
         for section in ("default", "develop"):
             for name, entry in (data.get(section) or {}).items():
                 version = str((entry or {}).get("version", ""))
                 if version.startswith("=="):
                     pins[canonicalize_name(name)] = version[2:]
     else:
-        data = _toml(path) or {}
+        data = read_toml(path) or {}
         for package in data.get("package", []) or []:
             if not isinstance(package, dict) or "version" not in package:
                 continue
@@ -487,7 +487,7 @@ def pytest_options_of(name: str, text: str | None) -> dict[str, str | list[str]]
             return None
         return {key: _option_value(value) for key, value in table.items()}
     section = {"setup.cfg": "tool:pytest"}.get(name, "pytest")
-    parser = _parse_ini(text)
+    parser = parse_ini(text)
     if parser is None or not parser.has_section(section):
         # pytest.ini counts even without a [pytest] section: pytest stops looking there.
         return {} if name in ("pytest.ini", ".pytest.ini") else None
@@ -500,46 +500,6 @@ def _option_value(value: Any) -> str | list[str]:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _toml(path: Path) -> dict[str, Any] | None:
-    text = _text(path)
-    if text is None:
-        return None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return None
-
-
-def _json_file(path: Path) -> dict[str, Any] | None:
-    text = _text(path)
-    try:
-        data = json.loads(text) if text else None
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _parse_ini(text: str) -> configparser.ConfigParser | None:
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    try:
-        parser.read_string(text)
-    except configparser.Error:
-        return None
-    return parser
-
-
-def _ini(path: Path) -> configparser.ConfigParser | None:
-    text = _text(path)
-    return _parse_ini(text) if text is not None else None
 
 
 def release_version(tag: str | None) -> str:
@@ -591,7 +551,7 @@ def declared_requirements(read: Callable[[str], str | None]) -> dict[str, str]:
                 version = spec.get("version") if isinstance(spec, dict) else spec
                 add(f"{name}{_poetry_to_pep440(str(version))}" if version and version != "*"
                     else name)  # fmt: skip
-    setup_cfg = _parse_ini(read("setup.cfg") or "")
+    setup_cfg = parse_ini(read("setup.cfg") or "")
     if setup_cfg is not None and setup_cfg.has_option("options", "install_requires"):
         for line in _lines(setup_cfg.get("options", "install_requires")):
             add(line)
