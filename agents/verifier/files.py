@@ -146,7 +146,11 @@ def _node_run(
         )  # fmt: skip
         argv = [*binary_and_flags, cli, "--reporter=tap", coverage, "-t0", module]
         return _spec(argv, "tap", f"{report}.tap").model_copy(update={"stdout_report": True})
-    # uvu and plain node test files run themselves and exit non-zero on a failure.
+    if runner == "uvu":
+        # uvu test files run themselves; their text report names each suite.
+        spec = _spec([*binary_and_flags, module], "uvu", f"{report}.txt")
+        return spec.model_copy(update={"stdout_report": True})
+    # Plain node test files run themselves and exit non-zero on a failure.
     return _spec([*binary_and_flags, module], "exit-code", None)
 
 

@@ -48,6 +48,7 @@ _STDLIB_SKIPPED = {"test", "idlelib", "tkinter", "turtledemo", "lib2to3", "ensur
 _STDLIB_SKIPPED |= {"site-packages", "dist-packages", "pydoc_data"}
 _TAP_RESULT = re.compile(r"^(\s*)(not ok|ok)\b\s*\d*\s*(?:-\s)?(.*)$")
 _TAP_SUBTEST = re.compile(r"^(\s*)# Subtest: (.*)$")
+_ANSI_CODE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _TAP_DIRECTIVE = re.compile(r"(?<!\\)\s#\s*(SKIP|TODO)\b.*$", re.IGNORECASE)
 ID_SEPARATOR = "::"
 TITLE_SEPARATOR = " > "
@@ -159,6 +160,25 @@ def parse_tap(text: str, file: str) -> dict[str, str]:
     return outcomes
 
 
+# uvu prints one line per suite: its name, a mark per test (• passed, ✘ failed, ⊘ skipped)
+# and "(passed / total)".
+_UVU_SUITE = re.compile(
+    r"^\s*(?P<name>\S.*?)\s+(?P<marks>[•✘⊘](?:\s+[•✘⊘])*)\s+\((?P<ok>\d+) / (?P<all>\d+)\)\s*$"
+)
+
+
+def parse_uvu(text: str, file: str) -> dict[str, str]:
+    """uvu's text report (it has no other) as ``{"file::suite": outcome}``, one per suite."""
+    outcomes: dict[str, str] = {}
+    for line in _ANSI_CODE.sub("", text).splitlines():
+        match = _UVU_SUITE.match(line)
+        if not match:
+            continue
+        passed = match.group("ok") == match.group("all") and "✘" not in match.group("marks")
+        _record(outcomes, file + ID_SEPARATOR + match.group("name"), PASSED if passed else FAILED)
+    return outcomes
+
+
 def parse_jest_json(text: str, workdir: str) -> dict[str, str]:
     """jest's (and vitest's) ``--json`` report; ids are ``file::describe > test``.
 
@@ -211,6 +231,8 @@ def parse_report(run: dict, text: str | None, exit_code: int | None) -> dict[str
             return parse_jest_json(text, run["cwd"])
         if kind == "mocha-json":
             return parse_mocha_json(text, run["cwd"], run["file"])
+        if kind == "uvu":
+            return parse_uvu(text, run["file"])
     except (ValueError, ElementTree.ParseError, AttributeError, TypeError):
         return {}
     raise ValueError(f"unknown report format {kind!r}")

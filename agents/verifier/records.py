@@ -35,7 +35,7 @@ class VerifierReport(BaseModel):
 
 RUN_TIMEOUT_SEC = 300.0
 
-ReportFormat = Literal["junit", "tap", "jest-json", "mocha-json", "exit-code"]
+ReportFormat = Literal["junit", "tap", "jest-json", "mocha-json", "uvu", "exit-code"]
 
 
 class Interpreter(BaseModel):
