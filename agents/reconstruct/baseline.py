@@ -13,6 +13,7 @@ Every fallback taken is an ``Obstacle`` in the report and a line in ``build_repo
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 import shutil
@@ -38,6 +39,7 @@ from tools.projects.dependencies import (
 from tools.projects.detect import detect_project
 from tools.projects.dockerfile import VENV, WORKDIR, build_environment
 from tools.projects.layout import fix_project_dir
+from tools.projects.node import runner_command
 from tools.projects.python import (
     declared_requirements,
     pretend_version_env,
@@ -323,8 +325,10 @@ def _probe(
                 shlex.quote(m) for m in relative
             )
         else:
-            script = project.node.test_script if project.node else None
-            command = f"PATH={WORKDIR}/node_modules/.bin:$PATH {script or 'npm test'}"
+            assert project.node is not None
+            install_dir = posixpath.normpath(posixpath.join(project_dir, project.node.install_dir))
+            bins = f"{project_dir}/node_modules/.bin:{install_dir}/node_modules/.bin"
+            command = f"PATH={bins}:$PATH {runner_command(project.node, relative)}"
         return run_suite(sandbox, f"cd {shlex.quote(project_dir)} && {command}", workdir=WORKDIR)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -206,3 +207,27 @@ def _tests_import_compiled(root: Path) -> bool:
             if match and not (root / match.group(2)).is_dir():
                 return True
     return False
+
+
+def runner_command(setup: NodeSetup, files: list[str]) -> str:
+    """The project's runner on just ``files`` (the whole test script when it cannot be
+    pointed at files), after the build the tests need."""
+    quoted = " ".join(shlex.quote(f) for f in files)
+    flags = " ".join(setup.runner_flags)
+    node = f"node {flags} " if flags else ""
+    per_runner = {
+        "jest": f"{node}$(command -v jest) --ci {quoted}",
+        "vitest": f"{node}$(command -v vitest) run {quoted}",
+        "mocha": f"{node}$(command -v mocha) {quoted}",
+        "ava": f"{node}$(command -v ava) {quoted}",
+        "tap": f"{node}$(command -v tap) {quoted}",
+        "uvu": " && ".join(f"node {flags} {shlex.quote(f)}" for f in files),
+        "node-test": f"node --test {flags} {quoted}",
+    }
+    typescript = any(f.endswith((".ts", ".tsx", ".mts", ".cts")) for f in files)
+    command = per_runner.get(setup.runner)
+    if command is None or not files or (setup.runner == "node-test" and typescript):
+        command = setup.test_script or "npm test"
+    if setup.build_script and setup.build_script not in command:
+        command = f"{setup.build_script} && {command}"
+    return command
