@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from agents.context import StageContext, build_commits, sandbox_spec
 from agents.reconstruct.records import Obstacle, ReconstructionReport
 from harness.errors import KettleError
-from harness.fsio import write_text_atomic
+from harness.fsio import write_bytes_atomic, write_text_atomic
 from harness.llm import BASELINE
 from harness.machine.base_image import ensure_base_image
 from harness.settings import DEFAULT_SUITE, SUITE_PYTHON
@@ -37,7 +37,7 @@ from tools.projects.dependencies import (
     set_up_python,
 )
 from tools.projects.detect import detect_project
-from tools.projects.dockerfile import VENV, WORKDIR, build_environment
+from tools.projects.dockerfile import LOCKS_DIR, VENV, WORKDIR, build_environment
 from tools.projects.layout import fix_project_dir
 from tools.projects.node import runner_command
 from tools.projects.python import (
@@ -82,6 +82,50 @@ class BaselineReconstructor:
                 report.fix_commit = context.qualification.fix_commit
         _write_build_report(context, report, journal)
         return report
+
+    def _try(
+        self,
+        context: StageContext,
+        attempt: _Attempt,
+        project: Project,
+        environment: Path,
+        solution: Path,
+        journal: BuildJournal,
+        probe_files: dict[str, bytes],
+        modules: list[str],
+        project_dir: str,
+        added: tuple[str, ...],
+    ) -> _Tried:
+        """Install the project one way, build the image, and run the fix's tests in it."""
+        base = ensure_base_image(
+            context.engine, context.settings, journal.facts.append, suite=attempt.suite
+        )
+        resolver = sandbox_spec(context, base, network=True, role="reconstruct")
+        if project.kind == "python" and attempt.python is not None:
+            dependencies, test_command = set_up_python(
+                context.engine, resolver, project, environment, journal,
+                replace(attempt.python, added=added), suite=attempt.suite,
+            )  # fmt: skip
+        else:
+            assert attempt.node is not None
+            dependencies, test_command = set_up_node(
+                context.engine, resolver, project, environment, journal, attempt.node,
+                suite=attempt.suite,
+            )  # fmt: skip
+        image = build_environment(
+            context.engine,
+            context.settings,
+            environment,
+            name=context.candidate.id,
+            log_path=context.workspace.logs / "build.log",
+        )
+        journal.facts.append(f"image builds ({attempt.label}): {image}")
+        probe = _probe(context, image, solution, probe_files, modules, project, project_dir)
+        journal.facts.append(
+            f"the fix's tests after solve.sh ({attempt.label}): `{probe.command}` exited "
+            f"{probe.exit_code}: {probe.summary}"
+        )
+        return _Tried(attempt, dependencies, test_command, probe, _recipe_files(environment))
 
     def _reconstruct(self, context: StageContext, journal: BuildJournal) -> ReconstructionReport:
         repo_source, start, fix = build_commits(context)
@@ -130,47 +174,46 @@ class BaselineReconstructor:
                 f"the fix adds dependencies: {', '.join(fixed_requirements[n] for n in added)}",
                 "installed in the environment as well, so the solver can use them offline",
             )
+        added_requirements = tuple(fixed_requirements[n] for n in added)
+        tried: list[_Tried] = []
         for number, attempt in enumerate(attempts, 1):
-            base = ensure_base_image(
-                context.engine, context.settings, journal.facts.append, suite=attempt.suite
-            )
-            resolver = sandbox_spec(context, base, network=True, role="reconstruct")
-            if project.kind == "python" and attempt.python is not None:
-                install = replace(attempt.python, added=tuple(fixed_requirements[n] for n in added))
-                dependencies, test_command = set_up_python(
-                    context.engine, resolver, project, environment, journal, install,
-                    suite=attempt.suite,
+            try:
+                tried.append(
+                    self._try(context, attempt, project, environment, solution, journal,
+                              probe_files, modules, project_dir, added_requirements)
                 )  # fmt: skip
-            else:
-                assert attempt.node is not None
-                dependencies, test_command = set_up_node(
-                    context.engine, resolver, project, environment, journal, attempt.node,
-                    suite=attempt.suite,
-                )  # fmt: skip
-            image = build_environment(
-                context.engine,
-                context.settings,
-                environment,
-                name=context.candidate.id,
-                log_path=context.workspace.logs / "build.log",
-            )
-            journal.facts.append(f"image builds ({attempt.label}): {image}")
-            probe = _probe(context, image, solution, probe_files, modules, project, project_dir)
-            journal.facts.append(
-                f"the fix's tests after solve.sh ({attempt.label}): `{probe.command}` exited "
-                f"{probe.exit_code}: {probe.summary}"
-            )
-            if _works(probe) or number == len(attempts):
+            except KettleError as error:
+                if number == len(attempts) and not tried:
+                    raise
+                journal.obstacle(f"{attempt.label}: {error.message}", "tried the next way")
+                continue
+            if _works(tried[-1].probe):
                 break
+            if number < len(attempts):
+                journal.obstacle(
+                    f"the fix's tests do not run {attempt.label} ({tried[-1].probe.summary})",
+                    f"tried again {attempts[number].label}",
+                )
+        best = next((t for t in tried if _works(t.probe)), None)
+        if best is None:
+            # None works: keep the way that ran the most of the fix's tests.
+            best = max(tried, key=lambda t: _passed(t.probe))
             journal.obstacle(
-                f"the fix's tests do not run {attempt.label} ({probe.summary})",
-                f"tried again {attempts[number].label}",
+                f"the fix's tests do not run in the environment ({best.probe.summary})",
+                f"kept the environment {best.attempt.label}; the verifier reports what fails",
             )
-        if not _works(probe):
-            journal.obstacle(
-                f"the fix's tests do not run in the environment ({probe.summary})",
-                "left to the verifier, which reports which tests fail",
-            )
+        if best is not tried[-1]:
+            best.restore(environment)
+        dependencies, test_command, probe, attempt = (
+            best.dependencies, best.test_command, best.probe, best.attempt
+        )  # fmt: skip
+        image = build_environment(
+            context.engine,
+            context.settings,
+            environment,
+            name=context.candidate.id,
+            log_path=context.workspace.logs / "build.log",
+        )
         _check_solution(context, image, patch, solution, journal)
         return ReconstructionReport(
             builder=BASELINE,
@@ -189,6 +232,36 @@ class BaselineReconstructor:
             test_command=test_command,
             image=image,
         )
+
+
+@dataclass
+class _Tried:
+    """One way of installing, tried: what it wrote and what the probe said."""
+
+    attempt: _Attempt
+    dependencies: list[str]
+    test_command: str
+    probe: SuiteRun
+    files: dict[str, bytes]  # Dockerfile and locks/, to go back to this way
+
+    def restore(self, environment: Path) -> None:
+        shutil.rmtree(environment / LOCKS_DIR, ignore_errors=True)
+        for name, content in self.files.items():
+            write_bytes_atomic(environment / name, content)
+
+
+def _recipe_files(environment: Path) -> dict[str, bytes]:
+    paths = [environment / "Dockerfile", *sorted((environment / LOCKS_DIR).glob("**/*"))]
+    return {
+        path.relative_to(environment).as_posix(): path.read_bytes()
+        for path in paths
+        if path.is_file()
+    }
+
+
+def _passed(probe: SuiteRun) -> int:
+    found = re.search(r"\b(\d+) passed", probe.summary)
+    return int(found.group(1)) if found else 0
 
 
 @dataclass(frozen=True)
