@@ -10,7 +10,10 @@ Checks, in order (each a ``CheckResult``; "passed" means good for the candidate)
 4. ``license``          OSI-approved at the start commit; else ``license_not_open_source`` or
                         ``license_unknown``; conflicting evidence: cannot tell.
 5. ``existing_codebase`` real code at the start;                  else ``from_scratch``.
-6. ``fix_commit``       a verified hint or a ranked commit;       else ``no_fix_commit``.
+6. ``fix_commit``       a verified hint, or a change the evidence singles out (see
+                        ``outcome``); evidence that does not separate the best change
+                        from the next cannot tell (a human picks); no change tied to the
+                        user's words: ``no_fix_commit``.
 7. ``nontrivial_change`` the fix changes behaviour; else ``docs_only``, ``typo_only`` or
                         ``trivial_change``.
 8. ``testable_fix``     the fix changes source code;              else ``not_testable``.
@@ -28,8 +31,9 @@ Flags (``secret_in_prompt``, ``hint_ignored``, ``start_commit_inferred``, ``mirr
 ``fix_without_tests``) never change the verdict.
 
 Confidence: disqualified -> the highest certainty among its codes (table below);
-needs_human -> 0.5; qualified -> 0.5 + 0.4 x the fix's score (1.0 for a verified hint)
-+ 0.1 if the fix also changes tests.
+needs_human -> 0.5; qualified -> 0.9 for a verified hint, else 0.6 + 0.3 x how far the fix
+stands out from the next candidate (1 - next's score / fix's score), + 0.05 if the fix also
+changes tests.
 
 A bad candidate never raises: an error inside a check becomes a check that could not tell.
 """
@@ -142,9 +146,13 @@ def _confidence(
         return max(CODE_CONFIDENCE.get(d.code, 0.7) for d in disqualifiers)
     if verdict == "needs_human" or outcome is None or outcome.fix is None:
         return NEEDS_HUMAN_CONFIDENCE
-    fix_score = 1.0 if outcome.chosen_by == "hint" else outcome.fix.score
-    confidence = 0.5 + 0.4 * fix_score + (0.1 if outcome.fix.changes_tests else 0.0)
-    return round(min(1.0, confidence), 3)
+    if outcome.chosen_by == "hint":
+        confidence = 0.9
+    else:
+        separation = 1.0 - 1.0 / outcome.margin if outcome.margin else 1.0
+        confidence = 0.6 + 0.3 * separation
+    confidence += 0.05 if outcome.fix.changes_tests else 0.0
+    return round(min(0.99, confidence), 3)
 
 
 def qualify_baseline(
@@ -159,12 +167,13 @@ def qualify_baseline(
     # access. Nothing the check records carries them (URLs are shown without user-info).
     repo_result, repo = check_repo(candidate, repos)
     checks.append(repo_result)
-    start_sha = fix_sha = license_id = None
+    start_sha = fix_sha = fix_first = license_id = None
     outcome: OutcomeReport | None = None
     if repo is not None:
         with repo:
             start_sha, license_id, outcome = _repo_checks(redacted, repo, config, checks)
-            fix_sha = outcome.fix.sha if outcome and outcome.fix else None
+            if outcome and outcome.fix:
+                fix_sha, fix_first = outcome.fix.sha, outcome.fix.first
     verdict, disqualifiers, flags = decide(checks)
     qualification = Qualification(
         candidate_id=redacted.id,
@@ -172,6 +181,7 @@ def qualify_baseline(
         task_spirit=compose_task_spirit(redacted),
         start_commit=start_sha,
         fix_commit=fix_sha,
+        fix_first_commit=fix_first,
         license=license_id,
         disqualifiers=disqualifiers,
         flags=flags,
@@ -207,16 +217,35 @@ def _repo_checks(
     )
     result, outcome = _attempt("fix_commit", lambda: _fix_check(candidate, repo, start_sha, config))
     checks.append(result)
-    fix_sha = outcome.fix.sha if outcome and outcome.fix else None
+    fix = outcome.fix if outcome else None
+    if outcome is not None and outcome.decision == "ambiguous":
+        # The fix is a guess until a reviewer picks it: nothing is decided on the guess.
+        for name in ("nontrivial_change", "testable_fix"):
+            checks.append(_unsettled(name))
+        return start_sha, report.license if report else None, outcome
     checks.append(
         _guarded(
             "nontrivial_change",
-            lambda: check_nontrivial_change(repo, fix_sha, candidate.files_touched, config),
+            lambda: check_nontrivial_change(
+                repo,
+                fix.sha if fix else None,
+                candidate.files_touched,
+                config,
+                first=fix.first if fix else None,
+            ),
         )
     )
     if outcome is not None:
         checks.append(check_testable(outcome))
     return start_sha, report.license if report else None, outcome
+
+
+def _unsettled(name: str) -> CheckResult:
+    return CheckResult(
+        name=name,
+        passed=None,
+        reason="the fix is not settled: checked once a reviewer picks one of the candidates",
+    )
 
 
 def check_secrets(findings: list[SecretFinding]) -> CheckResult:
