@@ -24,11 +24,13 @@ from agents.factory.assemble import draft_config, publish, task_id_for, write_dr
 from agents.factory.ledger import Ledger
 from agents.factory.policies import Policies
 from agents.factory.records import StageName, StageOutcome
+from agents.qualify.choice import picked_sha, settle
 from agents.qualify.records import Qualification
 from agents.reconstruct.records import ReconstructionReport
 from agents.verifier.records import VerifierReport
 from harness.errors import KettleError, RunStorageError
 from harness.fsio import is_storage_error, read_model, storage_error, write_model
+from tools.report.records import ApprovalRecord
 from tools.sessions.instruction import compose_instruction
 from tools.validation.validate import HARBOR_PARITY, HiddenFacts, ValidationReport, validate_task
 
@@ -84,8 +86,30 @@ def qualify(run: CandidateRun) -> StageOutcome:
 
 
 def approve_qualification(run: CandidateRun) -> StageOutcome:
+    driver = run.on_driver()
     request = qualification_request(run.candidate_id, run.context.workspace)
-    return _gate_outcome(run.on_driver().gate.decide(request))
+    decision = driver.gate.decide(request)
+    if decision == "approved":
+        settled = _settle(run, driver.ledger.approval(run.candidate_id, "approve_qualification"))
+        if settled is not None and settled.verdict == "disqualified":
+            codes = ", ".join(finding.code for finding in settled.disqualifiers)
+            return StageOutcome(status="done", detail=f"disqualified: {codes}", stop=True)
+    return _gate_outcome(decision)
+
+
+def _settle(run: CandidateRun, approval: ApprovalRecord | None) -> Qualification | None:
+    """A reviewer's approval settles a needs_human qualification (with the fix they picked)."""
+    qualification = run.qualification()
+    pick = picked_sha(approval.note if approval else None)
+    if qualification.verdict != "needs_human" and pick is None:
+        return None
+    reviewer = approval.decided_by if approval else "a reviewer"
+    candidate = run.context.candidate
+    with run.context.repos.open(candidate.repo or candidate.workspace_path or "") as repo:
+        settled = settle(qualification, pick, reviewer, repo, candidate.files_touched)
+    write_model(run.context.workspace.qualification_path, settled)
+    run.context.qualification = settled
+    return settled
 
 
 def reconstruct(run: CandidateRun) -> StageOutcome:

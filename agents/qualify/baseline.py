@@ -236,7 +236,7 @@ def _repo_checks(
         )
     )
     if outcome is not None:
-        checks.append(check_testable(outcome))
+        checks.append(check_testable(outcome.fix))
     return start_sha, report.license if report else None, outcome
 
 

@@ -461,9 +461,8 @@ def check_fix_commit(report: OutcomeReport) -> CheckResult:
     )
 
 
-def check_testable(report: OutcomeReport) -> CheckResult:
+def check_testable(fix: FixCandidate | None) -> CheckResult:
     """Passed: the fix changes source code a test can exercise. Flags a fix without tests."""
-    fix = report.fix
     if fix is None:
         return CheckResult(name="testable_fix", passed=None, reason="no fix commit to test")
     evidence = {
