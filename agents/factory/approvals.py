@@ -45,6 +45,8 @@ from tools.report.records import ApprovalRecord, Decision
 from tools.validation.validate import ValidationReport
 
 GATES = {"approve_qualification": "qualification", "approve_task": "task"}
+# The stage whose output each gate decides on.
+_DECIDES_ON = {"approve_qualification": "qualify", "approve_task": "validate"}
 # Validation warnings that do not fail a task but keep ``auto`` from publishing it.
 BLOCKING_WARNINGS = frozenset({"agreement:instruction_verifier"})
 
@@ -80,7 +82,7 @@ class ApprovalGate:
 
     def decide(self, request: ApprovalRequest) -> GateOutcome:
         earlier = self._ledger.approval(request.candidate_id, request.gate)
-        if earlier is not None:
+        if earlier is not None and not self._stale(earlier):
             return earlier.decision
         if self.mode == "queue" or (self.mode == "auto" and not request.recommended):
             return "parked"
@@ -94,6 +96,15 @@ class ApprovalGate:
         if answer.decision is None:
             return "parked"
         return self.record(request, answer.decision, reviewer_name(), answer.note)
+
+    def _stale(self, earlier: ApprovalRecord) -> bool:
+        """A decision about what an earlier run produced (before a --requalify, or a
+        repeated validation) does not count for what the stage produced since."""
+        stage = _DECIDES_ON.get(earlier.gate)
+        if stage is None:
+            return False
+        produced = self._ledger.stage(earlier.candidate_id, stage).finished_at
+        return produced is not None and produced > earlier.decided_at
 
     def record(
         self, request: ApprovalRequest, decision: Decision, who: str, note: str | None

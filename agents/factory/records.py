@@ -61,6 +61,9 @@ class BuildConfig(BaseModel):
     validation_repeats: int = 3
     retry_failed: bool = False
     max_steps: int = 60
+    requalify: bool = Field(
+        False, description="Qualify every candidate again (from fresh intake) on this rerun"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -5,6 +5,8 @@ Checks, in order (each a ``CheckResult``; "passed" means good for the candidate)
 1. ``prompt_secrets``   secrets in any text field are redacted first, so nothing after
                         this point — evidence, task spirit, the returned Candidate — holds
                         one; flag ``secret_in_prompt``.
+   ``session_complete`` always passes; flags ``session_incomplete`` when the session file
+                        was truncated or partly unreadable.
 2. ``repo_reachable``   the repo (or the workspace path) opens;   else ``repo_unreachable``.
 3. ``start_commit``     it exists and its tree reads;             else ``start_commit_missing``.
 4. ``license``          OSI-approved at the start commit; else ``license_not_open_source`` or
@@ -27,8 +29,9 @@ Verdict rules:
 * otherwise any check could not tell (passed None)   -> ``needs_human``;
 * otherwise                                          -> ``qualified``.
 
-Flags (``secret_in_prompt``, ``hint_ignored``, ``start_commit_inferred``, ``mirror_stale``,
-``fix_without_tests``) never change the verdict.
+Flags (``secret_in_prompt``, ``session_incomplete``, ``hint_ignored``,
+``start_commit_inferred``, ``mirror_stale``, ``fix_without_tests``, ``fix_range``,
+``failed_attempts``) never change the verdict.
 
 Confidence: disqualified -> the highest certainty among its codes (table below);
 needs_human -> 0.5; qualified -> 0.9 for a verified hint, else 0.6 + 0.3 x how far the fix
@@ -162,7 +165,7 @@ def qualify_baseline(
     of the candidate with every secret redacted (use that copy from here on)."""
     config = config or QualifyConfig()
     redacted, secrets = redact_candidate(candidate)
-    checks = [check_secrets(secrets)]
+    checks = [check_secrets(secrets), check_session_complete(redacted)]
     # The original candidate opens the repo: credentials in its URL may be what grants
     # access. Nothing the check records carries them (URLs are shown without user-info).
     repo_result, repo = check_repo(candidate, repos)
@@ -238,6 +241,20 @@ def _repo_checks(
     if outcome is not None:
         checks.append(check_testable(outcome.fix))
     return start_sha, report.license if report else None, outcome
+
+
+def check_session_complete(candidate: Candidate) -> CheckResult:
+    """Always passes; flags a session that could only be read in part (its lost follow-ups
+    may have changed what the user asked)."""
+    if not candidate.incomplete:
+        return CheckResult(name="session_complete", passed=True, reason="the session read whole")
+    return CheckResult(
+        name="session_complete",
+        passed=True,
+        code="session_incomplete",
+        reason="the session was read in part: " + "; ".join(candidate.incomplete),
+        evidence={"incomplete": candidate.incomplete},
+    )
 
 
 def _unsettled(name: str) -> CheckResult:

@@ -67,6 +67,7 @@ def test_every_check_explains_itself_in_one_line(tmp_path: Path, repos: RepoCach
     names = [check.name for check in qualification.evidence]
     assert names == [
         "prompt_secrets",
+        "session_complete",
         "repo_reachable",
         "start_commit",
         "license",

@@ -118,7 +118,8 @@ class _Reading:
 
 def parse_claude_code_session(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Candidate:
     """One session file to a Candidate; any defect is a one-line SessionFormatError."""
-    records = read_jsonl(path, max_bytes).records
+    read = read_jsonl(path, max_bytes)
+    records = read.records
     conversation = [
         record
         for record in records
@@ -191,6 +192,7 @@ def parse_claude_code_session(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
             started_at=first_prompt_at or min(times, default=None),
             ended_at=max(times, default=None),
             workspace_path=clean_text(workspace) if workspace else None,
+            incomplete=read.problems(),
             hints=CandidateHints(branch=clean_text(branch) if branch else None),
         )
     except ValueError as error:

@@ -173,9 +173,12 @@ def parse_cline_task(
     """One task folder to a Candidate; any defect is a one-line SessionFormatError."""
     if not task_dir.is_dir():
         raise format_error(task_dir, "not a task folder")
-    ui = _optional_list(task_dir / UI_MESSAGES, max_bytes)
-    api = _optional_list(task_dir / API_HISTORY, max_bytes)
+    incomplete: list[str] = []
+    ui = _readable_list(task_dir / UI_MESSAGES, max_bytes, incomplete)
+    api = _readable_list(task_dir / API_HISTORY, max_bytes, incomplete)
     if ui is None and api is None:
+        if incomplete:
+            raise format_error(task_dir, "; ".join(incomplete))
         raise format_error(task_dir, f"has neither {UI_MESSAGES} nor {API_HISTORY}")
     ui = [as_dict(item) for item in ui or []]
     api = [as_dict(item) for item in api or []]
@@ -231,12 +234,23 @@ def parse_cline_task(
             ended_at=ended if ended and (not started or ended >= started) else started,
             workspace_path=clean_text(workspace) if workspace else None,
             hints=CandidateHints(),
+            incomplete=incomplete,
         )
     except ValueError as error:  # pydantic's ValidationError is a ValueError
         raise format_error(task_dir, f"produced an invalid record ({error})") from error
 
 
 # --- loading -------------------------------------------------------------------------
+
+
+def _readable_list(path: Path, max_bytes: int, problems: list[str]) -> list[Any] | None:
+    """One transcript file; a truncated or corrupt one is noted and skipped, so the other
+    can still tell the session (a file copied while Cline was writing it ends mid-JSON)."""
+    try:
+        return _optional_list(path, max_bytes)
+    except SessionFormatError as error:
+        problems.append(f"{path.name} could not be read ({error.message.split(': ', 1)[-1]})")
+        return None
 
 
 def _optional_list(path: Path, max_bytes: int) -> list[Any] | None:

@@ -96,7 +96,8 @@ class _Reading:
 
 def parse_codex_rollout(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Candidate:
     """One rollout file to a Candidate; any defect is a one-line SessionFormatError."""
-    records = read_jsonl(path, max_bytes).records
+    read = read_jsonl(path, max_bytes)
+    records = read.records
     first = records[0]
     if first.get("type") == "session_meta":
         meta = as_dict(first.get("payload"))
@@ -146,6 +147,7 @@ def parse_codex_rollout(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Ca
             started_at=started,
             ended_at=ended if ended and (not started or ended >= started) else started,
             workspace_path=clean_text(workspace) if workspace else None,
+            incomplete=read.problems(),
             hints=CandidateHints(branch=clean_text(as_str(git.get("branch"))) or None),
         )
     except ValueError as error:

@@ -46,6 +46,9 @@ class Candidate(BaseModel):
     source_format: SourceFormat
     source_path: str = Field(description="The session file or folder this came from")
     repo: str | None = Field(None, description="Git URL or local path of the repository")
+    named_repo: str | None = Field(
+        None, description="The repository the session named, when --repo-map replaced it"
+    )
     start_commit: str | None = Field(None, description="Commit the user started from")
     first_prompt: str
     follow_ups: list[str] = Field(default_factory=list)
@@ -55,6 +58,11 @@ class Candidate(BaseModel):
     ended_at: datetime | None = None
     workspace_path: str | None = Field(None, description="The working directory in the session")
     hints: CandidateHints = Field(default_factory=CandidateHints)
+    incomplete: list[str] = Field(
+        default_factory=list,
+        description="What of the session could not be read (truncated file, bad lines): "
+        "lost follow-ups may change what the user asked",
+    )
 
     @property
     def prompts(self) -> list[str]:
