@@ -106,7 +106,7 @@ def _settle(run: CandidateRun, approval: ApprovalRecord | None) -> Qualification
     reviewer = approval.decided_by if approval else "a reviewer"
     candidate = run.context.candidate
     with run.context.repos.open(candidate.repo or candidate.workspace_path or "") as repo:
-        settled = settle(qualification, pick, reviewer, repo, candidate.files_touched)
+        settled = settle(qualification, pick, reviewer, repo, candidate)
     write_model(run.context.workspace.qualification_path, settled)
     run.context.qualification = settled
     return settled

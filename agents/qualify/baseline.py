@@ -19,6 +19,8 @@ Checks, in order (each a ``CheckResult``; "passed" means good for the candidate)
 7. ``nontrivial_change`` the fix changes behaviour; else ``docs_only``, ``typo_only`` or
                         ``trivial_change``.
 8. ``testable_fix``     the fix changes source code;              else ``not_testable``.
+9. ``instruction``      enough of the user's words survive once the fix's commits, code
+                        and test names are replaced; too little: cannot tell (a human).
 
 Checks that need the repo (or the start commit) are skipped when it is missing: the
 disqualifier that caused it already decides.
@@ -62,9 +64,10 @@ from agents.qualify.records import (
     Verdict,
 )
 from agents.qualify.scratch import check_existing_codebase
-from agents.qualify.trivial import check_nontrivial_change
+from agents.qualify.trivial import check_nontrivial_change, fix_patch, parse_patch, path_kind
 from harness.errors import KettleError
 from tools.repos.git import LocalRepo, RepoCache
+from tools.sessions.instruction import instruction_report, names_defined_in_tests
 from tools.sessions.records import Candidate, SecretFinding
 from tools.sessions.redact import redact_candidate
 
@@ -240,7 +243,45 @@ def _repo_checks(
     )
     if outcome is not None:
         checks.append(check_testable(outcome.fix))
+    if fix is not None:
+        checks.append(
+            _guarded("instruction", lambda: check_instruction(candidate, repo, fix.sha, fix.first))
+        )
     return start_sha, report.license if report else None, outcome
+
+
+def check_instruction(
+    candidate: Candidate, repo: LocalRepo, fix_sha: str, first: str | None
+) -> CheckResult:
+    """Passed: enough of the user's own words survive once everything that would give the
+    fix away (its commits, its code, its tests' names) is replaced. Too little: a human
+    decides (an instruction in someone else's words is not the user's task)."""
+    patch = fix_patch(repo, fix_sha, first)
+    tests = [
+        "\n".join(line for hunk in file.hunks for line in hunk.added)
+        for file in parse_patch(patch)
+        if path_kind(file.path) == "test"
+    ]
+
+    def known_commit(token: str) -> bool:
+        try:
+            return repo.resolve(token) is not None
+        except KettleError:
+            return True  # ambiguous: it names commits of the repository
+
+    report = instruction_report(
+        candidate,
+        fix_diff=patch,
+        test_names=sorted(names_defined_in_tests(tests)),
+        known_commit=known_commit,
+    )
+    evidence = report.model_dump(exclude={"text"})
+    return CheckResult(
+        name="instruction",
+        passed=True if report.enough else None,
+        reason=report.reason,
+        evidence=evidence,
+    )
 
 
 def check_session_complete(candidate: Candidate) -> CheckResult:

@@ -4,7 +4,8 @@ the candidate's fix, and the checks that depend on the fix run on it.
 The approval gate shows the ranked fix candidates of a ``needs_human`` qualification; the
 reviewer approves the shown fix or picks another with a keystroke. ``settle`` rewrites the
 qualification accordingly: the fix commit (and range), ``fix_commit`` passed "by the
-reviewer", ``nontrivial_change`` and ``testable_fix`` re-run on the chosen change, and the
+reviewer", ``nontrivial_change``, ``testable_fix`` and ``instruction`` re-run on the chosen
+change, and the
 verdict decided again — a reviewer's pick that turns out to be docs-only is still
 disqualified; a pick that holds is ``qualified``, decided by the reviewer.
 
@@ -16,12 +17,13 @@ from __future__ import annotations
 
 import re
 
-from agents.qualify.baseline import decide
+from agents.qualify.baseline import check_instruction, decide
 from agents.qualify.config import QualifyConfig
 from agents.qualify.outcome import check_testable
 from agents.qualify.records import CheckResult, FixCandidate, Qualification
 from agents.qualify.trivial import check_nontrivial_change
 from tools.repos.git import LocalRepo
+from tools.sessions.records import Candidate
 
 _PICK = re.compile(r"\bpicked fix ([0-9a-f]{40})\b")
 REVIEWER_CONFIDENCE = 0.9
@@ -61,7 +63,7 @@ def settle(
     pick: str | None,
     reviewer: str,
     repo: LocalRepo,
-    files_touched: list[str],
+    candidate: Candidate,
     config: QualifyConfig | None = None,
 ) -> Qualification:
     """``qualification`` as the reviewer settled it: the fix ``pick`` (a candidate's sha;
@@ -92,9 +94,10 @@ def settle(
             evidence={**(fix_check.evidence if fix_check else {}), "chosen_by": "reviewer"},
         ),
         "nontrivial_change": check_nontrivial_change(
-            repo, chosen.sha, files_touched, config, first=chosen.first
+            repo, chosen.sha, candidate.files_touched, config, first=chosen.first
         ),
         "testable_fix": check_testable(chosen),
+        "instruction": check_instruction(candidate, repo, chosen.sha, chosen.first),
     }
     evidence = [replaced.pop(check.name, check) for check in qualification.evidence]
     evidence += list(replaced.values())

@@ -106,7 +106,9 @@ def test_a_reviewer_picks_a_fix_with_one_keystroke_and_it_becomes_the_fix(
     recorded = ledger.approval(scenario.candidate.id, "approve_qualification")
     assert recorded is not None and picked_sha(recorded.note) == scenario.shas["twin"]
     with repos.open(str(scenario.path)) as repo:
-        settled = settle(qualification, picked_sha(recorded.note), recorded.decided_by, repo, [])
+        settled = settle(
+            qualification, picked_sha(recorded.note), recorded.decided_by, repo, scenario.candidate
+        )
     assert settled.verdict == "qualified"
     assert settled.fix_commit == scenario.shas["twin"]
     assert "fix picked by" in settled.decided_by
@@ -137,7 +139,10 @@ def test_the_task_gate_waits_for_a_human_to_settle_the_qualification(twins, tmp_
     unsettled = task_request(scenario.candidate.id, workspace, ledger)
     assert unsettled.recommended is False
     with repos.open(str(scenario.path)) as repo:
-        write_model(workspace.qualification_path, settle(qualification, None, "ana", repo, []))
+        write_model(
+            workspace.qualification_path,
+            settle(qualification, None, "ana", repo, scenario.candidate),
+        )
     assert task_request(scenario.candidate.id, workspace, ledger).recommended is True
 
 
@@ -146,7 +151,10 @@ def test_an_instruction_the_verifier_does_not_exercise_blocks_auto_approval(
 ) -> None:
     scenario, qualification, workspace, repos = twins
     with repos.open(str(scenario.path)) as repo:
-        write_model(workspace.qualification_path, settle(qualification, None, "ana", repo, []))
+        write_model(
+            workspace.qualification_path,
+            settle(qualification, None, "ana", repo, scenario.candidate),
+        )
     mismatch = ValidationCheck(
         name="agreement:instruction_verifier",
         category="static",

@@ -75,6 +75,7 @@ def test_every_check_explains_itself_in_one_line(tmp_path: Path, repos: RepoCach
         "fix_commit",
         "nontrivial_change",
         "testable_fix",
+        "instruction",
     ]
     for check in qualification.evidence:
         assert check.reason and "\n" not in check.reason

@@ -75,3 +75,14 @@ class SecretFinding(BaseModel):
 
     kind: str
     where: str
+
+
+class InstructionReport(BaseModel):
+    """An instruction composed from the user's words, and how much of them it keeps."""
+
+    text: str
+    user_words: int = Field(description="Words of the user's own text (prompts, follow-ups)")
+    kept_words: int = Field(description="Of them, what survived leak redaction")
+    redacted: list[str] = Field(default_factory=list, description="Kinds of leaks replaced")
+    enough: bool = Field(description="Does enough of the user's text survive to instruct?")
+    reason: str
