@@ -16,6 +16,7 @@ import shutil
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from agents.context import StageContext
@@ -31,7 +32,11 @@ from agents.verifier.records import VerifierReport
 from harness.errors import KettleError, RunStorageError
 from harness.fsio import is_storage_error, read_model, storage_error, write_model
 from tools.report.records import ApprovalRecord
+from tools.repos.git import LocalRepo
+from tools.sessions.attempts import failed_attempts
 from tools.sessions.instruction import compose_instruction
+from tools.sessions.records import Candidate
+from tools.validation.records import NearMiss
 from tools.validation.validate import HARBOR_PARITY, HiddenFacts, ValidationReport, validate_task
 
 WORKER_STAGES: frozenset[StageName] = frozenset({"qualify", "reconstruct", "verifier", "validate"})
@@ -168,6 +173,7 @@ def publish_task(run: CandidateRun) -> StageOutcome:
     report = read_model(workspace.validation_dir / "validation.json", ValidationReport)
     task_id = task_id_for(run.context.candidate)
     spent = sum(r.cost_usd or 0.0 for r in driver.ledger.stages(run.candidate_id))
+    replays = [check for check in report.checks if check.category == "replay"]
     published = publish(
         workspace,
         driver.tasks_dir,
@@ -176,23 +182,53 @@ def publish_task(run: CandidateRun) -> StageOutcome:
             "validated": report.passed,
             "validation_checks": len(report.checks),
             "build_cost_usd": round(spent, 6),
+            # A difficulty signal: the session's agent failed here, and the verifier says so.
+            "failed_attempts": len(replays),
+            "failed_attempts_rejected": sum(check.passed for check in replays),
         },
     )
     return StageOutcome(status="done", detail=str(published.root))
 
 
 def hidden_facts(run: CandidateRun) -> HiddenFacts:
-    """What the solving agent must never find: the fix itself, and where it lives."""
+    """What the solving agent must never find (the fix itself, and where it lives), and the
+    session's failed attempts, which the verifier must reject."""
     qualification = run.qualification()
+    candidate = run.context.candidate
     fix_diff = None
-    if qualification.fix_commit and run.context.candidate.repo:
-        with run.context.repos.open(run.context.candidate.repo) as repo:
+    near_misses: list[NearMiss] = []
+    if qualification.fix_commit and candidate.repo:
+        with run.context.repos.open(candidate.repo) as repo:
             fix_diff = repo.commit_patch(qualification.fix_commit)
+            if qualification.start_commit:
+                near_misses = session_near_misses(candidate, repo, qualification.start_commit)
     return HiddenFacts(
         fix_diff=fix_diff,
         fix_commit=qualification.fix_commit,
         start_commit=qualification.start_commit,
+        near_misses=near_misses,
     )
+
+
+def session_near_misses(candidate: Candidate, repo: LocalRepo, start: str) -> list[NearMiss]:
+    """The session's failed attempts, rebuilt on the start commit's files."""
+
+    def read(path: str) -> str | None:
+        data = repo.read_file(start, path)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    return [
+        NearMiss(
+            name=f"failed_attempt_{attempt.number}",
+            files=attempt.files,
+            note=f"the user stepped in{_when(attempt.at)}: {attempt.stepped_in}",
+        )
+        for attempt in failed_attempts(candidate, read).attempts
+    ]
+
+
+def _when(moment: datetime | None) -> str:
+    return f" at {moment:%Y-%m-%d %H:%M}" if moment else ""
 
 
 def _gate_outcome(decision: str) -> StageOutcome:

@@ -12,6 +12,8 @@ Checks, in order (each a ``CheckResult``; "passed" means good for the candidate)
 4. ``license``          OSI-approved at the start commit; else ``license_not_open_source`` or
                         ``license_unknown``; conflicting evidence: cannot tell.
 5. ``existing_codebase`` real code at the start;                  else ``from_scratch``.
+   ``failed_attempts``  always passes; flags the agent's wrong work the user stopped (the
+                        near-misses validation replays).
 6. ``fix_commit``       a verified hint, or a change the evidence singles out (see
                         ``outcome``); evidence that does not separate the best change
                         from the next cannot tell (a human picks); no change tied to the
@@ -67,6 +69,7 @@ from agents.qualify.scratch import check_existing_codebase
 from agents.qualify.trivial import check_nontrivial_change, fix_patch, parse_patch, path_kind
 from harness.errors import KettleError
 from tools.repos.git import LocalRepo, RepoCache
+from tools.sessions.attempts import failed_attempts
 from tools.sessions.instruction import instruction_report, names_defined_in_tests
 from tools.sessions.records import Candidate, SecretFinding
 from tools.sessions.redact import redact_candidate
@@ -221,6 +224,9 @@ def _repo_checks(
             lambda: check_existing_codebase(repo, start_sha, candidate.first_prompt, config),
         )
     )
+    checks.append(
+        _guarded("failed_attempts", lambda: check_failed_attempts(candidate, repo, start_sha))
+    )
     result, outcome = _attempt("fix_commit", lambda: _fix_check(candidate, repo, start_sha, config))
     checks.append(result)
     fix = outcome.fix if outcome else None
@@ -280,6 +286,38 @@ def check_instruction(
         name="instruction",
         passed=True if report.enough else None,
         reason=report.reason,
+        evidence=evidence,
+    )
+
+
+def check_failed_attempts(candidate: Candidate, repo: LocalRepo, start_sha: str) -> CheckResult:
+    """Always passes; flags a session whose agent was stopped in wrong work: its attempts
+    are near-misses validation replays (the verifier must reject them), and a difficulty
+    signal (a frontier model already failed here)."""
+
+    def read(path: str) -> str | None:
+        data = repo.read_file(start_sha, path)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    report = failed_attempts(candidate, read)
+    evidence = {
+        "attempts": [
+            {"number": a.number, "stepped_in": a.stepped_in, "files": sorted(a.files)}
+            for a in report.attempts
+        ],
+        "unreplayable": report.unreplayable,
+    }
+    if not report.attempts:
+        reason = "no failed attempt of the agent to replay"
+        if report.unreplayable:
+            reason += f" ({len(report.unreplayable)} could not be rebuilt)"
+        return CheckResult(name="failed_attempts", passed=True, reason=reason, evidence=evidence)
+    return CheckResult(
+        name="failed_attempts",
+        passed=True,
+        code="failed_attempts",
+        reason=f"the user stopped the agent's wrong work {len(report.attempts)} time(s): "
+        "validation replays each attempt, and the verifier must reject it",
         evidence=evidence,
     )
 

@@ -72,6 +72,7 @@ def test_every_check_explains_itself_in_one_line(tmp_path: Path, repos: RepoCach
         "start_commit",
         "license",
         "existing_codebase",
+        "failed_attempts",
         "fix_commit",
         "nontrivial_change",
         "testable_fix",

@@ -29,6 +29,25 @@ class UserIntervention(BaseModel):
     at: datetime | None = None
 
 
+class Replacement(BaseModel):
+    """Replace ``old`` by ``new`` in a file (the first occurrence, or ``every`` one)."""
+
+    old: str
+    new: str
+    every: bool = False
+
+
+class AgentEdit(BaseModel):
+    """One change the agent made (or proposed) to a file, as the session recorded it."""
+
+    path: str = Field(description="Repo-relative")
+    at: datetime | None = None
+    applied: bool = Field(description="False: the user denied it, or the tool failed")
+    content: str | None = Field(None, description="The whole new content (a file written)")
+    replacements: list[Replacement] = Field(default_factory=list)
+    delete: bool = False
+
+
 class CandidateHints(BaseModel):
     """Facts a source may carry beyond the transcript itself."""
 
@@ -54,6 +73,10 @@ class Candidate(BaseModel):
     follow_ups: list[str] = Field(default_factory=list)
     user_interventions: list[UserIntervention] = Field(default_factory=list)
     files_touched: list[str] = Field(default_factory=list, description="Repo-relative paths")
+    agent_edits: list[AgentEdit] = Field(
+        default_factory=list,
+        description="The agent's edits in order, replayable: its failed attempts come from them",
+    )
     started_at: datetime | None = None
     ended_at: datetime | None = None
     workspace_path: str | None = Field(None, description="The working directory in the session")
