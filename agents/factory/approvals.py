@@ -42,13 +42,14 @@ from agents.qualify.choice import fix_candidates, needs_a_pick, pick_note
 from agents.qualify.records import FixCandidate, Qualification
 from harness.fsio import read_model
 from tools.report.records import ApprovalRecord, Decision
+from tools.validation.agreement import NAME as AGREEMENT
 from tools.validation.validate import ValidationReport
 
 GATES = {"approve_qualification": "qualification", "approve_task": "task"}
 # The stage whose output each gate decides on.
 _DECIDES_ON = {"approve_qualification": "qualify", "approve_task": "validate"}
 # Validation warnings that do not fail a task but keep ``auto`` from publishing it.
-BLOCKING_WARNINGS = frozenset({"agreement:instruction_verifier"})
+BLOCKING_WARNINGS = frozenset({AGREEMENT})
 
 
 Asker = Callable[[ApprovalRequest], Answer]

@@ -36,6 +36,8 @@ from tools.repos.git import LocalRepo
 from tools.sessions.attempts import failed_attempts
 from tools.sessions.instruction import compose_instruction
 from tools.sessions.records import Candidate
+from tools.validation.agreement import NAME as AGREEMENT
+from tools.validation.agreement import check_agreement
 from tools.validation.records import NearMiss
 from tools.validation.validate import HARBOR_PARITY, HiddenFacts, ValidationReport, validate_task
 
@@ -155,11 +157,28 @@ def validate(run: CandidateRun) -> StageOutcome:
         # with interpreters and tools: exploits are probed without kettle's repairs.
         probe_options=HARBOR_PARITY,
     )
-    failed = [check for check in report.checks if not check.passed]
+    report = _with_agreement(run, report)
+    # The agreement warning keeps auto-approval away; it fails no validation.
+    failed = [check for check in report.checks if not check.passed and check.name != AGREEMENT]
     if failed:
         detail = "; ".join(f"{check.name}: {check.message}" for check in failed[:3])
         return StageOutcome(status="failed", detail=f"validation failed — {detail}")
     return StageOutcome(status="done", detail=f"{len(report.checks)} checks passed")
+
+
+def _with_agreement(run: CandidateRun, report: ValidationReport) -> ValidationReport:
+    """The report with the instruction/verifier agreement check (a warning) added."""
+    workspace = run.context.workspace
+    instruction = workspace.draft / "instruction.md"
+    if not workspace.verifier_path.is_file() or not instruction.is_file():
+        return report
+    verifier = read_model(workspace.verifier_path, VerifierReport)
+    check = check_agreement(
+        instruction.read_text(errors="replace"), verifier.fail_to_pass, workspace.draft / "tests"
+    )
+    updated = report.model_copy(update={"checks": [*report.checks, check]})
+    write_model(workspace.validation_dir / "validation.json", updated)
+    return updated
 
 
 def approve_task(run: CandidateRun) -> StageOutcome:

@@ -26,6 +26,8 @@ from harness.fsio import write_model
 from tests.fixtures.fix_histories import fix_history
 from tests.fixtures.qualify_repos import Scenario
 from tools.repos.git import RepoCache
+from tools.sessions.instruction import compose_instruction
+from tools.validation.agreement import check_agreement
 from tools.validation.records import ValidationCheck, ValidationReport
 
 
@@ -155,13 +157,18 @@ def test_an_instruction_the_verifier_does_not_exercise_blocks_auto_approval(
             workspace.qualification_path,
             settle(qualification, None, "ana", repo, scenario.candidate),
         )
-    mismatch = ValidationCheck(
-        name="agreement:instruction_verifier",
-        category="static",
-        passed=False,
-        severity="warning",
-        message="the fail-to-pass tests share nothing with the instruction",
+    # A verifier planted from another change: it tests load_config, the user asked about
+    # export_csv.
+    tests = tmp_path / "planted-tests"
+    tests.mkdir()
+    (tests / "test_config.py").write_text(
+        "from ledger.config import load_config\n\n\ndef test_empty_settings(tmp_path):\n"
+        "    (tmp_path / 'c.json').write_text('')\n"
+        "    assert load_config(tmp_path / 'c.json') == {}\n"
     )
+    instruction = compose_instruction(scenario.candidate)
+    mismatch = check_agreement(instruction, ["tests/test_config.py::test_empty_settings"], tests)
+    assert not mismatch.passed
     _validation(workspace, [mismatch])
     request = task_request(scenario.candidate.id, workspace, Ledger(tmp_path / "ledger-db"))
     assert request.recommended is False
