@@ -53,6 +53,7 @@ from agents.qualify.records import (
     FixCandidate,
     HintCheck,
     OutcomeReport,
+    ScoredChange,
 )
 from agents.qualify.trivial import path_kind
 from harness.errors import RepositoryError
@@ -348,6 +349,10 @@ def find_fix(
     ranked = sorted(candidates, key=lambda c: (-c.score, c.committed_at))
     report = OutcomeReport(
         ranked=ranked[: config.ranked_fix_candidates],
+        scores=[
+            ScoredChange(sha=c.sha, first=c.first, subject=c.subject[:80], score=c.score)
+            for c in ranked
+        ],
         considered=len(units),
         lines=space.lines,
         since=start_date,
@@ -442,6 +447,7 @@ def check_fix_commit(report: OutcomeReport) -> CheckResult:
         "lines": report.lines,
         "window": {"since": report.since.isoformat(), "until": report.until.isoformat()},
         "ranked": [c.model_dump(mode="json") for c in report.ranked],
+        "scores": [c.model_dump(mode="json") for c in report.scores],
     }
     if report.fix is None:
         return CheckResult(

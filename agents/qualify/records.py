@@ -189,6 +189,15 @@ class HintCheck(BaseModel):
 Decision = Literal["confident", "ambiguous", "none"]
 
 
+class ScoredChange(BaseModel):
+    """Every change considered, in brief (the ranked ones carry their evidence)."""
+
+    sha: str
+    first: str | None = None
+    subject: str
+    score: float
+
+
 class OutcomeReport(BaseModel):
     """The fix (if any), how sure the evidence is, and every change considered."""
 
@@ -200,6 +209,9 @@ class OutcomeReport(BaseModel):
     )
     hint: HintCheck | None = None
     ranked: list[FixCandidate] = Field(default_factory=list)
+    scores: list[ScoredChange] = Field(
+        default_factory=list, description="Every change considered, best first"
+    )
     considered: int = 0
     lines: list[str] = Field(default_factory=list, description="Branches walked for fixes")
     since: datetime

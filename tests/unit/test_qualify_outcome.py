@@ -36,6 +36,9 @@ def test_unrelated_fix_worded_commits_between_start_and_fix_do_not_win(tmp_path:
     scores = {_named(scenario, c.sha): c.score for c in report.ranked}
     assert all(scores.get(name, 0.0) * 2 < scores["fix"] for name in fix_worded)
     assert report.margin is not None and report.margin >= QualifyConfig().fix_margin
+    # Every change considered is on the record, best first.
+    assert len(report.scores) == report.considered
+    assert report.scores[0].sha == scenario.shas["fix"]
 
 
 def test_a_fix_whose_message_never_says_fix_is_found_by_what_it_changes(tmp_path: Path) -> None:
