@@ -25,10 +25,16 @@ class QualifyConfig(BaseModel):
         100, ge=0, description="Commits of branches that never reached the line, at most"
     )
     min_fix_coverage: float = Field(
+        0.12,
+        gt=0,
+        description="Share of what matching all the user's terms would score that a code fix "
+        "must reach to be chosen without a human",
+    )
+    min_docs_fix_coverage: float = Field(
         0.04,
         gt=0,
-        description="Share of the user's weighted words a fix must match to be chosen without "
-        "a human; below half of it, no change counts as evidence at all",
+        description="The same for a docs-only fix (read from its message and paths only); "
+        "below half of it, no change counts as evidence at all",
     )
     fix_margin: float = Field(
         1.6,

@@ -19,7 +19,8 @@ subword     a piece of a split identifier (include_psl -> psl)       0.5
 
 A change's side has four fields: its message (a merge's included), the paths it changes,
 the lines it changes in source files (with each hunk's enclosing function) and the lines
-it changes in test files (new test names and assertions carry the symptom). Terms are
+it adds to test files (new test names and assertions carry the symptom; what a change
+removes from a test is what it no longer checks). Terms are
 matched per field and scored like BM25F: rarer terms among the candidates count more
 (inverse document frequency over the candidates considered), repeats saturate, and each
 field is normalized by its length; on top, a change's score is divided by
@@ -377,7 +378,8 @@ def change_text(message: str, paths: list[str], patch: str) -> ChangeText:
         target = "tests" if kind == "test" else "source" if kind == "source" else None
         if target is None or len(changed) > _MAX_FILE_LINES:
             continue
-        lines[target] += [line for line in _really_changed(changed) if len(line) <= _MAX_LINE_CHARS]
+        kept = _really_changed(changed, added_only=target == "tests")
+        lines[target] += [line for line in kept if len(line) <= _MAX_LINE_CHARS]
     changed_lines = sum(len(changed) for changed in lines.values())
     for name, changed in lines.items():
         text = "\n".join(changed)
@@ -387,9 +389,11 @@ def change_text(message: str, paths: list[str], patch: str) -> ChangeText:
     return ChangeText(fields=fields, paths=paths, changed_lines=changed_lines)
 
 
-def _really_changed(lines: list[str]) -> list[str]:
+def _really_changed(lines: list[str], *, added_only: bool = False) -> list[str]:
     """A file's changed lines without those it only re-indents, re-wraps or moves: a line
-    removed and added again (whitespace aside) says nothing about what the change does."""
+    removed and added again (whitespace aside) says nothing about what the change does.
+    ``added_only`` keeps what the change adds (a test's removed lines are what it no
+    longer checks)."""
     removed = Counter(_SPACES.sub("", line[1:]) for line in lines if line.startswith("-"))
     added = Counter(_SPACES.sub("", line[1:]) for line in lines if line.startswith("+"))
     same = removed & added
@@ -397,7 +401,7 @@ def _really_changed(lines: list[str]) -> list[str]:
     for line in lines:
         if line[:1] in ("+", "-"):
             key = _SPACES.sub("", line[1:])
-            if same[key] > 0:
+            if same[key] > 0 or (added_only and line.startswith("-")):
                 continue
             kept.append(line[1:])
         else:

@@ -16,9 +16,10 @@ evidence of its own, forms a fix range with it (a merged branch is a range alrea
 Then the decision, honest about uncertainty:
 
 * ``confident``: the best change has evidence more telling than plain words, covers at
-  least ``min_fix_coverage`` of what matching all the user's terms would score, and beats
-  the best rival (a change that is not part of it, nor a copy of it) by ``fix_margin``
-  times — a change alone is measured against half that coverage;
+  least ``min_fix_coverage`` of what matching all the user's terms would score (a change
+  that explains little of what the user said is a change in the same area, not their
+  fix), and beats the best rival (a change that is not part of it, nor a copy of it) by
+  ``fix_margin`` times — a change alone is measured against a small floor;
 * ``ambiguous``: some change has evidence, but not separated like that — a human picks
   from the ranked candidates (verdict ``needs_human``);
 * ``none``: no change carries evidence tied to the user's words (``no_fix_commit``).
@@ -242,8 +243,10 @@ def _decide(
     # answered by a README edit that happens to name the same function.
     contenders = [c for c in ranked if c.eligible or (c.docs_only and docs_asked)]
     best = next((c for c in contenders if c.score > 0), None)
-    least = ideal * config.min_fix_coverage
-    if best is None or best.score < least / 2:
+    # Evidence below this is no evidence at all (a docs change is read from its message
+    # and paths only, so its bar is the lower one).
+    floor = ideal * config.min_docs_fix_coverage / 2
+    if best is None or best.score < floor:
         return None, "none", None
     score = best.score
     rival = _rival(best, contenders, same)
@@ -261,9 +264,10 @@ def _decide(
         rival = _rival(best, contenders, same)
     # A change alone in matching is still measured against a floor: weak evidence with no
     # rival is weak evidence.
-    margin = score / max(rival.score if rival else 0.0, least / 2)
+    margin = score / max(rival.score if rival else 0.0, floor)
     separated = margin >= config.fix_margin
-    telling = best.specific > 0 and score >= least
+    coverage = config.min_docs_fix_coverage if best.docs_only else config.min_fix_coverage
+    telling = best.specific > 0 and score >= ideal * coverage
     if best.docs_only and not (separated and telling):
         # A docs change may only win outright; otherwise the best code change is shown.
         code = next((c for c in contenders if c.eligible and c.score > 0), None)
