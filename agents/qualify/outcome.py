@@ -445,6 +445,14 @@ def check_fix_commit(report: OutcomeReport) -> CheckResult:
     evidence = {
         "chosen_by": report.chosen_by,
         "decision": report.decision,
+        "fix": {
+            "sha": report.fix.sha,
+            "first": report.fix.first,
+            "shas": report.fix.shas,
+            "subject": report.fix.subject,
+        }
+        if report.fix
+        else None,
         "margin": report.margin,
         "hint": report.hint.model_dump() if report.hint else None,
         "considered": report.considered,

@@ -240,6 +240,22 @@ def _covering_result(
     return next((check for check in checks if check.name == name), None)
 
 
+def _against_the_evidence(fix_sha: str | None, checks: list[CheckResult]) -> list[str]:
+    """A model's fix that is not the one the evidence singled out with confidence."""
+    found = next((check for check in checks if check.name == "fix_commit"), None)
+    if found is None or found.passed is not True or not fix_sha:
+        return []
+    chosen = found.evidence.get("fix")
+    if found.evidence.get("chosen_by") != "evidence" or not chosen:
+        return []
+    if fix_sha == chosen["sha"] or fix_sha in chosen["shas"]:
+        return []
+    return [
+        f"model chose fix commit {_short(fix_sha)}, but the evidence singles out "
+        f"{_short(chosen['sha'])} ({chosen.get('subject', '')[:60]})"
+    ]
+
+
 def recheck_disqualifiers(
     claimed: Qualification, checks: list[CheckResult], repo: LocalRepo | None
 ) -> tuple[list[str], list[CheckResult]]:
@@ -301,6 +317,8 @@ def recheck(
         problems, rechecked = recheck_disqualifiers(claimed, checks or [], repo)
         discrepancies += problems
         evidence += rechecked
+    if claimed.verdict == "qualified":
+        discrepancies += _against_the_evidence(result.fix_commit, checks or [])
     result.evidence += evidence
     result.discrepancies += discrepancies
     if discrepancies:

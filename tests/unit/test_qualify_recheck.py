@@ -251,3 +251,18 @@ def test_a_rejection_the_checks_agree_with_stands(
     checked = recheck(claimed, scenario.candidate, repo, _baseline_checks(scenario, tmp_path))
     assert checked.verdict == "disqualified"
     assert checked.check("recheck_docs_only").passed is True
+
+
+def test_a_fix_other_than_the_one_the_evidence_singles_out_goes_to_a_human(
+    scenario: Scenario, repo: LocalRepo, tmp_path: Path
+) -> None:
+    claimed = _model_says(
+        scenario, fix_commit=scenario.shas["unrelated"], claims=QualificationClaims()
+    )
+    checked = recheck(claimed, scenario.candidate, repo, _baseline_checks(scenario, tmp_path))
+    assert checked.verdict == "needs_human"
+    assert any("the evidence singles out" in text for text in checked.discrepancies)
+    agreeing = recheck(
+        _model_says(scenario), scenario.candidate, repo, _baseline_checks(scenario, tmp_path)
+    )
+    assert agreeing.verdict == "qualified"
