@@ -1,4 +1,4 @@
-"""Put a repository, with its history, into a sandbox at a given commit."""
+"""Put a repository, with its history and every ref, into a sandbox at a given commit."""
 
 from __future__ import annotations
 
@@ -12,13 +12,17 @@ _STAGING = "/kettle/repo.git"
 
 
 def copy_repo(sandbox: Sandbox, repo: LocalRepo, commit: str, dest: str = "/repo") -> None:
-    """A standalone clone of ``repo`` at ``commit`` in ``dest`` (later commits stay reachable)."""
+    """A standalone repository in ``dest``, checked out (detached) at ``commit``, with every
+    ref of ``repo``: branches, tags, remote-tracking branches and pull-request refs alike,
+    so ``git log --all`` in the sandbox sees what the qualifier's search saw. (A plain
+    ``git clone`` would keep only the default branch once its origin is removed.)"""
     sandbox.copy_in(repo.git_dir, _STAGING)
     target = shlex.quote(dest)
     script = (
-        f"git clone -q {_STAGING} {target} && "
+        f"git init -q {target} && "
+        f"git -C {target} fetch -q --update-head-ok --no-tags {_STAGING} '+refs/*:refs/*' && "
         f"git -C {target} -c advice.detachedHead=false checkout -q {shlex.quote(commit)} && "
-        f"git -C {target} remote remove origin && rm -rf {_STAGING}"
+        f"rm -rf {_STAGING}"
     )
     result = sandbox.exec(script, timeout_sec=600, user="0")
     if not result.ok:

@@ -56,10 +56,15 @@ def main(
         None, "--budget-minutes", help="Wall-time cap for the run; a rerun continues."
     ),
     stages: str = typer.Option("publish", "--stages", help="Last stage to run, e.g. qualify."),
-    repo_map: list[str] = typer.Option([], "--repo-map", help="OLD=NEW workspace mapping."),
+    repo_map: list[str] = typer.Option(
+        [], "--repo-map", help="OLD=NEW: a workspace path or repository URL prefix, mapped."
+    ),
     source_format: str | None = typer.Option(None, "--format", help="cline | roo | kilo | ..."),
     repeats: int = typer.Option(3, "--repeats", min=1, help="Validation repeats."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Repeat failed stages."),
+    requalify: bool = typer.Option(
+        False, "--requalify", help="Qualify every candidate again (a rerun of a run folder)."
+    ),
     max_steps: int = typer.Option(60, "--max-steps", min=1, help="Model turns per agent."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
@@ -92,6 +97,7 @@ def main(
             validation_repeats=repeats,
             retry_failed=retry_failed,
             max_steps=max_steps,
+            requalify=requalify,
         )
         executor_config = ExecutorConfig(
             kind=executor,  # type: ignore[arg-type]

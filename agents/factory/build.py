@@ -4,16 +4,24 @@
 recorded; a new run without inputs builds the bundled examples), opens the run's ledger,
 loads the sessions, drives every candidate through the stages (``Pipeline``), and writes
 summary.json and report.html, also when the run is interrupted.
+
+A rerun may change what decides qualification without a new run folder: a different
+``--repo-map``, or ``--requalify``, takes every candidate back to the start with its
+session read afresh (earlier decisions at the gates no longer count: they were about the
+old qualification). Inputs that yield no candidate at all are an error naming why, not an
+empty run.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from agents.context import CandidateWorkspace
 from agents.factory.approvals import ApprovalGate
 from agents.factory.ledger import Ledger
 from agents.factory.pipeline import Pipeline
@@ -22,13 +30,15 @@ from agents.factory.records import BuildConfig, StageOutcome
 from agents.factory.summary import summarize_run
 from harness.errors import ConfigError
 from harness.executors.base import Executor, ExecutorConfig, make_executor
+from harness.fsio import write_model
 from harness.llm import BASELINE
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from tools.report.html import write_reports
 from tools.report.records import BuildSummary
 from tools.repos.examples import ensure_example_repos, example_repo_map
-from tools.sessions.intake import load_sessions
+from tools.sessions.intake import IntakeError, load_sessions
+from tools.sessions.records import Candidate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_SESSIONS = REPO_ROOT / "examples" / "sessions"
@@ -49,13 +59,17 @@ def run_build(
     engine = DockerEngine.connect()
     runner: Executor | None = None
     ledger: Ledger | None = None
+    new_run = not run_dir.exists()
     try:
         # The cluster first: an unreachable one must not leave a run folder behind.
         runner = make_executor(executor_config, run_id=config.run_id)
         ledger = Ledger(run_dir)
         engine.reap_orphans()  # containers a crashed earlier run left behind
-        _settle_inputs(config, ledger.config(), settings, console)
-        ledger.set_meta("config", config.model_dump_json())
+        stored = ledger.config()
+        given_map = dict(config.repo_map)
+        _settle_inputs(config, stored, settings, console)
+        requalify = config.requalify or _repo_map_changed(stored, given_map)
+        ledger.set_meta("config", config.model_copy(update={"requalify": False}).model_dump_json())
         policies = make_policies(config.model, max_steps=config.max_steps)
         gate = ApprovalGate(config.approve, ledger, console=console)
         if gate.mode != config.approve:
@@ -75,6 +89,10 @@ def run_build(
         )
         for error in loaded.errors:
             console.print(f"[red]skipped[/red] {error.source}: {error.message}", highlight=False)
+        if not loaded.candidates and not ledger.candidate_ids():
+            raise _nothing_to_build(config, loaded.errors)
+        if requalify:
+            _start_over(run_dir, ledger, loaded.candidates, console)
         todo = pipeline.register(loaded.candidates)
         known = {candidate.id for candidate in todo}
         # Candidates of earlier runs whose sessions are gone still finish.
@@ -90,6 +108,13 @@ def run_build(
                 run_dir, ledger, config.run_id, policies.builder_name, loaded.errors
             )
             summary_path, report_path = write_reports(run_dir, summary)
+    except NothingToBuildError:
+        if ledger is not None:
+            ledger.close()
+            ledger = None
+        if new_run:
+            shutil.rmtree(run_dir, ignore_errors=True)  # the folder this call created
+        raise
     finally:
         if runner is not None:
             runner.close()
@@ -134,6 +159,45 @@ def _settle_inputs(
         repos_dir = settings.home / "example-repos"
         ensure_example_repos(repos_dir)
         config.repo_map = {**example_repo_map(repos_dir), **config.repo_map}
+
+
+class NothingToBuildError(ConfigError):
+    """The inputs yielded no candidate at all."""
+
+
+def _nothing_to_build(config: BuildConfig, errors: list[IntakeError]) -> NothingToBuildError:
+    reasons = "; ".join(error.message for error in errors[:3])
+    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+    given = ", ".join(config.inputs[:3]) or "no inputs"
+    return NothingToBuildError(
+        f"no candidate in {given}: " + (reasons + more if errors else "no sessions found there"),
+        "check the paths given to --sessions / --candidates",
+    )
+
+
+def _repo_map_changed(stored: dict[str, object], given: dict[str, str]) -> bool:
+    """A rerun given a --repo-map entry that the run was not built with."""
+    if not stored or not given:
+        return False
+    before = dict(stored.get("repo_map") or {})  # type: ignore[call-overload]
+    return any(before.get(old) != new for old, new in given.items())
+
+
+def _start_over(
+    run_dir: Path, ledger: Ledger, candidates: list[Candidate], console: Console
+) -> None:
+    """Qualify again from fresh intake: every stage of every known candidate goes back to
+    pending; the candidates read now replace their stored records."""
+    fresh = {candidate.id: candidate for candidate in candidates}
+    known = ledger.candidate_ids()
+    for candidate_id in {*known, *fresh}:
+        workspace = CandidateWorkspace(run_dir, candidate_id)
+        if candidate_id in fresh:
+            write_model(workspace.candidate_path, fresh[candidate_id])
+        workspace.qualification_path.unlink(missing_ok=True)
+        for record in ledger.stages(candidate_id):
+            ledger.finish(candidate_id, record.stage, "pending", detail="requalify")
+    console.print(f"requalifying {len({*known, *fresh})} candidate(s) from the start")
 
 
 def _model_name(model: object) -> str:

@@ -16,6 +16,17 @@ ApproveMode = Literal["prompt", "auto", "queue"]
 GateOutcome = Literal["approved", "rejected", "parked"]
 
 
+class FixChoice(BaseModel):
+    """A fix candidate a reviewer may pick at the qualification gate."""
+
+    number: int = Field(description="The key that picks it (1, 2, ...)")
+    sha: str
+    label: str = Field(description="Short sha, or first..last for a range")
+    subject: str
+    score: float
+    evidence: str = Field(description="The user's words it matched, where")
+
+
 class ApprovalRequest(BaseModel):
     """What a reviewer sees at a gate."""
 
@@ -24,11 +35,15 @@ class ApprovalRequest(BaseModel):
     title: str
     recommended: bool = Field(description="Do the deterministic checks recommend approval?")
     facts: list[tuple[str, str]] = Field(default_factory=list)
+    fix_choices: list[FixChoice] = Field(
+        default_factory=list, description="Fix candidates to pick from, when evidence did not"
+    )
 
 
 class Answer(BaseModel):
     decision: Decision | None = Field(None, description="None: decide later (park)")
     note: str | None = None
+    fix_choice: int | None = Field(None, description="The number of the fix the reviewer picked")
 
 
 class BuildConfig(BaseModel):
@@ -46,6 +61,9 @@ class BuildConfig(BaseModel):
     validation_repeats: int = 3
     retry_failed: bool = False
     max_steps: int = 60
+    requalify: bool = Field(
+        False, description="Qualify every candidate again (from fresh intake) on this rerun"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -16,6 +16,7 @@ import shutil
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from agents.context import StageContext
@@ -24,13 +25,21 @@ from agents.factory.assemble import draft_config, publish, task_id_for, write_dr
 from agents.factory.ledger import Ledger
 from agents.factory.policies import Policies
 from agents.factory.records import StageName, StageOutcome
+from agents.qualify.choice import picked_sha, settle
 from agents.qualify.records import Qualification
 from agents.reconstruct.records import ReconstructionReport
 from agents.verifier.records import VerifierReport
 from harness.errors import KettleError, RunStorageError
 from harness.fsio import is_storage_error, read_model, storage_error, write_model
+from tools.report.records import ApprovalRecord
+from tools.repos.git import LocalRepo
 from tools.repos.patches import fix_diff_text, plan_solution
+from tools.sessions.attempts import failed_attempts
 from tools.sessions.instruction import compose_instruction
+from tools.sessions.records import Candidate
+from tools.validation.agreement import NAME as AGREEMENT
+from tools.validation.agreement import check_agreement
+from tools.validation.records import NearMiss
 from tools.validation.validate import HARBOR_PARITY, HiddenFacts, ValidationReport, validate_task
 
 WORKER_STAGES: frozenset[StageName] = frozenset({"qualify", "reconstruct", "verifier", "validate"})
@@ -85,8 +94,30 @@ def qualify(run: CandidateRun) -> StageOutcome:
 
 
 def approve_qualification(run: CandidateRun) -> StageOutcome:
+    driver = run.on_driver()
     request = qualification_request(run.candidate_id, run.context.workspace)
-    return _gate_outcome(run.on_driver().gate.decide(request))
+    decision = driver.gate.decide(request)
+    if decision == "approved":
+        settled = _settle(run, driver.ledger.approval(run.candidate_id, "approve_qualification"))
+        if settled is not None and settled.verdict == "disqualified":
+            codes = ", ".join(finding.code for finding in settled.disqualifiers)
+            return StageOutcome(status="done", detail=f"disqualified: {codes}", stop=True)
+    return _gate_outcome(decision)
+
+
+def _settle(run: CandidateRun, approval: ApprovalRecord | None) -> Qualification | None:
+    """A reviewer's approval settles a needs_human qualification (with the fix they picked)."""
+    qualification = run.qualification()
+    pick = picked_sha(approval.note if approval else None)
+    if qualification.verdict != "needs_human" and pick is None:
+        return None
+    reviewer = approval.decided_by if approval else "a reviewer"
+    candidate = run.context.candidate
+    with run.context.repos.open(candidate.repo or candidate.workspace_path or "") as repo:
+        settled = settle(qualification, pick, reviewer, repo, candidate)
+    write_model(run.context.workspace.qualification_path, settled)
+    run.context.qualification = settled
+    return settled
 
 
 def reconstruct(run: CandidateRun) -> StageOutcome:
@@ -127,11 +158,28 @@ def validate(run: CandidateRun) -> StageOutcome:
         # with interpreters and tools: exploits are probed without kettle's repairs.
         probe_options=HARBOR_PARITY,
     )
-    failed = [check for check in report.checks if not check.passed]
+    report = _with_agreement(run, report)
+    # The agreement warning keeps auto-approval away; it fails no validation.
+    failed = [check for check in report.checks if not check.passed and check.name != AGREEMENT]
     if failed:
         detail = "; ".join(f"{check.name}: {check.message}" for check in failed[:3])
         return StageOutcome(status="failed", detail=f"validation failed — {detail}")
     return StageOutcome(status="done", detail=f"{len(report.checks)} checks passed")
+
+
+def _with_agreement(run: CandidateRun, report: ValidationReport) -> ValidationReport:
+    """The report with the instruction/verifier agreement check (a warning) added."""
+    workspace = run.context.workspace
+    instruction = workspace.draft / "instruction.md"
+    if not workspace.verifier_path.is_file() or not instruction.is_file():
+        return report
+    verifier = read_model(workspace.verifier_path, VerifierReport)
+    check = check_agreement(
+        instruction.read_text(errors="replace"), verifier.fail_to_pass, workspace.draft / "tests"
+    )
+    updated = report.model_copy(update={"checks": [*report.checks, check]})
+    write_model(workspace.validation_dir / "validation.json", updated)
+    return updated
 
 
 def approve_task(run: CandidateRun) -> StageOutcome:
@@ -145,6 +193,7 @@ def publish_task(run: CandidateRun) -> StageOutcome:
     report = read_model(workspace.validation_dir / "validation.json", ValidationReport)
     task_id = task_id_for(run.context.candidate)
     spent = sum(r.cost_usd or 0.0 for r in driver.ledger.stages(run.candidate_id))
+    replays = [check for check in report.checks if check.category == "replay"]
     published = publish(
         workspace,
         driver.tasks_dir,
@@ -153,29 +202,58 @@ def publish_task(run: CandidateRun) -> StageOutcome:
             "validated": report.passed,
             "validation_checks": len(report.checks),
             "build_cost_usd": round(spent, 6),
+            # A difficulty signal: the session's agent failed here, and the verifier says so.
+            "failed_attempts": len(replays),
+            "failed_attempts_rejected": sum(check.passed for check in replays),
         },
     )
     return StageOutcome(status="done", detail=str(published.root))
 
 
 def hidden_facts(run: CandidateRun) -> HiddenFacts:
-    """What the solving agent must never find: the fix itself, and where it lives."""
+    """What the solving agent must never find (the fix itself, and where it lives), and the
+    session's failed attempts, which the verifier must reject."""
     qualification = run.qualification()
+    candidate = run.context.candidate
     fix_diff = None
-    if qualification.fix_commit and qualification.start_commit and run.context.candidate.repo:
-        with run.context.repos.open(run.context.candidate.repo) as repo:
+    near_misses: list[NearMiss] = []
+    if qualification.fix_commit and qualification.start_commit and candidate.repo:
+        with run.context.repos.open(candidate.repo) as repo:
             patch = plan_solution(
                 repo,
                 qualification.start_commit,
                 qualification.fix_commit,
-                first=getattr(qualification, "fix_first_commit", None),
+                first=qualification.fix_first_commit,
             )
             fix_diff = fix_diff_text(repo, patch)
+            near_misses = session_near_misses(candidate, repo, qualification.start_commit)
     return HiddenFacts(
         fix_diff=fix_diff,
         fix_commit=qualification.fix_commit,
         start_commit=qualification.start_commit,
+        near_misses=near_misses,
     )
+
+
+def session_near_misses(candidate: Candidate, repo: LocalRepo, start: str) -> list[NearMiss]:
+    """The session's failed attempts, rebuilt on the start commit's files."""
+
+    def read(path: str) -> str | None:
+        data = repo.read_file(start, path)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    return [
+        NearMiss(
+            name=f"failed_attempt_{attempt.number}",
+            files=attempt.files,
+            note=f"the user stepped in{_when(attempt.at)}: {attempt.stepped_in}",
+        )
+        for attempt in failed_attempts(candidate, read).attempts
+    ]
+
+
+def _when(moment: datetime | None) -> str:
+    return f" at {moment:%Y-%m-%d %H:%M}" if moment else ""
 
 
 def _gate_outcome(decision: str) -> StageOutcome:

@@ -5,15 +5,24 @@ Checks, in order (each a ``CheckResult``; "passed" means good for the candidate)
 1. ``prompt_secrets``   secrets in any text field are redacted first, so nothing after
                         this point — evidence, task spirit, the returned Candidate — holds
                         one; flag ``secret_in_prompt``.
+   ``session_complete`` always passes; flags ``session_incomplete`` when the session file
+                        was truncated or partly unreadable.
 2. ``repo_reachable``   the repo (or the workspace path) opens;   else ``repo_unreachable``.
 3. ``start_commit``     it exists and its tree reads;             else ``start_commit_missing``.
 4. ``license``          OSI-approved at the start commit; else ``license_not_open_source`` or
                         ``license_unknown``; conflicting evidence: cannot tell.
 5. ``existing_codebase`` real code at the start;                  else ``from_scratch``.
-6. ``fix_commit``       a verified hint or a ranked commit;       else ``no_fix_commit``.
+   ``failed_attempts``  always passes; flags the agent's wrong work the user stopped (the
+                        near-misses validation replays).
+6. ``fix_commit``       a verified hint, or a change the evidence singles out (see
+                        ``outcome``); evidence that does not separate the best change
+                        from the next cannot tell (a human picks); no change tied to the
+                        user's words: ``no_fix_commit``.
 7. ``nontrivial_change`` the fix changes behaviour; else ``docs_only``, ``typo_only`` or
                         ``trivial_change``.
 8. ``testable_fix``     the fix changes source code;              else ``not_testable``.
+9. ``instruction``      enough of the user's words survive once the fix's commits, code
+                        and test names are replaced; too little: cannot tell (a human).
 
 Checks that need the repo (or the start commit) are skipped when it is missing: the
 disqualifier that caused it already decides.
@@ -24,12 +33,14 @@ Verdict rules:
 * otherwise any check could not tell (passed None)   -> ``needs_human``;
 * otherwise                                          -> ``qualified``.
 
-Flags (``secret_in_prompt``, ``hint_ignored``, ``start_commit_inferred``, ``mirror_stale``,
-``fix_without_tests``) never change the verdict.
+Flags (``secret_in_prompt``, ``session_incomplete``, ``hint_ignored``,
+``start_commit_inferred``, ``mirror_stale``, ``fix_without_tests``, ``fix_range``,
+``failed_attempts``) never change the verdict.
 
 Confidence: disqualified -> the highest certainty among its codes (table below);
-needs_human -> 0.5; qualified -> 0.5 + 0.4 x the fix's score (1.0 for a verified hint)
-+ 0.1 if the fix also changes tests.
+needs_human -> 0.5; qualified -> 0.9 for a verified hint, else 0.6 + 0.3 x how far the fix
+stands out from the next candidate (1 - next's score / fix's score), + 0.05 if the fix also
+changes tests.
 
 A bad candidate never raises: an error inside a check becomes a check that could not tell.
 """
@@ -55,9 +66,11 @@ from agents.qualify.records import (
     Verdict,
 )
 from agents.qualify.scratch import check_existing_codebase
-from agents.qualify.trivial import check_nontrivial_change
+from agents.qualify.trivial import check_nontrivial_change, fix_patch, parse_patch, path_kind
 from harness.errors import KettleError
 from tools.repos.git import LocalRepo, RepoCache
+from tools.sessions.attempts import failed_attempts
+from tools.sessions.instruction import instruction_report, names_defined_in_tests
 from tools.sessions.records import Candidate, SecretFinding
 from tools.sessions.redact import redact_candidate
 
@@ -142,9 +155,13 @@ def _confidence(
         return max(CODE_CONFIDENCE.get(d.code, 0.7) for d in disqualifiers)
     if verdict == "needs_human" or outcome is None or outcome.fix is None:
         return NEEDS_HUMAN_CONFIDENCE
-    fix_score = 1.0 if outcome.chosen_by == "hint" else outcome.fix.score
-    confidence = 0.5 + 0.4 * fix_score + (0.1 if outcome.fix.changes_tests else 0.0)
-    return round(min(1.0, confidence), 3)
+    if outcome.chosen_by == "hint":
+        confidence = 0.9
+    else:
+        separation = 1.0 - 1.0 / outcome.margin if outcome.margin else 1.0
+        confidence = 0.6 + 0.3 * separation
+    confidence += 0.05 if outcome.fix.changes_tests else 0.0
+    return round(min(0.99, confidence), 3)
 
 
 def qualify_baseline(
@@ -154,17 +171,18 @@ def qualify_baseline(
     of the candidate with every secret redacted (use that copy from here on)."""
     config = config or QualifyConfig()
     redacted, secrets = redact_candidate(candidate)
-    checks = [check_secrets(secrets)]
+    checks = [check_secrets(secrets), check_session_complete(redacted)]
     # The original candidate opens the repo: credentials in its URL may be what grants
     # access. Nothing the check records carries them (URLs are shown without user-info).
     repo_result, repo = check_repo(candidate, repos)
     checks.append(repo_result)
-    start_sha = fix_sha = license_id = None
+    start_sha = fix_sha = fix_first = license_id = None
     outcome: OutcomeReport | None = None
     if repo is not None:
         with repo:
             start_sha, license_id, outcome = _repo_checks(redacted, repo, config, checks)
-            fix_sha = outcome.fix.sha if outcome and outcome.fix else None
+            if outcome and outcome.fix:
+                fix_sha, fix_first = outcome.fix.sha, outcome.fix.first
     verdict, disqualifiers, flags = decide(checks)
     qualification = Qualification(
         candidate_id=redacted.id,
@@ -172,6 +190,7 @@ def qualify_baseline(
         task_spirit=compose_task_spirit(redacted),
         start_commit=start_sha,
         fix_commit=fix_sha,
+        fix_first_commit=fix_first,
         license=license_id,
         disqualifiers=disqualifiers,
         flags=flags,
@@ -205,18 +224,124 @@ def _repo_checks(
             lambda: check_existing_codebase(repo, start_sha, candidate.first_prompt, config),
         )
     )
+    checks.append(
+        _guarded("failed_attempts", lambda: check_failed_attempts(candidate, repo, start_sha))
+    )
     result, outcome = _attempt("fix_commit", lambda: _fix_check(candidate, repo, start_sha, config))
     checks.append(result)
-    fix_sha = outcome.fix.sha if outcome and outcome.fix else None
+    fix = outcome.fix if outcome else None
+    if outcome is not None and outcome.decision == "ambiguous":
+        # The fix is a guess until a reviewer picks it: nothing is decided on the guess.
+        for name in ("nontrivial_change", "testable_fix"):
+            checks.append(_unsettled(name))
+        return start_sha, report.license if report else None, outcome
     checks.append(
         _guarded(
             "nontrivial_change",
-            lambda: check_nontrivial_change(repo, fix_sha, candidate.files_touched, config),
+            lambda: check_nontrivial_change(
+                repo,
+                fix.sha if fix else None,
+                candidate.files_touched,
+                config,
+                first=fix.first if fix else None,
+            ),
         )
     )
     if outcome is not None:
-        checks.append(check_testable(outcome))
+        checks.append(check_testable(outcome.fix))
+    if fix is not None:
+        checks.append(
+            _guarded("instruction", lambda: check_instruction(candidate, repo, fix.sha, fix.first))
+        )
     return start_sha, report.license if report else None, outcome
+
+
+def check_instruction(
+    candidate: Candidate, repo: LocalRepo, fix_sha: str, first: str | None
+) -> CheckResult:
+    """Passed: enough of the user's own words survive once everything that would give the
+    fix away (its commits, its code, its tests' names) is replaced. Too little: a human
+    decides (an instruction in someone else's words is not the user's task)."""
+    patch = fix_patch(repo, fix_sha, first)
+    tests = [
+        "\n".join(line for hunk in file.hunks for line in hunk.added)
+        for file in parse_patch(patch)
+        if path_kind(file.path) == "test"
+    ]
+
+    def known_commit(token: str) -> bool:
+        try:
+            return repo.resolve(token) is not None
+        except KettleError:
+            return True  # ambiguous: it names commits of the repository
+
+    report = instruction_report(
+        candidate,
+        fix_diff=patch,
+        test_names=sorted(names_defined_in_tests(tests)),
+        known_commit=known_commit,
+    )
+    evidence = report.model_dump(exclude={"text"})
+    return CheckResult(
+        name="instruction",
+        passed=True if report.enough else None,
+        reason=report.reason,
+        evidence=evidence,
+    )
+
+
+def check_failed_attempts(candidate: Candidate, repo: LocalRepo, start_sha: str) -> CheckResult:
+    """Always passes; flags a session whose agent was stopped in wrong work: its attempts
+    are near-misses validation replays (the verifier must reject them), and a difficulty
+    signal (a frontier model already failed here)."""
+
+    def read(path: str) -> str | None:
+        data = repo.read_file(start_sha, path)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    report = failed_attempts(candidate, read)
+    evidence = {
+        "attempts": [
+            {"number": a.number, "stepped_in": a.stepped_in, "files": sorted(a.files)}
+            for a in report.attempts
+        ],
+        "unreplayable": report.unreplayable,
+    }
+    if not report.attempts:
+        reason = "no failed attempt of the agent to replay"
+        if report.unreplayable:
+            reason += f" ({len(report.unreplayable)} could not be rebuilt)"
+        return CheckResult(name="failed_attempts", passed=True, reason=reason, evidence=evidence)
+    return CheckResult(
+        name="failed_attempts",
+        passed=True,
+        code="failed_attempts",
+        reason=f"the user stopped the agent's wrong work {len(report.attempts)} time(s): "
+        "validation replays each attempt, and the verifier must reject it",
+        evidence=evidence,
+    )
+
+
+def check_session_complete(candidate: Candidate) -> CheckResult:
+    """Always passes; flags a session that could only be read in part (its lost follow-ups
+    may have changed what the user asked)."""
+    if not candidate.incomplete:
+        return CheckResult(name="session_complete", passed=True, reason="the session read whole")
+    return CheckResult(
+        name="session_complete",
+        passed=True,
+        code="session_incomplete",
+        reason="the session was read in part: " + "; ".join(candidate.incomplete),
+        evidence={"incomplete": candidate.incomplete},
+    )
+
+
+def _unsettled(name: str) -> CheckResult:
+    return CheckResult(
+        name=name,
+        passed=None,
+        reason="the fix is not settled: checked once a reviewer picks one of the candidates",
+    )
 
 
 def check_secrets(findings: list[SecretFinding]) -> CheckResult:

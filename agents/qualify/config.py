@@ -8,9 +8,39 @@ from pydantic import BaseModel, Field
 class QualifyConfig(BaseModel):
     """Thresholds for baseline qualification; defaults suit ordinary application repos."""
 
-    schema_version: int = 1
+    schema_version: int = 2
     fix_window_days: float = Field(
         60.0, gt=0, description="How long after the session a fix commit may land"
+    )
+    fix_window_steps: int = Field(
+        30,
+        ge=1,
+        description="Steps on the branch after the start that are searched whatever their date",
+    )
+    max_fix_candidates: int = Field(400, ge=1, description="Changes scored at most")
+    max_branch_commits: int = Field(
+        10, ge=1, description="A merged branch of more commits is split into its commits"
+    )
+    max_unmerged_candidates: int = Field(
+        100, ge=0, description="Commits of branches that never reached the line, at most"
+    )
+    min_fix_coverage: float = Field(
+        0.12,
+        gt=0,
+        description="Share of what matching all the user's terms would score that a code fix "
+        "must reach to be chosen without a human",
+    )
+    min_docs_fix_coverage: float = Field(
+        0.04,
+        gt=0,
+        description="The same for a docs-only fix (read from its message and paths only); "
+        "below half of it, no change counts as evidence at all",
+    )
+    fix_margin: float = Field(
+        1.6,
+        gt=1,
+        description="How many times the best change must outscore the next to be chosen "
+        "without a human",
     )
     min_source_files: int = Field(
         3, ge=0, description="Fewer source files at the start commit means from scratch"

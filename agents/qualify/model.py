@@ -86,7 +86,7 @@ class ModelQualifier:
             return _model_gave_up(baseline, result.status), candidate
         claimed = self._to_qualification(accepted[-1], baseline)
         with context.repos.open(candidate.repo or "") as repo:
-            checked = recheck(claimed, candidate, repo)
+            checked = recheck(claimed, candidate, repo, baseline.evidence)
         return _keep_hard_facts(checked, baseline), candidate
 
     def _to_qualification(self, output: QualifierOutput, baseline: Qualification) -> Qualification:

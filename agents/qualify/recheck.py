@@ -6,6 +6,12 @@ claim that can be checked against the repository is checked. Any claim that does
 becomes a discrepancy and downgrades the verdict to ``needs_human``: the model may still be
 right about the candidate, but a person should look before anything is built on it.
 
+Rejections are re-checked too: each disqualifier a model names is held against the
+deterministic check that covers it (``typo_only`` against ``nontrivial_change`` on the
+model's fix, ``from_scratch`` against ``existing_codebase``, ...). When that check found
+the opposite (it passed), the model and the code disagree: ``needs_human``. When the check
+could not tell, the model's judgement stands — that is what a model is asked for.
+
 ``recheck`` does not change its inputs; it reads the repo and returns a new record.
 """
 
@@ -13,7 +19,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from agents.qualify.config import QualifyConfig
 from agents.qualify.records import CheckResult, Finding, Qualification
+from agents.qualify.trivial import check_nontrivial_change, path_kind
 from harness.errors import RepositoryError
 from tools.projects.paths import classify_path
 from tools.repos.git import LocalRepo
@@ -122,7 +130,7 @@ class _Rechecker:
         problems = self._fix_position(claimed, self.fix_sha)
         info = self.repo.commit_info(self.fix_sha)
         kinds = {classify_path(p) for p in info.stats.paths}
-        if kinds <= {"test", "docs"}:
+        if kinds <= {"test", "docs"} and self.claimed.verdict != "disqualified":
             problems.append(
                 f"model claimed fix commit {_short(claimed)}, which changes only tests or docs"
             )
@@ -192,9 +200,98 @@ def _consistency(claimed: Qualification) -> list[str]:
     return []
 
 
-def recheck(claimed: Qualification, candidate: Candidate, repo: LocalRepo | None) -> Qualification:
+# The deterministic check that covers each disqualifier a model may name.
+COVERING_CHECK: dict[str, str] = {
+    "repo_unreachable": "repo_reachable",
+    "start_commit_missing": "start_commit",
+    "license_not_open_source": "license",
+    "license_unknown": "license",
+    "from_scratch": "existing_codebase",
+    "docs_only": "nontrivial_change",
+    "typo_only": "nontrivial_change",
+    "trivial_change": "nontrivial_change",
+    "no_fix_commit": "fix_commit",
+    "not_testable": "testable_fix",
+}
+
+
+def _covering_result(
+    code: str, claimed: Qualification, checks: list[CheckResult], repo: LocalRepo | None
+) -> CheckResult | None:
+    """The deterministic result for ``code``: re-run on the model's own fix when the code is
+    about the fix and the model named one, else what the code's qualification found."""
+    name = COVERING_CHECK.get(code)
+    if name is None:
+        return None
+    if repo is not None and claimed.fix_commit and name in ("nontrivial_change", "testable_fix"):
+        sha = _resolve(repo, claimed.fix_commit)
+        if sha is not None:
+            if name == "nontrivial_change":
+                return check_nontrivial_change(repo, sha, [], QualifyConfig())
+            info = repo.commit_info(sha)
+            kinds = {path_kind(p) for p in info.stats.paths}
+            touches_source = "source" in kinds
+            return CheckResult(
+                name=name,
+                passed=touches_source,
+                reason=f"fix commit {_short(sha)} "
+                + ("changes source code" if touches_source else "changes no source code"),
+            )
+    return next((check for check in checks if check.name == name), None)
+
+
+def _against_the_evidence(fix_sha: str | None, checks: list[CheckResult]) -> list[str]:
+    """A model's fix that is not the one the evidence singled out with confidence."""
+    found = next((check for check in checks if check.name == "fix_commit"), None)
+    if found is None or found.passed is not True or not fix_sha:
+        return []
+    chosen = found.evidence.get("fix")
+    if found.evidence.get("chosen_by") != "evidence" or not chosen:
+        return []
+    if fix_sha == chosen["sha"] or fix_sha in chosen["shas"]:
+        return []
+    return [
+        f"model chose fix commit {_short(fix_sha)}, but the evidence singles out "
+        f"{_short(chosen['sha'])} ({chosen.get('subject', '')[:60]})"
+    ]
+
+
+def recheck_disqualifiers(
+    claimed: Qualification, checks: list[CheckResult], repo: LocalRepo | None
+) -> tuple[list[str], list[CheckResult]]:
+    """Disagreements between the model's disqualifiers and the deterministic checks."""
+    problems: list[str] = []
+    evidence: list[CheckResult] = []
+    for finding in claimed.disqualifiers:
+        result = _covering_result(finding.code, claimed, checks, repo)
+        if result is None or result.passed is None:
+            continue
+        agrees = result.passed is False
+        if not agrees:
+            problems.append(
+                f"model disqualified the candidate as {finding.code}, but the "
+                f"{result.name} check found otherwise: {result.reason}"
+            )
+        evidence.append(
+            CheckResult(
+                name=f"recheck_{finding.code}",
+                passed=agrees,
+                reason=result.reason,
+                evidence={"claimed": finding.reason, "check": result.name},
+            )
+        )
+    return problems, evidence
+
+
+def recheck(
+    claimed: Qualification,
+    candidate: Candidate,
+    repo: LocalRepo | None,
+    checks: list[CheckResult] | None = None,
+) -> Qualification:
     """``claimed`` re-checked against ``repo``: discrepancies added, verdict downgraded to
-    ``needs_human`` when any claim fails, commits resolved to full shas."""
+    ``needs_human`` when any claim fails (a disqualifier included, held against the
+    deterministic ``checks``), commits resolved to full shas."""
     result = claimed.model_copy(deep=True)
     spirit, kinds = redact_text(result.task_spirit)
     if kinds:
@@ -216,6 +313,12 @@ def recheck(claimed: Qualification, candidate: Candidate, repo: LocalRepo | None
         evidence = checker.evidence
         result.start_commit = checker.start_sha or result.start_commit
         result.fix_commit = checker.fix_sha or result.fix_commit
+    if claimed.verdict == "disqualified":
+        problems, rechecked = recheck_disqualifiers(claimed, checks or [], repo)
+        discrepancies += problems
+        evidence += rechecked
+    if claimed.verdict == "qualified":
+        discrepancies += _against_the_evidence(result.fix_commit, checks or [])
     result.evidence += evidence
     result.discrepancies += discrepancies
     if discrepancies:

@@ -38,6 +38,9 @@ FlagCode = Literal[
     "start_commit_inferred",  # no start commit given; taken from the session's start time
     "mirror_stale",  # the repo could not be refreshed; an older copy was used
     "fix_without_tests",  # the fix changes no tests: a verifier must be written from scratch
+    "fix_range",  # the fix spans several commits (a follow-up, or a merged branch)
+    "session_incomplete",  # the session file was truncated or partly unreadable
+    "failed_attempts",  # the agent's own edits failed before the user stepped in: hard negatives
 ]
 
 Code = DisqualifierCode | FlagCode
@@ -81,6 +84,9 @@ class Qualification(BaseModel):
     task_spirit: str = Field(description="What the user really wanted, follow-ups included")
     start_commit: str | None = Field(None, description="Full sha of the start state")
     fix_commit: str | None = Field(None, description="Full sha of the commit that fixed it")
+    fix_first_commit: str | None = Field(
+        None, description="For a fix spread over several commits: the first of them"
+    )
     license: str | None = Field(None, description="SPDX expression found at the start commit")
     disqualifiers: list[Finding] = Field(default_factory=list)
     flags: list[Finding] = Field(default_factory=list)
@@ -119,26 +125,56 @@ class QualifierOutput(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
 
 
-class FixCandidate(BaseModel):
-    """One commit considered as the fix, with the parts of its score."""
+class EvidenceItem(BaseModel):
+    """One term of the user's words found in a change, and what it earned."""
 
-    sha: str
+    term: str
+    kind: str = Field(description="phrase, code, identifier, path, value, word or subword")
+    origin: str = Field(description='Where the user said it: "prompt", "follow-up 1", ...')
+    fields: list[str] = Field(description="Where the change has it: message, paths, source, tests")
+    points: float
+
+
+class FixCandidate(BaseModel):
+    """One change considered as the fix (a commit, or a range of commits), with its evidence."""
+
+    sha: str = Field(description="The fix's (last) commit")
+    first: str | None = Field(None, description="The range's first commit, for a fix range")
+    shas: list[str] = Field(default_factory=list, description="Every commit of the change")
     subject: str
-    committed_at: datetime
-    descendant: bool
+    committed_at: datetime = Field(description="When the change landed on its branch")
+    landed_by: str | None = Field(None, description="The merge commit that brought it, if any")
+    line: str = Field("", description="The branch it reached, or 'unmerged'")
+    position: int | None = Field(None, description="Steps on that branch after the start")
+    merged: bool = Field(True, description="False: on a branch that never reached the line")
+    pr: int | None = None
     eligible: bool
     why_not: str | None = None
     score: float = 0.0
-    overlap: float = 0.0
-    shared_files: int = Field(0, description="Session files this commit changes too")
-    cue: float = 0.0
-    recency: float = 0.0
+    coverage: float = Field(
+        0.0, description="The score's share of what a change with all the user's terms would get"
+    )
+    specific: float = Field(0.0, description="Points from terms more telling than plain words")
+    evidence: list[EvidenceItem] = Field(default_factory=list)
+    shared_files: int = Field(0, description="Session files this change changes too")
     touches_source: bool = False
     changes_tests: bool = False
+    docs_only: bool = False
     files: int = 0
     insertions: int = 0
     deletions: int = 0
     paths: list[str] = Field(default_factory=list)
+    applies_at_start: bool | None = Field(
+        None, description="Does its source change apply to the start tree as it is?"
+    )
+
+    @property
+    def label(self) -> str:
+        """``abc123def456`` or ``abc123def456..fedcba654321`` for a range."""
+        return f"{self.first[:12]}..{self.sha[:12]}" if self.first else self.sha[:12]
+
+    def overlaps(self, other: FixCandidate) -> bool:
+        return bool(set(self.shas or [self.sha]) & set(other.shas or [other.sha]))
 
 
 class HintCheck(BaseModel):
@@ -150,14 +186,34 @@ class HintCheck(BaseModel):
     reason: str
 
 
+Decision = Literal["confident", "ambiguous", "none"]
+
+
+class ScoredChange(BaseModel):
+    """Every change considered, in brief (the ranked ones carry their evidence)."""
+
+    sha: str
+    first: str | None = None
+    subject: str
+    score: float
+
+
 class OutcomeReport(BaseModel):
-    """The fix commit (if any), how it was chosen, and the runners-up."""
+    """The fix (if any), how sure the evidence is, and every change considered."""
 
     fix: FixCandidate | None = None
-    chosen_by: Literal["hint", "ranking"] | None = None
+    chosen_by: Literal["hint", "evidence", "reviewer"] | None = None
+    decision: Decision = "none"
+    margin: float | None = Field(
+        None, description="The fix's score over the best rival's (the calibrated separation)"
+    )
     hint: HintCheck | None = None
     ranked: list[FixCandidate] = Field(default_factory=list)
+    scores: list[ScoredChange] = Field(
+        default_factory=list, description="Every change considered, best first"
+    )
     considered: int = 0
+    lines: list[str] = Field(default_factory=list, description="Branches walked for fixes")
     since: datetime
     until: datetime
     reason: str

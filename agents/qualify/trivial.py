@@ -111,6 +111,19 @@ def _patch_path(raw: str) -> str:
     return path[2:] if path[:2] in {"a/", "b/"} else path
 
 
+def path_kind(path: str) -> str:
+    """A path's kind for judging a fix: ``classify_path``'s, except that a library's own
+    ``testing`` package (``falcon/testing/``, ``numpy/testing/``: helpers it ships to its
+    users) is source, not the project's tests."""
+    kind = classify_path(path)
+    parts = path.split("/")
+    if kind == "test" and len(parts) > 2 and "testing" in parts[1:-1]:
+        others = {part.lower() for part in parts[:-1] if part != "testing"}
+        if not others & {"test", "tests"} and classify_path(parts[-1]) == "source":
+            return "source"
+    return kind
+
+
 def _comment_markers(path: str) -> tuple[str, ...]:
     suffix = PurePosixPath(path).suffix.lower()
     markers: tuple[str, ...] = ()
@@ -213,7 +226,7 @@ def _hunk_typo_words(hunk: Hunk, path: str) -> int | None:
 
 
 def _classify_hunk(hunk: Hunk, path: str) -> tuple[HunkKind, int]:
-    kind = classify_path(path)
+    kind = path_kind(path)
     if kind == "docs":
         return "docs", 0
     if kind == "test":
@@ -235,10 +248,10 @@ def analyze_patch(patch: str, *, max_typo_words: int = 8) -> ChangeAnalysis:
     kinds: set[HunkKind] = set()
     words = 0
     for file in files:
-        path_kind = classify_path(file.path)
+        kind = path_kind(file.path)
         if file.binary:
             file_kinds: set[HunkKind] = {
-                "docs" if path_kind == "docs" else "tests" if path_kind == "test" else "behavioural"
+                "docs" if kind == "docs" else "tests" if kind == "test" else "behavioural"
             }
         else:
             file_kinds = set()
@@ -285,11 +298,26 @@ _TRIVIAL_CODES: dict[str, tuple[DisqualifierCode, str]] = {
 }
 
 
+def fix_patch(repo: LocalRepo, fix_sha: str, first: str | None = None) -> str:
+    """The fix's change as a zero-context diff: its own commit, or a whole fix range."""
+    if first is None:
+        return repo.commit_patch(fix_sha)
+    parents = repo.commit_info(first).parents
+    if not parents:
+        return repo.commit_patch(fix_sha)
+    return repo.patch_text(parents[0], fix_sha)
+
+
 def check_nontrivial_change(
-    repo: LocalRepo, fix_sha: str | None, files_touched: list[str], config: QualifyConfig
+    repo: LocalRepo,
+    fix_sha: str | None,
+    files_touched: list[str],
+    config: QualifyConfig,
+    first: str | None = None,
 ) -> CheckResult:
-    """Passed: the fix changes behaviour. Without a fix, a session that touched only docs is
-    still docs-only; otherwise there is nothing to judge."""
+    """Passed: the fix (a commit, or the range from ``first``) changes behaviour. Without a
+    fix, a session that touched only docs is still docs-only; otherwise there is nothing to
+    judge."""
     if fix_sha is None:
         kinds = {classify_path(p) for p in files_touched}
         if kinds == {"docs"}:
@@ -301,7 +329,8 @@ def check_nontrivial_change(
                 evidence={"files_touched": files_touched},
             )
         return CheckResult(name="nontrivial_change", passed=None, reason="no fix commit to inspect")
-    analysis = analyze_patch(repo.commit_patch(fix_sha), max_typo_words=config.max_typo_words)
+    patch = fix_patch(repo, fix_sha, first)
+    analysis = analyze_patch(patch, max_typo_words=config.max_typo_words)
     evidence = analysis.model_dump()
     if analysis.kind in _TRIVIAL_CODES:
         code, what = _TRIVIAL_CODES[analysis.kind]

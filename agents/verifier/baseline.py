@@ -183,12 +183,15 @@ class BaselineVerifierWriter:
                 f"after the fix {oracle_verdicts[0]['reason']}"
             )
         names = names_defined_in_tests(_text(content) or "" for content in test_files.values())
-        instruction = compose_instruction(
-            context.candidate,
-            workdir=WORKDIR,
-            fix_diff=fix_diff,
-            test_names=sorted(names | set(found.expected)),
-        )
+        with context.repos.open(repo_source) as repo:
+            # Only hashes that are commits of this repository are the fix's whereabouts.
+            instruction = compose_instruction(
+                context.candidate,
+                workdir=WORKDIR,
+                fix_diff=fix_diff,
+                test_names=sorted(names | set(found.expected)),
+                known_commit=repo.has_commit,
+            )
         write_text_atomic(draft / "instruction.md", instruction)
         flaky = f", {len(found.flaky)} flaky left out" if found.flaky else ""
         dropped = sum(not d.kept for d in decisions)

@@ -38,6 +38,7 @@ from tools.repos.examples import (
 from tools.repos.git import RepoCache
 from tools.sessions.intake import load_sessions
 from tools.sessions.records import Candidate
+from tools.validation.agreement import check_agreement
 from tools.validation.validate import HiddenFacts, validate_task
 
 
@@ -161,6 +162,8 @@ def test_a_qualified_example_becomes_a_validated_task(
     task_dir = examples.root / "tasks" / f"example-{language}"
     task = HarborTask.load(draft).write(task_dir, overwrite=True)
     assert "The project is in `/app`." in task.instruction
+    agreement = check_agreement(task.instruction, verifier.fail_to_pass, draft / "tests")
+    assert agreement.passed, agreement.message
 
     for solver, expected in ((OracleSolver(), 1.0), (NopSolver(), 0.0)):
         result = run_trial(

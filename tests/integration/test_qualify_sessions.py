@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.fixtures.qualify_repos import SESSION_START, python_bugfix
 from tests.fixtures.qualify_scenarios import (
     EXPECTED,
     FORMATS,
@@ -19,6 +20,7 @@ from tests.fixtures.qualify_scenarios import (
     SECRET,
     write_scenario_sessions,
 )
+from tests.fixtures.sessions import SessionSpec, write_claude_code_session
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +86,58 @@ def test_qualification_stops_after_the_qualify_stage(qualify_run) -> None:
         statuses = {stage["stage"]: stage["status"] for stage in candidate["stages"]}
         assert statuses["qualify"] == "done"
         assert statuses["reconstruct"] in ("pending", "skipped")
+
+
+def _build(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.build", "--stages", "qualify", "--approve", "queue",
+         *args],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "KETTLE_HOME": str(home)},
+    )  # fmt: skip
+
+
+def test_inputs_without_any_candidate_are_an_error_not_an_empty_run(tmp_path: Path) -> None:
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "broken.jsonl").write_text("{not json\n")
+    for given in (tmp_path / "mistyped" / "path", unreadable):
+        run_dir = tmp_path / f"run-{given.name}"
+        completed = _build("--sessions", str(given), "--out", str(run_dir), home=tmp_path)
+        assert completed.returncode != 0
+        assert "no candidate in" in completed.stderr
+        assert str(given) in completed.stderr
+        assert not run_dir.exists()
+
+
+def test_a_rerun_with_a_corrected_repo_map_requalifies_in_the_same_run_folder(
+    tmp_path: Path,
+) -> None:
+    scenario = python_bugfix(tmp_path / "repos" / "calc")
+    spec = SessionSpec.simple(
+        "/home/alice/src/calc",
+        scenario.candidate.first_prompt,
+        files=["src/calc/parse.py"],
+        started_at=SESSION_START,
+    )
+    write_claude_code_session(tmp_path / "projects", spec)
+    run_dir = tmp_path / "run"
+    wrong = _build(
+        "--sessions", str(tmp_path / "projects"), "--out", str(run_dir),
+        "--repo-map", f"/home/alice/src={tmp_path / 'nowhere'}", home=tmp_path,
+    )  # fmt: skip
+    assert wrong.returncode == 0, wrong.stderr
+    [first] = json.loads((run_dir / "summary.json").read_text())["candidates"]
+    assert first["verdict"] == "disqualified"
+    fixed = _build(
+        "--out", str(run_dir), "--repo-map", f"/home/alice/src={tmp_path / 'repos'}",
+        home=tmp_path,
+    )  # fmt: skip
+    assert fixed.returncode == 0, fixed.stderr
+    assert "requalifying 1 candidate(s)" in fixed.stderr
+    [again] = json.loads((run_dir / "summary.json").read_text())["candidates"]
+    assert again["verdict"] == "qualified"
+    qualification = json.loads(
+        (run_dir / "candidates" / again["candidate_id"] / "qualification.json").read_text()
+    )
+    assert qualification["fix_commit"] == scenario.shas["fix"]

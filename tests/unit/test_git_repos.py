@@ -362,3 +362,46 @@ def test_parallel_opens_of_one_url_share_a_single_mirror(
         cache.mirror_path(url).name
     ]
     assert not list((tmp_path / "cache").glob(".clone-*"))
+
+
+def test_a_bare_copy_without_a_config_file_is_read_like_any_repository(
+    history: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    # Some mirroring tools leave bare copies with no config: git itself reads them.
+    path, shas = history
+    bare = tmp_path / "copy.git"
+    _git(tmp_path, "clone", "-q", "--bare", str(path), str(bare))
+    (bare / "config").unlink()
+    with open_repo(str(bare), tmp_path / "cache") as repo:
+        assert repo.resolve("HEAD") == shas[2]
+        assert repo.default_branch() == "refs/heads/main"
+        assert [c.sha for c in repo.log([shas[2], f"^{shas[0]}"], reverse=True)] == shas[1:]
+
+
+def test_a_copy_missing_some_blobs_still_says_which_files_each_commit_changed(
+    history: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    path, shas = history
+    blob = _git(path, "rev-parse", f"{shas[1]}:src/helper.py").strip()
+    (path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    with open_repo(str(path), tmp_path / "cache") as repo:
+        commits = repo.log([shas[2], f"^{shas[0]}"], reverse=True)
+        assert [c.stats.paths for c in commits] == [
+            ["bin/run.sh", "src/helper.py"],
+            ["README.md", "src/app.py"],
+        ]
+        patch = repo.patch_text(shas[0], shas[1])
+        assert "+echo hi" in patch and "helper.py" not in patch
+        sizes = {entry.path: entry.size for entry in repo.list_files(shas[1])}
+        assert sizes["src/helper.py"] is None and sizes["bin/run.sh"] == 18
+
+
+def test_the_default_branch_of_a_work_clone_is_origins(
+    history: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    path, _ = history
+    clone = tmp_path / "clone"
+    _git(tmp_path, "clone", "-q", str(path), str(clone))
+    _git(clone, "checkout", "-q", "-b", "feature")
+    with open_repo(str(clone), tmp_path / "cache") as repo:
+        assert repo.default_branch() == "refs/remotes/origin/main"

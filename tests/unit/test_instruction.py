@@ -6,6 +6,7 @@ from tools.sessions.instruction import (
     clean_prompt,
     compose_instruction,
     find_leaks,
+    instruction_report,
     is_acknowledgement,
     names_defined_in_tests,
     names_in_test_ids,
@@ -88,14 +89,20 @@ class TestLeaks:
     def test_short_titles_are_ordinary_words(self) -> None:
         assert find_leaks("it works for plain amounts", None, ["works", "plain amounts"]) == []
 
-    def test_leaky_sentences_go_and_the_rest_stays(self) -> None:
+    def test_leaks_are_replaced_word_for_word_and_the_sentences_stay(self) -> None:
         text = (
             f"Parsing is wrong since {FIX_SHA[:8]}. Debits come out positive.\n\n"
             "Please keep test_plain_amounts green. Thanks."
         )
         assert remove_leaks(text, None, ["test_plain_amounts"]) == (
-            "Debits come out positive.\n\nThanks."
+            "Parsing is wrong since a commit. Debits come out positive.\n\n"
+            "Please keep a test green. Thanks."
         )
+
+    def test_only_hashes_that_are_commits_of_the_repository_are_leaks(self) -> None:
+        text = f"After 3f2c1a9e the CSV export drops the last row; {FIX_SHA[:9]} did it."
+        leaks = find_leaks(text, None, [], known_commit=lambda token: FIX_SHA.startswith(token))
+        assert leaks == [FIX_SHA[:9]]
 
     def test_names_are_read_from_test_files_and_test_ids(self) -> None:
         source = (
@@ -135,7 +142,9 @@ class TestCompose:
             test_names=["tests/test_parse.py::test_debits_in_accounting_notation_are_negative"],
         )
         assert text == (
-            "Debits come out positive.\n\nPlain amounts must keep working.\n\n"
+            "Debits come out positive. I think a commit on main fixes it.\n\n"
+            "Do it like this: […].\n\n"
+            "Make sure a test passes.\n\nPlain amounts must keep working.\n\n"
             "The project is in `/app`.\n"
         )
         assert find_leaks(text, FIX_DIFF, ["test_debits_in_accounting_notation_are_negative"]) == []
@@ -145,3 +154,46 @@ class TestCompose:
         text = compose_instruction(candidate, workdir="/srv/app")
         assert text.startswith("Open /srv/app/README.md")
         assert text.endswith("The project is in `/srv/app`.\n")
+
+
+class TestUsersWordsKept:
+    def test_a_hash_that_is_no_commit_of_the_repository_keeps_its_sentence(self) -> None:
+        candidate = _candidate("After 3f2c1a9e the CSV export drops the last row. Fix it.")
+        text = compose_instruction(candidate, known_commit=lambda token: False)
+        assert text.startswith("After 3f2c1a9e the CSV export drops the last row. Fix it.")
+
+    def test_a_prompt_naming_the_failing_test_keeps_everything_else(self) -> None:
+        candidate = _candidate(
+            "test_export_keeps_the_last_row fails: the CSV export drops the last row when "
+            "it ends with a quoted comma. Please fix the export."
+        )
+        report = instruction_report(
+            candidate, test_names=["tests/test_export.py::test_export_keeps_the_last_row"]
+        )
+        assert report.text.startswith(
+            "a test fails: the CSV export drops the last row when it ends with a quoted comma."
+        )
+        assert report.enough and report.redacted == ["test name"]
+
+    def test_the_users_identity_is_replaced_with_neutral_stand_ins(self) -> None:
+        candidate = _candidate(
+            "Reading /home/alice/.config/ledger.toml fails on my laptop (C:\\Users\\alice\\x.csv "
+            "too). Ping alice.smith@acme-corp.com or see https://ci.build.corp/job/7 and "
+            "db01.internal; run `git clone git@github.com:acme/ledger` first."
+        )
+        text = compose_instruction(candidate)
+        for private in ("alice", "acme-corp.com", "build.corp", "db01.internal"):
+            assert private not in text, private
+        assert "/home/user/.config/ledger.toml" in text
+        assert "C:\\Users\\user\\x.csv" in text
+        assert "user@example.com" in text and "https://internal.example/job/7" in text
+        assert "git@github.com:acme/ledger" in text  # a public remote is no identity
+
+    def test_too_little_of_the_users_text_is_refused_with_the_reason(self) -> None:
+        candidate = _candidate("Make test_debits_in_accounting_notation_are_negative pass.")
+        report = instruction_report(
+            candidate, test_names=["test_debits_in_accounting_notation_are_negative"]
+        )
+        assert not report.enough
+        assert "too little of the user's own text" in report.reason
+        assert (report.user_words, report.kept_words) == (3, 2)

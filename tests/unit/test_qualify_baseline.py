@@ -49,7 +49,7 @@ def test_python_bug_fix_is_qualified_with_the_real_fix_ranked_first(
     assert qualification.license == "MIT"
     assert qualification.decided_by == "baseline"
     assert qualification.disqualifiers == []
-    assert qualification.confidence > 0.9
+    assert qualification.confidence > 0.8
     ranked = qualification.check("fix_commit").evidence["ranked"]
     assert ranked[0]["sha"] == scenario.shas["fix"]
     assert ranked[0]["changes_tests"] is True
@@ -58,7 +58,7 @@ def test_python_bug_fix_is_qualified_with_the_real_fix_ranked_first(
     docs = next(entry for entry in ranked if entry["sha"] == scenario.shas["docs"])
     assert docs["eligible"] is False
     side = next(entry for entry in ranked if entry["sha"] == scenario.shas["side"])
-    assert side["descendant"] is False
+    assert side["merged"] is False
     assert qualification.check("testable_fix").passed is True
 
 
@@ -67,13 +67,16 @@ def test_every_check_explains_itself_in_one_line(tmp_path: Path, repos: RepoCach
     names = [check.name for check in qualification.evidence]
     assert names == [
         "prompt_secrets",
+        "session_complete",
         "repo_reachable",
         "start_commit",
         "license",
         "existing_codebase",
+        "failed_attempts",
         "fix_commit",
         "nontrivial_change",
         "testable_fix",
+        "instruction",
     ]
     for check in qualification.evidence:
         assert check.reason and "\n" not in check.reason
@@ -169,13 +172,16 @@ def test_session_whose_fix_never_landed_has_no_fix_commit(tmp_path: Path, repos:
     assert qualification.verdict == "disqualified"
     assert _codes(qualification) == {"no_fix_commit"}
     assert qualification.fix_commit is None
-    assert "touch the session's files" in qualification.check("fix_commit").reason
+    assert "evidence tied to the user's words" in qualification.check("fix_commit").reason
 
 
 def test_fix_after_the_window_is_not_found(tmp_path: Path, repos: RepoCache) -> None:
     scenario = python_bugfix(tmp_path / "calc")
-    assert _qualify(scenario.candidate, repos, fix_window_days=1).fix_commit is None
-    assert _qualify(scenario.candidate, repos, fix_window_days=3).fix_commit is not None
+    narrow = {"fix_window_days": 1, "fix_window_steps": 1}
+    assert _qualify(scenario.candidate, repos, **narrow).fix_commit is None
+    assert _qualify(scenario.candidate, repos, fix_window_days=3, fix_window_steps=1).fix_commit
+    # The window reaches a number of steps on the branch, whatever their dates.
+    assert _qualify(scenario.candidate, repos, fix_window_days=1, fix_window_steps=2).fix_commit
 
 
 def test_fix_of_ci_configuration_only_is_not_testable(tmp_path: Path, repos: RepoCache) -> None:
@@ -191,7 +197,10 @@ def test_docs_only_session_is_disqualified(tmp_path: Path, repos: RepoCache) -> 
         update={"first_prompt": "Document parse_amount", "files_touched": ["README.md"]}
     )
     qualification = _qualify(candidate, repos)
-    assert {"docs_only", "no_fix_commit"} <= _codes(qualification)
+    assert qualification.verdict == "disqualified"
+    assert "docs_only" in _codes(qualification)
+    # The docs change the user asked for is found, not an unrelated later code change.
+    assert qualification.fix_commit == scenario.shas["docs"]
 
 
 ANTHROPIC_KEY = "sk-ant-api03-" + "Zq8Xw7Vu6Ts5Rq4Po3Nm2Lk1Ji0Hg9Fe8Dc7Ba6" * 2

@@ -1,49 +1,20 @@
-"""agents.qualify.outcome: finding and ranking the commit that fixed the session's problem."""
+"""agents.qualify.outcome: the fix is found from evidence tied to the user's words, and an
+undecidable case goes to a human instead of becoming a confident guess."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
+from agents.qualify.baseline import qualify_baseline
 from agents.qualify.config import QualifyConfig
-from agents.qualify.outcome import file_overlap, find_fix, message_cue
+from agents.qualify.outcome import find_fix
 from agents.qualify.records import OutcomeReport
+from tests.fixtures.fix_histories import FIX_MESSAGE, fix_history
 from tests.fixtures.qualify_repos import Scenario, python_bugfix
-from tools.repos.git import open_repo
-from tools.sessions.records import CandidateHints
-
-
-def test_file_overlap_is_an_f1_with_partial_credit_for_the_same_directory() -> None:
-    assert file_overlap(["src/a.py"], ["src/a.py"]) == 1.0
-    assert file_overlap(["src/a.py"], ["lib/b.py"]) == 0.0
-    assert file_overlap(["src/a.py"], ["src/b.py"]) == pytest.approx(0.3)
-    half = file_overlap(["src/a.py", "src/b.py"], ["src/a.py"])
-    assert 0.6 < half < 1.0
-    assert file_overlap([], ["src/a.py"]) == 0.0
-
-
-def test_workspace_prefixed_paths_match_repo_paths() -> None:
-    assert file_overlap(["app/src/a.py"], ["src/a.py"]) == 1.0
-
-
-@pytest.mark.parametrize(
-    ("message", "expected"),
-    [
-        ("Fix crash when the amount is negative (#12)", 1.0),
-        ("Fix crash on negative input", 0.8),
-        ("Closes #12", 0.6),
-        ("fix: handle negative amount", 1.0),
-        ("Refactor parser internals", 0.0),
-        ("docs: explain negative amount handling", 0.1),
-        ("chore: bump version", 0.0),
-    ],
-)
-def test_message_cues_reward_fix_words_and_the_users_own_words(
-    message: str, expected: float
-) -> None:
-    keywords = {"negative", "amount", "parse_amount"}
-    assert message_cue(message, keywords) == pytest.approx(expected)
+from tools.repos.builder import build_repo
+from tools.repos.git import RepoCache, open_repo
+from tools.repos.records import CommitSpec
+from tools.sessions.records import Candidate, CandidateHints
 
 
 def _find(scenario: Scenario, **updates: object) -> OutcomeReport:
@@ -52,12 +23,87 @@ def _find(scenario: Scenario, **updates: object) -> OutcomeReport:
         return find_fix(repo, candidate, scenario.shas["start"], QualifyConfig())
 
 
-def test_without_touched_files_a_fix_needs_a_fix_message(tmp_path: Path) -> None:
-    scenario = python_bugfix(tmp_path / "calc")
-    report = _find(scenario, files_touched=[])
+def _named(scenario: Scenario, sha: str | None) -> str | None:
+    return next((name for name, known in scenario.shas.items() if known == sha), sha)
+
+
+def test_unrelated_fix_worded_commits_between_start_and_fix_do_not_win(tmp_path: Path) -> None:
+    scenario = fix_history(tmp_path / "ledger")
+    report = _find(scenario)
+    assert report.decision == "confident"
+    assert _named(scenario, report.fix.sha if report.fix else None) == "fix"
+    fix_worded = {"distractor_1", "distractor_2", "distractor_3"}
+    scores = {_named(scenario, c.sha): c.score for c in report.ranked}
+    assert all(scores.get(name, 0.0) * 2 < scores["fix"] for name in fix_worded)
+    assert report.margin is not None and report.margin >= QualifyConfig().fix_margin
+    # Every change considered is on the record, best first.
+    assert len(report.scores) == report.considered
+    assert report.scores[0].sha == scenario.shas["fix"]
+
+
+def test_a_fix_whose_message_never_says_fix_is_found_by_what_it_changes(tmp_path: Path) -> None:
+    scenario = fix_history(tmp_path / "ledger")
+    assert "fix" not in FIX_MESSAGE.lower()
+    fix = _find(scenario).fix
+    assert fix is not None and fix.sha == scenario.shas["fix"]
+    evidence = {item.term: item for item in fix.evidence}
+    # The user's own identifier and value, found in the code and in the new test.
+    assert "source" in evidence["export_csv"].fields
+    assert "tests" in evidence["smith, j"].fields
+
+
+def test_a_fix_in_two_consecutive_commits_is_one_fix_range(tmp_path: Path) -> None:
+    scenario = fix_history(tmp_path / "ledger", "consecutive")
+    report = _find(scenario)
+    assert report.decision == "confident"
     assert report.fix is not None
-    assert report.fix.sha == scenario.shas["fix"]
-    assert report.chosen_by == "ranking"
+    assert (report.fix.first, report.fix.sha) == (
+        scenario.shas["fix"],
+        scenario.shas["follow_up"],
+    )
+    qualification, _ = qualify_baseline(scenario.candidate, RepoCache(tmp_path / "cache"))
+    assert qualification.verdict == "qualified"
+    assert qualification.fix_first_commit == scenario.shas["fix"]
+    assert qualification.fix_commit == scenario.shas["follow_up"]
+    assert "fix_range" in qualification.codes()
+
+
+def test_a_fix_on_a_merged_side_branch_is_named_by_its_merge(tmp_path: Path) -> None:
+    scenario = fix_history(tmp_path / "ledger", "merged")
+    report = _find(scenario)
+    assert report.decision == "confident"
+    fix = report.fix
+    assert fix is not None
+    # The merge's own change is exactly what the branch brought: later stages read it
+    # like any fix commit; the branch's commits are on the record.
+    assert fix.sha == scenario.shas["merge"]
+    assert scenario.shas["branch_fix"] in fix.shas and scenario.shas["branch_tests"] in fix.shas
+    assert fix.landed_by == scenario.shas["merge"] and fix.pr == 7
+    assert fix.touches_source and fix.changes_tests
+
+
+def test_two_equally_plausible_fixes_go_to_a_human_with_both_shown(tmp_path: Path) -> None:
+    scenario = fix_history(tmp_path / "ledger", "twins")
+    report = _find(scenario)
+    assert report.decision == "ambiguous"
+    top_two = {_named(scenario, c.sha) for c in report.ranked[:2]}
+    assert top_two == {"fix", "twin"}
+    qualification, _ = qualify_baseline(scenario.candidate, RepoCache(tmp_path / "cache"))
+    assert qualification.verdict == "needs_human"
+    check = qualification.check("fix_commit")
+    assert check is not None and check.passed is None
+    assert "a human should pick" in check.reason
+    # Nothing is decided on the guess: the checks of the fix wait for the reviewer's pick.
+    nontrivial = qualification.check("nontrivial_change")
+    assert nontrivial is not None and nontrivial.passed is None
+    assert not qualification.disqualifiers
+
+
+def test_pull_request_refs_are_never_walked(tmp_path: Path) -> None:
+    scenario = fix_history(tmp_path / "ledger")
+    report = _find(scenario)
+    assert report.considered == 5  # three distractors, the fix, the later commit
+    assert scenario.shas["unmerged_pull"] not in {c.sha for c in report.ranked}
 
 
 def test_commits_before_the_start_are_never_candidates(tmp_path: Path) -> None:
@@ -69,12 +115,10 @@ def test_commits_before_the_start_are_never_candidates(tmp_path: Path) -> None:
     assert report.considered == 4  # docs, fix, unrelated, and the side branch
 
 
-def test_a_shared_directory_alone_does_not_make_a_fix(tmp_path: Path) -> None:
-    scenario = python_bugfix(tmp_path / "calc", fix_lands=False)
-    report = _find(scenario)
-    assert report.fix is None
-    unrelated = next(c for c in report.ranked if c.sha == scenario.shas["unrelated"])
-    assert unrelated.overlap > 0 and unrelated.shared_files == 0
+def test_a_branch_that_never_reached_the_line_counts_less(tmp_path: Path) -> None:
+    scenario = python_bugfix(tmp_path / "calc")
+    side = next(c for c in _find(scenario).ranked if c.sha == scenario.shas["side"])
+    assert side.merged is False and side.line == "unmerged"
 
 
 def test_hint_that_changes_only_docs_is_rejected(tmp_path: Path) -> None:
@@ -92,3 +136,48 @@ def test_fix_evidence_carries_diff_stats(tmp_path: Path) -> None:
     assert sorted(fix.paths) == ["src/calc/parse.py", "tests/test_parse.py"]
     assert (fix.files, fix.insertions, fix.deletions) == (2, 6, 1)
     assert fix.touches_source and fix.changes_tests
+
+
+def test_a_docs_request_is_matched_to_the_docs_change_not_to_later_code(tmp_path: Path) -> None:
+    readme = "# tool\n\nRun `tool.extract_urllib(url)` to split a URL.\n"
+    code = "def extract(url):\n    return url.split('.')\n\n\nclass Extractor:\n"
+    code += "    def extract_urllib(self, url):\n        return extract(url)\n"
+    shas = build_repo(
+        tmp_path / "tool",
+        [
+            CommitSpec(
+                message="tool 1.0",
+                files={
+                    "README.md": readme,
+                    "LICENSE": "MIT License\n\nPermission is hereby granted, free of charge",
+                    "tool/__init__.py": "from tool.core import extract, Extractor\n",
+                    "tool/core.py": code,
+                    "tool/cli.py": "import sys\n\nfrom tool.core import extract\n",
+                },
+            ),
+            CommitSpec(
+                message="README: call extract_urllib on an Extractor instance",
+                files={
+                    "README.md": readme.replace("tool.extract_urllib", "Extractor().extract_urllib")
+                },
+            ),
+            CommitSpec(
+                message="Add doctest coverage for the core helpers",
+                files={"tool/core.py": code + "\n\n# doctests below\n", "conftest.py": "\n"},
+            ),
+        ],
+    )
+    candidate = Candidate(
+        id="docs-1",
+        source_format="candidates_jsonl",
+        source_path="candidates.jsonl",
+        repo=str(tmp_path / "tool"),
+        start_commit=shas[0],
+        first_prompt="The README example calls `tool.extract_urllib(url)`, which raises "
+        "`AttributeError: module 'tool' has no attribute 'extract_urllib'`. Please correct "
+        "the README snippet; do not change the library.",
+    )
+    qualification, _ = qualify_baseline(candidate, RepoCache(tmp_path / "cache"))
+    assert qualification.fix_commit == shas[1]
+    assert qualification.verdict == "disqualified"
+    assert "docs_only" in {f.code for f in qualification.disqualifiers}

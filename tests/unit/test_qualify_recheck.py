@@ -176,7 +176,9 @@ def test_unreachable_repo_cannot_back_a_qualified_verdict(scenario: Scenario) ->
     ]
 
 
-def test_disqualification_with_true_claims_stands(scenario: Scenario, repo: LocalRepo) -> None:
+def test_a_trivial_change_rejection_of_a_behavioural_fix_is_not_final(
+    scenario: Scenario, repo: LocalRepo
+) -> None:
     claimed = _model_says(
         scenario,
         verdict="disqualified",
@@ -184,8 +186,9 @@ def test_disqualification_with_true_claims_stands(scenario: Scenario, repo: Loca
         confidence=0.7,
     )
     checked = recheck(claimed, scenario.candidate, repo)
-    assert checked.verdict == "disqualified"
-    assert checked.confidence == 0.7
+    assert checked.verdict == "needs_human"
+    assert checked.confidence == 0.5
+    assert checked.check("recheck_trivial_change").passed is False
 
 
 def test_secret_quoted_in_the_task_spirit_is_redacted(scenario: Scenario, repo: LocalRepo) -> None:
@@ -195,3 +198,71 @@ def test_secret_quoted_in_the_task_spirit_is_redacted(scenario: Scenario, repo: 
     assert key not in checked.model_dump_json()
     assert [flag.code for flag in checked.flags] == ["secret_in_prompt"]
     assert checked.verdict == "qualified"
+
+
+def _baseline_checks(scenario: Scenario, tmp_path: Path) -> list:
+    from agents.qualify.baseline import qualify_baseline
+    from tools.repos.git import RepoCache
+
+    qualification, _ = qualify_baseline(scenario.candidate, RepoCache(tmp_path / "cache-b"))
+    return qualification.evidence
+
+
+def test_a_rejection_the_checks_contradict_goes_to_a_human(
+    scenario: Scenario, repo: LocalRepo, tmp_path: Path
+) -> None:
+    claimed = _model_says(
+        scenario,
+        verdict="disqualified",
+        disqualifiers=[Finding(code="typo_only", reason="only a wording change")],
+    )
+    checked = recheck(claimed, scenario.candidate, repo, _baseline_checks(scenario, tmp_path))
+    assert checked.verdict == "needs_human"
+    assert any(
+        "disqualified the candidate as typo_only, but the nontrivial_change check" in text
+        for text in checked.discrepancies
+    )
+
+
+def test_a_from_scratch_rejection_of_a_real_codebase_goes_to_a_human(
+    scenario: Scenario, repo: LocalRepo, tmp_path: Path
+) -> None:
+    claimed = _model_says(
+        scenario,
+        verdict="disqualified",
+        fix_commit=None,
+        disqualifiers=[Finding(code="from_scratch", reason="the user wanted a new app")],
+    )
+    checked = recheck(claimed, scenario.candidate, repo, _baseline_checks(scenario, tmp_path))
+    assert checked.verdict == "needs_human"
+    assert checked.check("recheck_from_scratch").passed is False
+
+
+def test_a_rejection_the_checks_agree_with_stands(
+    scenario: Scenario, repo: LocalRepo, tmp_path: Path
+) -> None:
+    claimed = _model_says(
+        scenario,
+        verdict="disqualified",
+        fix_commit=scenario.shas["docs"],
+        claims=QualificationClaims(),
+        disqualifiers=[Finding(code="docs_only", reason="the change is a README edit")],
+    )
+    checked = recheck(claimed, scenario.candidate, repo, _baseline_checks(scenario, tmp_path))
+    assert checked.verdict == "disqualified"
+    assert checked.check("recheck_docs_only").passed is True
+
+
+def test_a_fix_other_than_the_one_the_evidence_singles_out_goes_to_a_human(
+    scenario: Scenario, repo: LocalRepo, tmp_path: Path
+) -> None:
+    claimed = _model_says(
+        scenario, fix_commit=scenario.shas["unrelated"], claims=QualificationClaims()
+    )
+    checked = recheck(claimed, scenario.candidate, repo, _baseline_checks(scenario, tmp_path))
+    assert checked.verdict == "needs_human"
+    assert any("the evidence singles out" in text for text in checked.discrepancies)
+    agreeing = recheck(
+        _model_says(scenario), scenario.candidate, repo, _baseline_checks(scenario, tmp_path)
+    )
+    assert agreeing.verdict == "qualified"

@@ -173,6 +173,10 @@ def test_invalid_utf8_does_not_lose_the_session(tmp_path):
 def test_deeply_nested_json_is_a_format_error_not_a_crash(tmp_path):
     task = write_cline_task(cline_storage(tmp_path), _spec())
     (task / "api_conversation_history.json").write_text("[" * 200_000 + "]" * 200_000)
+    # The ui messages still tell the session; the unreadable file is noted on it.
+    [candidate] = load_sessions([task]).candidates
+    assert "nested too deeply" in candidate.incomplete[0]
+    (task / "ui_messages.json").write_text("[" * 200_000 + "]" * 200_000)
     [error] = load_sessions([task]).errors
     assert "nested too deeply" in error.message
 

@@ -22,7 +22,7 @@ from tools.repos.builder import build_repo
 from tools.repos.records import CommitSpec
 from tools.sessions.intake import load_sessions
 from tools.sessions.records import Candidate, CandidateHints
-from tools.sessions.workspace import map_workspace, parse_repo_map, resolve_origin
+from tools.sessions.workspace import map_url, map_workspace, parse_repo_map, resolve_origin
 
 REMOTE = "https://github.com/acme/widgets.git"
 
@@ -243,3 +243,61 @@ def test_cline_session_files_match_the_repo(tmp_path):
     [candidate] = load_sessions([tmp_path / "s"]).candidates
     tracked = git.Repo(tmp_path / "widgets").git.ls_files().splitlines()
     assert set(candidate.files_touched) <= set(tracked)
+
+
+def test_repository_urls_are_mapped_by_prefix_whatever_their_spelling():
+    mapping = parse_repo_map(["https://github.com/acme=/srv/mirrors", "git@host:team/app=/srv/a"])
+    assert map_url("https://github.com/acme/widgets.git", mapping) == ("/srv/mirrors/widgets", True)
+    assert map_url("git@github.com:acme/widgets", mapping) == ("/srv/mirrors/widgets", True)
+    assert map_url("https://host/team/app/", mapping) == ("/srv/a", True)
+    assert map_url("https://github.com/acmeco/widgets", mapping) == (
+        "https://github.com/acmeco/widgets",
+        False,
+    )
+
+
+def test_an_explicit_url_map_wins_over_the_url_a_session_names(tmp_path):
+    shas = _repo(tmp_path / "mirror", remote=None)
+    spec = SessionSpec.simple(
+        "/home/alice/src/widgets",
+        "fix it",
+        git_commit=shas[1],
+        git_remote="https://github.com/acme/widgets.git",
+    )
+    write_codex_rollout(tmp_path / "sessions", spec)
+    mapping = parse_repo_map([f"https://github.com/acme/widgets={tmp_path / 'mirror'}"])
+    [candidate] = load_sessions([tmp_path / "sessions"], mapping).candidates
+    assert candidate.repo == str((tmp_path / "mirror").resolve())
+    assert candidate.named_repo == "https://github.com/acme/widgets.git"
+    assert candidate.start_commit == shas[1]
+
+
+def test_a_mapped_workspace_wins_over_the_url_a_session_names(tmp_path):
+    shas = _repo(tmp_path / "widgets", remote=None)
+    spec = SessionSpec.simple(
+        "/home/alice/src/widgets",
+        "fix it",
+        started_at=at(1, 30),
+        git_remote="https://github.com/acme/widgets.git",
+    )
+    write_cline_task(cline_storage(tmp_path / "sessions"), spec)
+    mapping = parse_repo_map([f"/home/alice/src={tmp_path}"])
+    [candidate] = load_sessions([tmp_path / "sessions"], mapping).candidates
+    assert candidate.repo == str((tmp_path / "widgets").resolve())
+    assert candidate.named_repo == "https://github.com/acme/widgets.git"
+    assert candidate.start_commit == shas[1]
+
+
+def test_a_workspace_mapped_to_a_url_follows_the_url_map_too(tmp_path):
+    _repo(tmp_path / "mirror", remote=None)
+    spec = SessionSpec.simple("/home/alice/src/widgets", "fix it", started_at=at(1, 30))
+    write_claude_code_session(tmp_path / "projects", spec)
+    mapping = parse_repo_map(
+        [
+            "/home/alice/src/widgets=https://github.com/acme/widgets",
+            f"https://github.com/acme/widgets={tmp_path / 'mirror'}",
+        ]
+    )
+    [candidate] = load_sessions([tmp_path / "projects"], mapping).candidates
+    assert candidate.repo == str((tmp_path / "mirror").resolve())
+    assert candidate.named_repo == "https://github.com/acme/widgets"

@@ -171,12 +171,22 @@ def unquote_path(raw: str) -> str:
     return out.decode("utf-8", errors="replace")
 
 
+_RAW_STATUS: dict[str, ChangeStatus] = {"A": "added", "D": "deleted"}
+
+
 def _parse_stats(block: str) -> DiffStats:
-    """Parse ``--numstat --summary`` output (renames off) into per-file changes."""
+    """Parse ``--numstat --summary`` output (renames off) into per-file changes; ``--raw``
+    lines (paths and status without line counts) are read too."""
     changes: dict[str, FileChange] = {}
     status_by_path: dict[str, ChangeStatus] = {}
     for line in block.splitlines():
         if not line.strip():
+            continue
+        if line.startswith(":"):
+            meta, _, raw_path = line.partition("\t")
+            path = unquote_path(raw_path)
+            status = _RAW_STATUS.get(meta.split()[-1][:1], "modified")
+            changes[path] = FileChange(path=path, status=status)
             continue
         if line.startswith(" create mode ") or line.startswith(" delete mode "):
             status: ChangeStatus = "added" if line.startswith(" create") else "deleted"
@@ -232,9 +242,9 @@ class LocalRepo:
         self.refreshed = refreshed
         self._repo = git.Repo(git_dir)
         self._git = self._repo.git
+        # GIT_DIR names the repository outright: a bare copy without a config file (as some
+        # mirroring tools leave them) is otherwise taken for a work tree's parent folder.
         self._git.update_environment(
-            # GIT_DIR explicitly: a bare mirror copied without its `config` file is not
-            # recognised as bare by gitpython, which then runs git in the parent folder.
             GIT_DIR=str(git_dir),
             GIT_LITERAL_PATHSPECS="1",
             GIT_TERMINAL_PROMPT="0",
@@ -329,6 +339,72 @@ class LocalRepo:
             args.append(f"--until={until.isoformat()}")
         return _parse_log(self._git.log(*args))
 
+    def default_branch(self) -> str | None:
+        """The ref the project integrates into: ``origin/HEAD``'s target in a work clone,
+        else what ``HEAD`` names (a mirror's HEAD is the remote's default branch)."""
+        for ref in ("refs/remotes/origin/HEAD", "HEAD"):
+            try:
+                target = self._git.symbolic_ref("--quiet", ref).strip()
+            except git.GitCommandError:
+                continue
+            if target and self.resolve(target):
+                return target
+        return None
+
+    def log(
+        self,
+        revisions: list[str],
+        *,
+        first_parent: bool = False,
+        no_merges: bool = False,
+        reverse: bool = False,
+        max_count: int | None = None,
+        since: datetime | None = None,
+    ) -> list[CommitInfo]:
+        """Commits of a revision range (``["main", "^start"]``) with their diff stats;
+        ``since`` bounds the committer date (and lets git stop walking early)."""
+        args = [f"--format={_LOG_FORMAT}", "--numstat", "--summary", "--no-renames"]
+        args += ["--diff-merges=first-parent"]
+        if first_parent:
+            args.append("--first-parent")
+        if no_merges:
+            args.append("--no-merges")
+        if reverse:
+            args.append("--reverse")
+        if max_count is not None:
+            args.append(f"--max-count={max_count}")
+        if since is not None:
+            args.append(f"--since={since.isoformat()}")
+        revisions = [rev for rev in revisions if rev and not rev.lstrip("^").startswith("-")]
+        try:
+            return _parse_log(self._git.log(*args, *revisions, "--"))
+        except git.GitCommandError as error:
+            if "unable to read" not in str(error.stderr):
+                raise
+        # A copy that lacks some blobs (their largest files left out) cannot count lines;
+        # the trees still say which files changed.
+        args = [arg for arg in args if arg not in ("--numstat", "--summary")] + ["--raw"]
+        return _parse_log(self._git.log(*args, "--no-abbrev", *revisions, "--"))
+
+    def patch_text(self, base: str, head: str, *, max_bytes: int = 4_000_000) -> str:
+        """The change from ``base`` to ``head`` as a zero-context diff (hunk headers keep the
+        enclosing function's line), cut at ``max_bytes``."""
+        old, new = self._require(base), self._require(head)
+        options = ["-U0", "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv"]
+        try:
+            return self._git.diff(*options, old, new)[:max_bytes]
+        except git.GitCommandError as error:
+            if "unable to read" not in str(error.stderr):
+                raise
+        # Some blobs are missing from this copy: every file that can be read, one by one.
+        pieces: list[str] = []
+        for path in self._git.diff("--name-only", "--no-renames", old, new).splitlines():
+            try:
+                pieces.append(self._git.diff(*options, old, new, "--", path))
+            except git.GitCommandError:
+                continue
+        return "\n".join(pieces)[:max_bytes]
+
     def last_commit_before(self, rev: str, when: datetime) -> str | None:
         """The newest commit reachable from ``rev`` committed before ``when``, if any."""
         sha = self._require(rev)
@@ -379,7 +455,9 @@ class LocalRepo:
                 continue
             meta, path = item.split("\t", 1)
             mode, _kind, _object, size = meta.split()
-            entries.append(TreeEntry(path=path, mode=mode, size=None if size == "-" else int(size)))
+            # "-" for a submodule; "BAD" for a blob a partial copy does not hold.
+            known = size.isdigit()
+            entries.append(TreeEntry(path=path, mode=mode, size=int(size) if known else None))
         return entries
 
     def line_counts(self, rev: str, paths: list[str]) -> dict[str, int]:

@@ -47,6 +47,7 @@ from tools.sessions.common import (
     read_jsonl,
     repo_relative,
 )
+from tools.sessions.edits import EditOps, agent_edit, claude_code_edit
 from tools.sessions.records import Candidate, CandidateHints, UserIntervention
 
 CONVERSATION_TYPES = {"user", "assistant", "system", "attachment"}
@@ -100,6 +101,7 @@ class _Call:
     name: str
     target: str
     edit_path: str
+    ops: EditOps | None = None
 
 
 @dataclass
@@ -107,6 +109,7 @@ class _Reading:
     prompts: list[tuple[str, datetime | None]] = field(default_factory=list)
     interventions: list[UserIntervention] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    edits: list[tuple[EditOps, datetime | None, bool]] = field(default_factory=list)
     queued: list[tuple[str, datetime | None]] = field(default_factory=list)
     last_was_denial: bool = False
     workspace: str | None = None
@@ -118,7 +121,8 @@ class _Reading:
 
 def parse_claude_code_session(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Candidate:
     """One session file to a Candidate; any defect is a one-line SessionFormatError."""
-    records = read_jsonl(path, max_bytes).records
+    read = read_jsonl(path, max_bytes)
+    records = read.records
     conversation = [
         record
         for record in records
@@ -165,6 +169,11 @@ def parse_claude_code_session(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
     files: list[str] = []
     for file_path in reading.files:
         add_unique(files, repo_relative(file_path, workspace))
+    edits = [
+        agent_edit(ops, relative, at, applied=applied)
+        for ops, at, applied in reading.edits
+        if (relative := repo_relative(ops.path, workspace))
+    ]
     times = [moment for moment in (parse_timestamp(r.get("timestamp")) for r in records) if moment]
     session_id = _first_str(conversation, "sessionId") or path.stem
     branch = next(
@@ -187,10 +196,12 @@ def parse_claude_code_session(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES)
             follow_ups=[clean_text(text) for text, _ in prompts[1:]],
             user_interventions=interventions,
             files_touched=files,
+            agent_edits=edits,
             # The work starts with the first prompt, not with commands typed before it.
             started_at=first_prompt_at or min(times, default=None),
             ended_at=max(times, default=None),
             workspace_path=clean_text(workspace) if workspace else None,
+            incomplete=read.problems(),
             hints=CandidateHints(branch=clean_text(branch) if branch else None),
         )
     except ValueError as error:
@@ -248,7 +259,8 @@ def _read_assistant(record: dict[str, Any], calls: dict[str, _Call], reading: _R
             or as_str(tool_input.get("file_path"))
             or as_str(tool_input.get("url"))
         )
-        calls[as_str(block.get("id"))] = _Call(name, one_line(target, 120), edit_path)
+        ops = claude_code_edit(name, tool_input, edit_path) if name in EDIT_TOOLS else None
+        calls[as_str(block.get("id"))] = _Call(name, one_line(target, 120), edit_path, ops)
 
 
 def _read_user(
@@ -305,9 +317,16 @@ def _read_result(
         )
         if feedback:
             reading.prompts.append((feedback, at))
+        if call.ops is not None:
+            reading.edits.append((call.ops, at, False))
         return True
-    if call.edit_path and block.get("is_error") is not True:
+    failed = block.get("is_error") is True
+    if call.edit_path and not failed:
         reading.files.append(as_str(outcome.get("filePath")) or call.edit_path)
+    if call.ops is not None:
+        # An edit the user changed before it was saved is no longer the agent's own.
+        ops = call.ops.without_operations() if outcome.get("userModified") is True else call.ops
+        reading.edits.append((ops, at, not failed))
     return False
 
 

@@ -58,6 +58,7 @@ from tools.sessions.common import (
     read_json,
     repo_relative,
 )
+from tools.sessions.edits import EditOps, agent_edit, cline_edit, patch_edits
 from tools.sessions.records import Candidate, CandidateHints, UserIntervention
 
 ClineFlavor = Literal["cline", "roo", "kilo"]
@@ -151,6 +152,7 @@ class _Proposal:
 
     tool: str
     paths: list[str]
+    ops: list[EditOps] = field(default_factory=list)
 
 
 @dataclass
@@ -162,6 +164,7 @@ class _Reading:
     follow_ups: list[str] = field(default_factory=list)
     interventions: list[UserIntervention] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    edits: list[tuple[EditOps, datetime | None, bool]] = field(default_factory=list)
 
 
 def parse_cline_task(
@@ -173,9 +176,12 @@ def parse_cline_task(
     """One task folder to a Candidate; any defect is a one-line SessionFormatError."""
     if not task_dir.is_dir():
         raise format_error(task_dir, "not a task folder")
-    ui = _optional_list(task_dir / UI_MESSAGES, max_bytes)
-    api = _optional_list(task_dir / API_HISTORY, max_bytes)
+    incomplete: list[str] = []
+    ui = _readable_list(task_dir / UI_MESSAGES, max_bytes, incomplete)
+    api = _readable_list(task_dir / API_HISTORY, max_bytes, incomplete)
     if ui is None and api is None:
+        if incomplete:
+            raise format_error(task_dir, "; ".join(incomplete))
         raise format_error(task_dir, f"has neither {UI_MESSAGES} nor {API_HISTORY}")
     ui = [as_dict(item) for item in ui or []]
     api = [as_dict(item) for item in api or []]
@@ -209,6 +215,11 @@ def parse_cline_task(
     files: list[str] = []
     for path in [*reading.files, *_ui_edited_paths(ui), *_metadata_edited_paths(metadata)]:
         add_unique(files, repo_relative(path, workspace))
+    edits = [
+        agent_edit(ops, relative, at, applied=applied)
+        for ops, at, applied in reading.edits
+        if (relative := repo_relative(ops.path, workspace))
+    ]
 
     started = (
         min(ui_times, default=None)
@@ -227,16 +238,28 @@ def parse_cline_task(
             follow_ups=[clean_text(text) for text in follow_ups],
             user_interventions=interventions,
             files_touched=files,
+            agent_edits=edits,
             started_at=started,
             ended_at=ended if ended and (not started or ended >= started) else started,
             workspace_path=clean_text(workspace) if workspace else None,
             hints=CandidateHints(),
+            incomplete=incomplete,
         )
     except ValueError as error:  # pydantic's ValidationError is a ValueError
         raise format_error(task_dir, f"produced an invalid record ({error})") from error
 
 
 # --- loading -------------------------------------------------------------------------
+
+
+def _readable_list(path: Path, max_bytes: int, problems: list[str]) -> list[Any] | None:
+    """One transcript file; a truncated or corrupt one is noted and skipped, so the other
+    can still tell the session (a file copied while Cline was writing it ends mid-JSON)."""
+    try:
+        return _optional_list(path, max_bytes)
+    except SessionFormatError as error:
+        problems.append(f"{path.name} could not be read ({error.message.split(': ', 1)[-1]})")
+        return None
 
 
 def _optional_list(path: Path, max_bytes: int) -> list[Any] | None:
@@ -330,14 +353,41 @@ def _proposals(message: dict[str, Any]) -> tuple[dict[str, _Proposal], list[_Pro
             name = as_str(block.get("name"))
             tool_input = as_dict(block.get("input"))
             paths = _tool_paths(name, tool_input)
-            native[as_str(block.get("id"))] = _Proposal(name, paths)
+            native[as_str(block.get("id"))] = _Proposal(name, paths, _tool_ops(name, tool_input))
         elif kind == "text":
             text = as_str(block.get("text"))
             for match in _XML_EDIT.finditer(text):
-                xml.append(_Proposal(match.group(1), [match.group(2).strip()]))
+                path = match.group(2).strip()
+                ops = cline_edit(match.group(1), _xml_params(text, match), path)
+                xml.append(_Proposal(match.group(1), [path], [ops] if ops else []))
             if "<apply_patch>" in text:
-                xml.append(_Proposal("apply_patch", patch_paths(text)))
+                xml.append(_Proposal("apply_patch", patch_paths(text), patch_edits(text)))
     return native, xml
+
+
+def _tool_ops(name: str, tool_input: dict[str, Any]) -> list[EditOps]:
+    if name in PATCH_TOOLS:
+        return patch_edits(as_str(tool_input.get("input")) or as_str(tool_input.get("patch")))
+    if name in EDIT_TOOLS:
+        path = as_str(tool_input.get(EDIT_TOOLS[name])) or as_str(tool_input.get("path"))
+        ops = cline_edit(name, tool_input, path) if path else None
+        return [ops] if ops else []
+    return []
+
+
+def _xml_params(text: str, match: re.Match[str]) -> dict[str, str]:
+    """The parameters of one XML tool call: the text of each child tag, one newline of
+    padding on either side removed (Cline writes ``<content>\n...\n</content>``)."""
+    end = text.find(f"</{match.group(1)}>", match.end())
+    body = text[match.start() : end if end >= 0 else len(text)]
+    params = {}
+    for name in ("content", "diff"):
+        found = re.search(rf"<{name}>(.*?)</{name}>", body, re.DOTALL)
+        if found:
+            value = found.group(1)
+            value = value[1:] if value.startswith("\n") else value
+            params[name] = value[:-1] if value.endswith("\n") else value
+    return params
 
 
 def _tool_paths(name: str, tool_input: dict[str, Any]) -> list[str]:
@@ -413,11 +463,14 @@ def _read_user_turn(
     denials = len(denied_ids) + sum(DENIED in text for text in texts)
 
     for use_id, proposal in native.items():
-        if use_id not in denied_ids | failed_ids:
+        applied = use_id not in denied_ids | failed_ids
+        if applied:
             reading.files.extend(proposal.paths)
-    if not denials:
-        for proposal in xml:
+        reading.edits += [(ops, at, applied) for ops in proposal.ops]
+    for proposal in xml:
+        if not denials:
             reading.files.extend(proposal.paths)
+        reading.edits += [(ops, at, not denials) for ops in proposal.ops]
     if USER_EDITS in joined:
         for path in _FINAL_CONTENT_PATH.findall(joined):
             reading.files.append(path)

@@ -46,6 +46,7 @@ from tools.sessions.common import (
     read_jsonl,
     repo_relative,
 )
+from tools.sessions.edits import EditOps, agent_edit, patch_edits
 from tools.sessions.records import Candidate, CandidateHints, UserIntervention
 
 TOOL_CALLS = {"function_call", "custom_tool_call", "local_shell_call"}
@@ -82,6 +83,7 @@ class _Call:
     description: str
     paths: list[str]
     workdir: str
+    ops: list[EditOps] = field(default_factory=list)
 
 
 @dataclass
@@ -90,13 +92,15 @@ class _Reading:
     fallback_prompts: list[str] = field(default_factory=list)
     interventions: list[UserIntervention] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    edits: list[tuple[EditOps, datetime | None, bool]] = field(default_factory=list)
     calls: dict[str, _Call] = field(default_factory=dict)
     agent_busy: bool = False
 
 
 def parse_codex_rollout(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Candidate:
     """One rollout file to a Candidate; any defect is a one-line SessionFormatError."""
-    records = read_jsonl(path, max_bytes).records
+    read = read_jsonl(path, max_bytes)
+    records = read.records
     first = records[0]
     if first.get("type") == "session_meta":
         meta = as_dict(first.get("payload"))
@@ -126,6 +130,11 @@ def parse_codex_rollout(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Ca
     files: list[str] = []
     for file_path in reading.files:
         add_unique(files, repo_relative(file_path, workspace))
+    edits = [
+        agent_edit(ops, relative, at, applied=applied)
+        for ops, at, applied in reading.edits
+        if (relative := repo_relative(ops.path, workspace))
+    ]
     git = as_dict(meta.get("git"))
     commit = as_str(git.get("commit_hash")).strip()
     times = [moment for moment in (parse_timestamp(r.get("timestamp")) for r in records) if moment]
@@ -143,9 +152,11 @@ def parse_codex_rollout(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Ca
             follow_ups=[clean_text(text) for text in prompts[1:]],
             user_interventions=reading.interventions,
             files_touched=files,
+            agent_edits=edits,
             started_at=started,
             ended_at=ended if ended and (not started or ended >= started) else started,
             workspace_path=clean_text(workspace) if workspace else None,
+            incomplete=read.problems(),
             hints=CandidateHints(branch=clean_text(as_str(git.get("branch"))) or None),
         )
     except ValueError as error:
@@ -195,9 +206,13 @@ def _read_item(
         reading.calls[as_str(payload.get("call_id")) or as_str(payload.get("id"))] = call
         if kind == "local_shell_call" and payload.get("status") == "completed":
             reading.files.extend(call.paths)
+            reading.edits += [(ops, at, True) for ops in call.ops]
     elif kind in TOOL_OUTPUTS:
         call = reading.calls.pop(as_str(payload.get("call_id")), None)
         output, exit_code = _output(payload.get("output"))
+        applied = REJECTED not in output.lower() and exit_code in (None, 0)
+        if call:
+            reading.edits += [(ops, at, applied) for ops in call.ops]
         if REJECTED in output.lower():
             description = call.description if call else "tool call"
             reading.interventions.append(
@@ -214,27 +229,41 @@ def _call(payload: dict[str, Any], workspace: str | None) -> _Call:
     name = as_str(payload.get("name"))
     if payload.get("type") == "custom_tool_call":
         text = as_str(payload.get("input"))
-        return _Call(one_line(f"{name} {', '.join(patch_paths(text))}"), patch_paths(text), "")
+        return _Call(
+            one_line(f"{name} {', '.join(patch_paths(text))}"),
+            patch_paths(text),
+            "",
+            patch_edits(text),
+        )
     if payload.get("type") == "local_shell_call":
         action = as_dict(payload.get("action"))
         command = _command_text(action.get("command"))
         workdir = as_str(action.get("working_directory"))
         paths = _anchor(patch_paths(command), workdir, workspace)
         label = f"apply_patch {', '.join(paths)}" if paths else command
-        return _Call(one_line(label), paths, workdir)
+        return _Call(one_line(label), paths, workdir, _anchored_ops(command, workdir, workspace))
     arguments = _arguments(payload.get("arguments"))
     workdir = as_str(arguments.get("workdir"))
     if name == "apply_patch":
         text = as_str(arguments.get("input")) or as_str(arguments.get("patch"))
         paths = _anchor(patch_paths(text), workdir, workspace)
-        return _Call(one_line(f"apply_patch {', '.join(paths)}"), paths, workdir)
+        ops = _anchored_ops(text, workdir, workspace)
+        return _Call(one_line(f"apply_patch {', '.join(paths)}"), paths, workdir, ops)
     if name in SHELL_TOOLS:
         command = _command_text(arguments.get("command") or arguments.get("cmd"))
         paths = _anchor(patch_paths(command), workdir, workspace)
         if paths:
-            return _Call(one_line(f"apply_patch {', '.join(paths)}"), paths, workdir)
+            ops = _anchored_ops(command, workdir, workspace)
+            return _Call(one_line(f"apply_patch {', '.join(paths)}"), paths, workdir, ops)
         return _Call(one_line(command), paths, workdir)
     return _Call(one_line(name or "tool call"), [], workdir)
+
+
+def _anchored_ops(patch: str, workdir: str, workspace: str | None) -> list[EditOps]:
+    ops = patch_edits(patch)
+    for op, path in zip(ops, _anchor([op.path for op in ops], workdir, workspace), strict=True):
+        op.path = path
+    return ops
 
 
 def _arguments(value: Any) -> dict[str, Any]:

@@ -88,6 +88,17 @@ class JsonLines:
 
     records: list[dict[str, Any]] = field(default_factory=list)
     bad_lines: int = 0
+    truncated: bool = False  # the file ends in half a line (copied while being written)
+
+    def problems(self) -> list[str]:
+        """What could not be read, for ``Candidate.incomplete``."""
+        found = []
+        if self.truncated:
+            found.append("the file ends in half a line: it was cut off while being written")
+        skipped = self.bad_lines - (1 if self.truncated else 0)
+        if skipped > 0:
+            found.append(f"{skipped} unreadable line(s) skipped")
+        return found
 
 
 def read_jsonl(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> JsonLines:
@@ -110,6 +121,7 @@ def read_jsonl(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> JsonLines:
                 value = json.loads(decode(raw))
             except (ValueError, RecursionError):
                 result.bad_lines += 1
+                result.truncated = not raw.endswith(b"\n")
                 continue
             if isinstance(value, dict):
                 result.records.append(value)

@@ -6,20 +6,36 @@ paths in the user's workspace become paths under the task's workdir), then one l
 saying where the project is. The candidate it reads is already redacted of secrets.
 
 It must not leak the solution: ``find_leaks`` names every commit hash, quoted line of the
-fix and hidden test name in a text, and ``compose_instruction`` drops each sentence (or
-line of code) that holds one. "Quoted" follows validation's rule: a run of 40 or more
-characters (whitespace collapsed) shared with the lines the fix adds.
+fix and hidden test name in a text, and ``compose_instruction`` replaces each of them, and
+only them, with a neutral stand-in ("a commit", "a test", "[…]"): the rest of the user's
+sentence stays. "Quoted" follows validation's rule: a run of 40 or more characters
+(whitespace collapsed) shared with the lines the fix adds. A hash counts only when it names
+a commit of the repository (``known_commit``; without one, any token of 7+ hex digits
+mixing letters and digits counts). Secrets were redacted before (``redact``).
+
+Nor does it carry the user's identity: home-directory paths lose the user name
+(``/home/alice/x`` -> ``/home/user/x``), e-mail addresses become ``user@example.com``,
+internal host names (``*.corp``, ``*.internal``, ``*.local``, ...) ``internal.example``.
+
+``instruction_report`` says how much of the user's own text survived; too little (fewer
+than 6 words, or under half of them) is no instruction, and qualification sends such a
+candidate to a human with the reason.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from harness.text import strip_ansi
-from tools.sessions.records import Candidate
+from tools.sessions.records import Candidate, InstructionReport
 
 SHARED_TEXT_THRESHOLD = 40
+MIN_KEPT_WORDS = 6
+MIN_KEPT_SHARE = 0.5
+COMMIT_STAND_IN = "a commit"
+TEST_STAND_IN = "a test"
+QUOTE_STAND_IN = "[…]"
 MIN_HASH_CHARS = 7
 # Titles shorter than this ("works", "adds numbers") are ordinary words, not a test's name.
 MIN_TITLE_CHARS = 24
@@ -145,20 +161,38 @@ def _shared_run(text: str, source: str, length: int) -> str | None:
     return None
 
 
-def find_leaks(instruction: str, fix_diff: str | None, test_names: Iterable[str]) -> list[str]:
-    """Every piece of ``instruction`` that gives the fix away, as it appears there:
+KnownCommit = Callable[[str], bool]
 
-    * a commit hash (7 to 40 hex digits, mixing letters and digits);
-    * a run of 40+ characters shared with the lines the fix adds;
-    * the name of a hidden test: identifiers as whole words, titles as phrases (titles
-      shorter than 24 characters are ordinary words and do not count).
-    """
-    leaks: list[str] = []
-    for token in _HASH.findall(instruction):
+
+def _hash_leaks(text: str, known_commit: KnownCommit | None) -> list[str]:
+    leaks = []
+    for token in _HASH.findall(text):
+        if known_commit is not None:
+            if known_commit(token):
+                leaks.append(token)
+            continue
         has_digit = any(c.isdigit() for c in token)
         has_letter = any(c.isalpha() for c in token)
         if len(token) >= MIN_HASH_CHARS and has_digit and has_letter:
             leaks.append(token)
+    return leaks
+
+
+def find_leaks(
+    instruction: str,
+    fix_diff: str | None,
+    test_names: Iterable[str],
+    known_commit: KnownCommit | None = None,
+) -> list[str]:
+    """Every piece of ``instruction`` that gives the fix away, as it appears there:
+
+    * a commit hash: one ``known_commit`` says is a commit of the repository, or (without
+      it) any token of 7 to 40 hex digits mixing letters and digits;
+    * a run of 40+ characters shared with the lines the fix adds;
+    * the name of a hidden test: identifiers as whole words, titles as phrases (titles
+      shorter than 24 characters are ordinary words and do not count).
+    """
+    leaks = _hash_leaks(instruction, known_commit)
     if fix_diff:
         fix_text = _normalize(" ".join(added_lines(fix_diff)))
         run = _shared_run(_normalize(instruction), fix_text, SHARED_TEXT_THRESHOLD)
@@ -176,22 +210,75 @@ def find_leaks(instruction: str, fix_diff: str | None, test_names: Iterable[str]
     return leaks
 
 
-def remove_leaks(text: str, fix_diff: str | None, test_names: Iterable[str]) -> str:
-    """``text`` without the sentences (prose) or lines (code) that hold a leak."""
+def _loose(run: str) -> re.Pattern[str]:
+    """A pattern for ``run`` as it may appear with any whitespace (runs are normalized)."""
+    parts = [re.escape(word) for word in run.split()]
+    # Out to whole words: a run that stops inside a word would leave a stump of it.
+    return re.compile(r"\w*" + r"\s+".join(parts) + r"\w*", re.IGNORECASE)
+
+
+def redact_leaks(
+    text: str,
+    fix_diff: str | None,
+    test_names: Iterable[str],
+    known_commit: KnownCommit | None = None,
+) -> tuple[str, list[tuple[str, int]]]:
+    """``text`` with each leak, and only the leak, replaced by a stand-in; and what was
+    replaced, as (kind, words removed) pairs."""
     names = sorted(set(test_names))
-    paragraphs = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        kept_lines = []
-        for line in paragraph.splitlines():
-            units = _SENTENCE_END.split(line) if not line.startswith((" ", "\t")) else [line]
-            kept = [unit for unit in units if not find_leaks(unit, fix_diff, names)]
-            if kept:
-                kept_lines.append(" ".join(kept) if len(units) > 1 else kept[0])
-        candidate = "\n".join(kept_lines).strip()
-        # A quote split across sentences is caught as a whole: the paragraph goes.
-        if candidate and not find_leaks(candidate, fix_diff, names):
-            paragraphs.append(candidate)
-    return "\n\n".join(_balanced_fences(p) for p in paragraphs if p.strip())
+    removed: list[tuple[str, int]] = []
+    for _ in range(20):  # each round removes at least one leak
+        leaks = find_leaks(text, fix_diff, names, known_commit)
+        if not leaks:
+            break
+        leak = leaks[0]
+        if _HASH.fullmatch(leak):
+            pattern, stand_in, kind = (
+                re.compile(rf"\b{re.escape(leak)}\b"),
+                COMMIT_STAND_IN,
+                "commit",
+            )
+        elif leak in names:
+            pattern = re.compile(rf"(?<![\w]){re.escape(leak)}(?![\w])", re.IGNORECASE)
+            stand_in, kind = TEST_STAND_IN, "test name"
+        else:
+            pattern, stand_in, kind = _loose(leak), QUOTE_STAND_IN, "quote of the fix"
+        text, count = pattern.subn(stand_in, text)
+        if not count:
+            break
+        removed += [(kind, len(re.findall(r"\w+", leak)))] * count
+    return text, removed
+
+
+def remove_leaks(
+    text: str,
+    fix_diff: str | None,
+    test_names: Iterable[str],
+    known_commit: KnownCommit | None = None,
+) -> str:
+    """``text`` with every leak replaced by a neutral stand-in (see ``redact_leaks``)."""
+    redacted, _removed = redact_leaks(text, fix_diff, test_names, known_commit)
+    return "\n\n".join(_balanced_fences(p) for p in re.split(r"\n\s*\n", redacted) if p.strip())
+
+
+_EMAIL = re.compile(
+    r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b(?![:/])"
+)
+_HOME = re.compile(r"(?<![\w/])(/home/|/Users/)(?!user\b)([^/\s'\"`]+)")
+_WINDOWS_HOME = re.compile(r"(?i)\b([A-Z]:[\\/]Users[\\/])(?!user\b)([^\\/\s'\"`]+)")
+_INTERNAL_HOST = re.compile(
+    r"(?i)\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
+    r"(?:internal|corp|local|lan|intranet|localdomain|private|home\.arpa)\b"
+)
+
+
+def scrub_identity(text: str) -> str:
+    """The user's words without who they are: user names in home paths, e-mail addresses,
+    internal host names, replaced with neutral stand-ins."""
+    text = _EMAIL.sub("user@example.com", text)
+    text = _HOME.sub(lambda m: f"{m.group(1)}user", text)
+    text = _WINDOWS_HOME.sub(lambda m: f"{m.group(1)}user", text)
+    return _INTERNAL_HOST.sub("internal.example", text)
 
 
 def _balanced_fences(paragraph: str) -> str:
@@ -201,26 +288,71 @@ def _balanced_fences(paragraph: str) -> str:
     return paragraph
 
 
-def compose_instruction(
-    candidate: Candidate,
-    *,
-    workdir: str = "/app",
-    fix_diff: str | None = None,
-    test_names: Sequence[str] = (),
-) -> str:
-    """instruction.md for ``candidate``: the user's prompts, where the project is, no leaks.
-
-    ``fix_diff`` and ``test_names`` (names and titles of the hidden tests, or test ids)
-    make the leak check complete; without them only commit hashes can be caught. The
-    prompts are the user's voice; a qualifier's summary of them never is.
-    """
+def _user_parts(candidate: Candidate, workdir: str) -> list[str]:
     workspace = candidate.workspace_path
     parts = [clean_prompt(candidate.first_prompt, workspace=workspace, workdir=workdir)]
     for follow_up in candidate.follow_ups:
         cleaned = clean_prompt(follow_up, workspace=workspace, workdir=workdir)
         if cleaned and not is_acknowledgement(cleaned) and cleaned not in parts:
             parts.append(cleaned)
+    return [scrub_identity(part) for part in parts if part]
+
+
+def instruction_report(
+    candidate: Candidate,
+    *,
+    workdir: str = "/app",
+    fix_diff: str | None = None,
+    test_names: Sequence[str] = (),
+    known_commit: KnownCommit | None = None,
+) -> InstructionReport:
+    """instruction.md for ``candidate`` and how much of the user's own text it keeps.
+
+    ``fix_diff`` and ``test_names`` (names and titles of the hidden tests, or test ids)
+    make the leak check complete; without them only commit hashes can be caught.
+    ``known_commit`` tells which hex tokens are commits of the repository. The prompts
+    are the user's voice; a qualifier's summary of them never is.
+    """
     names = set(test_names) | names_in_test_ids(test_names)
-    body = remove_leaks("\n\n".join(p for p in parts if p), fix_diff, names).strip()
+    original = "\n\n".join(_user_parts(candidate, workdir))
+    redacted, removed = redact_leaks(original, fix_diff, names, known_commit)
+    body = "\n\n".join(_balanced_fences(p) for p in re.split(r"\n\s*\n", redacted) if p.strip())
+    body = body.strip()
     location = f"The project is in `{workdir}`."
-    return f"{body}\n\n{location}\n" if body else f"{location}\n"
+    text = f"{body}\n\n{location}\n" if body else f"{location}\n"
+    words = len(re.findall(r"\w+", original))
+    kept = max(words - sum(count for _, count in removed), 0)
+    enough = kept >= MIN_KEPT_WORDS and (not words or kept / words >= MIN_KEPT_SHARE)
+    kinds = sorted({kind for kind, _ in removed})
+    reason = (
+        f"{kept} of the user's {words} words are kept"
+        + (f" ({', '.join(kinds)} replaced)" if kinds else "")
+        + ("" if enough else ": too little of the user's own text for an instruction")
+    )
+    return InstructionReport(
+        text=text,
+        user_words=words,
+        kept_words=kept,
+        redacted=kinds,
+        enough=enough,
+        reason=reason,
+    )
+
+
+def compose_instruction(
+    candidate: Candidate,
+    *,
+    workdir: str = "/app",
+    fix_diff: str | None = None,
+    test_names: Sequence[str] = (),
+    known_commit: KnownCommit | None = None,
+) -> str:
+    """instruction.md for ``candidate``: the user's prompts, where the project is, no leaks
+    and no identity (see ``instruction_report``)."""
+    return instruction_report(
+        candidate,
+        workdir=workdir,
+        fix_diff=fix_diff,
+        test_names=test_names,
+        known_commit=known_commit,
+    ).text

@@ -29,6 +29,25 @@ class UserIntervention(BaseModel):
     at: datetime | None = None
 
 
+class Replacement(BaseModel):
+    """Replace ``old`` by ``new`` in a file (the first occurrence, or ``every`` one)."""
+
+    old: str
+    new: str
+    every: bool = False
+
+
+class AgentEdit(BaseModel):
+    """One change the agent made (or proposed) to a file, as the session recorded it."""
+
+    path: str = Field(description="Repo-relative")
+    at: datetime | None = None
+    applied: bool = Field(description="False: the user denied it, or the tool failed")
+    content: str | None = Field(None, description="The whole new content (a file written)")
+    replacements: list[Replacement] = Field(default_factory=list)
+    delete: bool = False
+
+
 class CandidateHints(BaseModel):
     """Facts a source may carry beyond the transcript itself."""
 
@@ -46,15 +65,27 @@ class Candidate(BaseModel):
     source_format: SourceFormat
     source_path: str = Field(description="The session file or folder this came from")
     repo: str | None = Field(None, description="Git URL or local path of the repository")
+    named_repo: str | None = Field(
+        None, description="The repository the session named, when --repo-map replaced it"
+    )
     start_commit: str | None = Field(None, description="Commit the user started from")
     first_prompt: str
     follow_ups: list[str] = Field(default_factory=list)
     user_interventions: list[UserIntervention] = Field(default_factory=list)
     files_touched: list[str] = Field(default_factory=list, description="Repo-relative paths")
+    agent_edits: list[AgentEdit] = Field(
+        default_factory=list,
+        description="The agent's edits in order, replayable: its failed attempts come from them",
+    )
     started_at: datetime | None = None
     ended_at: datetime | None = None
     workspace_path: str | None = Field(None, description="The working directory in the session")
     hints: CandidateHints = Field(default_factory=CandidateHints)
+    incomplete: list[str] = Field(
+        default_factory=list,
+        description="What of the session could not be read (truncated file, bad lines): "
+        "lost follow-ups may change what the user asked",
+    )
 
     @property
     def prompts(self) -> list[str]:
@@ -67,3 +98,14 @@ class SecretFinding(BaseModel):
 
     kind: str
     where: str
+
+
+class InstructionReport(BaseModel):
+    """An instruction composed from the user's words, and how much of them it keeps."""
+
+    text: str
+    user_words: int = Field(description="Words of the user's own text (prompts, follow-ups)")
+    kept_words: int = Field(description="Of them, what survived leak redaction")
+    redacted: list[str] = Field(default_factory=list, description="Kinds of leaks replaced")
+    enough: bool = Field(description="Does enough of the user's text survive to instruct?")
+    reason: str

@@ -14,6 +14,13 @@ what HEAD was when the session began:
 A map target that is a URL gives the repo but no commit (qualification can infer one from
 the start time once it has cloned). Anything unresolvable leaves the fields None: the
 candidate still loads and qualification rejects it with a reason.
+
+``--repo-map`` also maps repository URLs, by prefix on whole path components, whatever
+their spelling (``https://github.com/org/repo.git``, ``git@github.com:org/repo``): an
+air-gapped lab points a session's upstream at a local mirror. An explicit map wins over the
+URL a session names: a mapped URL is replaced (the session's URL is kept as
+``named_repo``), and a mapped workspace decides the repository even when the session also
+named a URL.
 """
 
 from __future__ import annotations
@@ -64,6 +71,44 @@ def _normalize(path: str) -> str:
     return text.rstrip("/") or "/"
 
 
+def url_key(url: str) -> str:
+    """A URL's host and path, the way ``--repo-map`` compares them: no scheme, user, port,
+    trailing slash or ``.git``; ``git@host:path`` and ``https://host/path`` meet."""
+    text = url.strip()
+    match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/]*@)?([^/]*)(/.*)?$", text)
+    if match:
+        host, path = match.group(1), match.group(2) or ""
+    else:
+        scp = re.match(r"^(?:[^@/\s]+@)?([^:/\s]+):(.*)$", text)
+        if not scp:
+            return text.rstrip("/")
+        host, path = scp.group(1), "/" + scp.group(2)
+    host = host.lower().rsplit(":", 1)[0] if ":" in host else host.lower()
+    path = path.rstrip("/")
+    path = path.removesuffix(".git")
+    return f"{host}{path}"
+
+
+def map_url(url: str, repo_map: RepoMap | None) -> tuple[str, bool]:
+    """Where a repository URL is now, and whether the map moved it (longest prefix wins)."""
+    key = url_key(url)
+    best, target = "", ""
+    for old, new in (repo_map or {}).items():
+        if not is_url(old):
+            continue
+        prefix = url_key(old)
+        if (key == prefix or key.startswith(prefix + "/")) and len(prefix) > len(best):
+            best, target = prefix, new
+    if not best:
+        return url, False
+    rest = key[len(best) :].lstrip("/")
+    if not rest:
+        return target, True
+    if is_url(target):
+        return f"{target.rstrip('/')}/{rest}", True
+    return str(Path(target) / rest), True
+
+
 def map_workspace(workspace: str, repo_map: RepoMap | None) -> tuple[str, bool]:
     """Where a session's workspace is now, and whether the map moved it.
 
@@ -71,7 +116,7 @@ def map_workspace(workspace: str, repo_map: RepoMap | None) -> tuple[str, bool]:
     the path is kept: ``/home/a/src=/srv`` maps ``/home/a/src/app`` to ``/srv/app``.
     """
     here = _normalize(workspace)
-    targets = {_normalize(old): new for old, new in (repo_map or {}).items()}
+    targets = {_normalize(old): new for old, new in (repo_map or {}).items() if not is_url(old)}
     best = ""
     for old in targets:
         matches = here == old or here.startswith(old.rstrip("/") + "/")
@@ -87,12 +132,53 @@ def map_workspace(workspace: str, repo_map: RepoMap | None) -> tuple[str, bool]:
 
 
 def resolve_origin(candidate: Candidate, repo_map: RepoMap | None = None) -> Candidate:
-    """Fill ``repo`` and ``start_commit`` from the workspace where the transcript had none."""
-    if (candidate.repo and candidate.start_commit) or not candidate.workspace_path:
+    """Apply ``--repo-map`` to the repository URL; fill ``repo`` and ``start_commit`` from
+    the workspace where the transcript had none (or where the workspace is mapped)."""
+    return _mapped_url(_resolve_workspace(candidate, repo_map), repo_map)
+
+
+def _resolve_workspace(candidate: Candidate, repo_map: RepoMap | None) -> Candidate:
+    named = candidate.repo
+    if named and is_url(named) and map_url(named, repo_map)[1]:
+        # An explicit map of the URL wins; the workspace can still give the start commit.
+        if candidate.start_commit or not candidate.workspace_path:
+            return candidate
+        return _from_workspace(candidate, repo_map, keep_repo=True)
+    if not candidate.workspace_path:
         return candidate
+    if named and map_workspace(candidate.workspace_path, repo_map)[1]:
+        # The user mapped this workspace on purpose: that decides the repository.
+        resolved = _from_workspace(
+            candidate.model_copy(update={"repo": None}), repo_map, keep_repo=False
+        )
+        if resolved.repo and resolved.repo != named:
+            return resolved.model_copy(update={"named_repo": named})
+        return resolved.model_copy(update={"repo": resolved.repo or named})
+    if candidate.repo and candidate.start_commit:
+        return candidate
+    return _from_workspace(candidate, repo_map, keep_repo=True)
+
+
+def _mapped_url(candidate: Candidate, repo_map: RepoMap | None) -> Candidate:
+    """The repository URL (named by the session, or found through the workspace) moved to
+    where ``--repo-map`` says it is."""
+    if not candidate.repo or not is_url(candidate.repo):
+        return candidate
+    moved, mapped = map_url(candidate.repo, repo_map)
+    if not mapped:
+        return candidate
+    named = candidate.named_repo or candidate.repo
+    return candidate.model_copy(update={"repo": moved, "named_repo": named})
+
+
+def _from_workspace(
+    candidate: Candidate, repo_map: RepoMap | None, *, keep_repo: bool
+) -> Candidate:
+    assert candidate.workspace_path is not None
     target, mapped = map_workspace(candidate.workspace_path, repo_map)
     if is_url(target):
-        return candidate.model_copy(update={"repo": candidate.repo or target})
+        repo = candidate.repo if keep_repo and candidate.repo else target
+        return candidate.model_copy(update={"repo": repo})
     if "\x00" in target:  # not a path any filesystem accepts
         return candidate
     local = Path(target)
@@ -112,7 +198,8 @@ def resolve_origin(candidate: Candidate, repo_map: RepoMap | None = None) -> Can
 
 def _fill_from(candidate: Candidate, repo: git.Repo, local: Path, *, use_reflog: bool) -> Candidate:
     if repo.bare or not repo.working_tree_dir:
-        return candidate
+        # A bare mirror: it names the repository, but has no HEAD history of the session.
+        return candidate if candidate.repo else candidate.model_copy(update={"repo": str(local)})
     root = Path(repo.working_tree_dir).resolve()
     update: dict[str, object] = {}
     if not candidate.repo:

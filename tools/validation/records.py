@@ -15,20 +15,36 @@ from pydantic import BaseModel, Field
 
 SCHEMA_VERSION = 1
 
-Category = Literal["static", "build", "start_state", "oracle", "leak", "exploit", "determinism"]
+Category = Literal[
+    "static", "build", "start_state", "oracle", "leak", "exploit", "determinism", "replay"
+]
 
 # Evidence values longer than this are cut in feedback text (validation.json keeps them whole).
 _FEEDBACK_VALUE_CHARS = 600
 
 
+class NearMiss(BaseModel):
+    """A wrong solution the verifier must reject: the session's own failed attempt."""
+
+    name: str = Field(description="Stable identifier, e.g. 'failed_attempt_1'")
+    files: dict[str, str | None] = Field(
+        description="Workdir-relative path -> content (None: deleted), over the start state"
+    )
+    note: str = Field("", description="When and how the user stepped in")
+
+
 class HiddenFacts(BaseModel):
-    """What the solving agent must never be able to find in the task."""
+    """What the solving agent must never be able to find in the task, and the near-misses
+    its verifier must reject."""
 
     fix_diff: str | None = Field(None, description="The upstream fix as a unified diff")
     fix_commit: str | None = None
     start_commit: str | None = None
     extra_secrets: list[str] = Field(
         default_factory=list, description="Any other strings that must not appear anywhere"
+    )
+    near_misses: list[NearMiss] = Field(
+        default_factory=list, description="Failed attempts replayed in validation: must score 0"
     )
 
 

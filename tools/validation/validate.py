@@ -12,7 +12,9 @@ Order of work, cheapest first so ``fail_fast`` answers quickly:
    compares their verdicts;
 4. the exploit probes (``tools.validation.probes``), each a normal trial whose solver is a
    cheating script; only when the start state fails and the oracle passes, since an
-   exploit scoring 0 proves nothing while the real fix scores 0 too.
+   exploit scoring 0 proves nothing while the real fix scores 0 too. With them, the
+   session's failed attempts (``hidden.near_misses``, ``tools.validation.replay``), which
+   must score 0 as well.
 
 Layout of ``out_dir``: ``validation.json`` (the ``ValidationReport``, written atomically),
 ``build.log``, ``trials/<check>-<n>/`` (ordinary trial folders), ``scan/`` (archives copied
@@ -38,7 +40,7 @@ from harness.sandbox.records import SandboxSpec
 from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
-from tools.validation import image_scan, static, verdicts
+from tools.validation import image_scan, replay, static, verdicts
 from tools.validation.probes import PROBES, Probe
 from tools.validation.records import HiddenFacts, ValidationCheck, ValidationReport
 
@@ -59,7 +61,7 @@ ALL_CHECKS = (*STATIC_CHECKS, "build", *IMAGE_LEAK_CHECKS, *TRIAL_CHECKS, *EXPLO
 # Exploit probes as Harbor's shared container would meet them: nothing undoes the agent's
 # tampering with interpreters and tools before the tests. Published tasks also run there.
 HARBOR_PARITY = TrialOptions(restore_tools=False)
-_CATEGORIES = {"static", "leak", "exploit"}
+_CATEGORIES = {"static", "leak", "exploit", "replay"}
 
 
 def select_checks(checks: set[str] | None) -> list[str]:
@@ -93,6 +95,7 @@ class _Validation:
     probe_options: TrialOptions
     wanted: list[str]
     fail_fast: bool
+    replay_wanted: bool = True
     checks: list[ValidationCheck] = field(default_factory=list)
     not_run: dict[str, str] = field(default_factory=dict)
     image: str | None = None
@@ -134,6 +137,7 @@ class _Validation:
             self.first_wave(pool)
             if not self.stop_early():
                 self.exploits(pool)
+                self.replays(pool)
 
     def static_checks(self) -> None:
         if self.wants("static:dockerfile"):
@@ -310,6 +314,16 @@ class _Validation:
             check.evidence["runner_restores_tools"] = self.probe_options.restore_tools
             self.checks.append(check)
 
+    def replays(self, pool: ThreadPoolExecutor) -> None:
+        if not self.hidden.near_misses or not self.replay_wanted:
+            return
+        if self.failed("start_state", "oracle"):
+            self.not_run["replay"] = "the start state must fail and the oracle pass first"
+            return
+        self.checks += replay.replay_near_misses(
+            self.hidden.near_misses, self.workdir(), self.trial, self.trials_dir, pool
+        )
+
 
 def validate_task(
     engine: DockerEngine,
@@ -357,6 +371,7 @@ def validate_task(
             probe_options=probe_options or TrialOptions(),
             wanted=wanted,
             fail_fast=fail_fast,
+            replay_wanted=checks is None or "replay" in checks,
         )
         validation.run(concurrency)
         decided, not_run, image = validation.checks, validation.not_run, validation.image

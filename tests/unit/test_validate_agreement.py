@@ -1,0 +1,58 @@
+"""tools.validation.agreement: the verifier's fail-to-pass tests must exercise what the
+instruction asks; a verifier for another bug is a mismatch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tools.validation.agreement import check_agreement
+
+INSTRUCTION = (
+    "When I call `export_csv(rows, path)` and the last row has a quoted comma in it, like "
+    '`["Smith, J", 42]`, the file ends one row short.\n\nThe project is in `/app`.\n'
+)
+EXPORT_TESTS = """from ledger.export import export_csv
+
+
+def test_header(tmp_path):
+    export_csv([], tmp_path / "out.csv")
+
+
+def test_export_keeps_the_last_quoted_row(tmp_path):
+    export_csv([["Ada", 1], ["Smith, J", 42]], tmp_path / "out.csv")
+    assert '"Smith, J",42' in (tmp_path / "out.csv").read_text()
+"""
+CONFIG_TESTS = """from ledger.config import load_config
+
+
+def test_an_empty_settings_file_reads_as_no_settings(tmp_path):
+    (tmp_path / "c.json").write_text("")
+    assert load_config(tmp_path / "c.json") == {}
+"""
+
+
+def _tests(tmp_path: Path, name: str, text: str) -> Path:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / name).write_text(text)
+    return tmp_path / "tests"
+
+
+def test_tests_that_call_what_the_user_named_agree(tmp_path: Path) -> None:
+    tests = _tests(tmp_path, "test_export.py", EXPORT_TESTS)
+    check = check_agreement(
+        INSTRUCTION, ["tests/test_export.py::test_export_keeps_the_last_quoted_row"], tests
+    )
+    assert check.passed and check.severity == "warning"
+    assert "export_csv" in check.evidence["shared_terms"]
+    assert "smith, j" in check.evidence["shared_terms"]
+
+
+def test_a_verifier_for_another_bug_is_a_mismatch(tmp_path: Path) -> None:
+    tests = _tests(tmp_path, "test_config.py", CONFIG_TESTS)
+    check = check_agreement(
+        INSTRUCTION,
+        ["tests/test_config.py::test_an_empty_settings_file_reads_as_no_settings"],
+        tests,
+    )
+    assert not check.passed and check.severity == "warning"
+    assert "share nothing telling with the instruction" in check.message

@@ -1,0 +1,162 @@
+"""Do the verifier's fail-to-pass tests exercise what the instruction asks?
+
+A task pairs the user's words with a verifier. If the fix was misidentified, the verifier
+tests another bug: validation still passes (that commit's tests fail before it and pass
+after it), but the task asks one thing and rewards another. This check compares the two
+deterministically: the identifiers, quoted values, numbers and words of the instruction
+against those of the fail-to-pass tests' own source (their names, the code they call, the
+values they assert). Sharing a telling term (an identifier or a value), or several
+ordinary words, is agreement; sharing nothing is a mismatch.
+
+The check is a warning: it fails no task, but a mismatch keeps ``--approve auto`` from
+publishing it and is shown to the reviewer.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+
+from tools.validation.records import ValidationCheck
+
+NAME = "agreement:instruction_verifier"
+MIN_SHARED_WORDS = 3
+_IDENT = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
+# One pattern per quote, each run over the whole text: a value quoted inside another quote
+# ('"Smith, J",42') is found as well as the outer literal.
+_LITERALS = (
+    re.compile(r'"([^"\n]{1,80})"'),
+    re.compile(r"'([^'\n]{1,80})'"),
+    re.compile(r"`([^`\n]{1,80})`"),
+)
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w])")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
+_STOPWORDS_TEXT = (
+    "the and for with that this from have when what which there their they then than "
+    "into your please should would could make does about after before also just like "
+    "some only still want need file files code function test tests work working keep "
+    "must project assert true false none null return self def import class expect "
+    "equal equals const let var async await new value values data result results "
+    "should given case cases check when where while being been were will shall"
+)
+_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    for suffix in ("ies", "ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _terms(text: str) -> tuple[set[str], set[str]]:
+    """(telling terms: identifiers shaped like code and values; ordinary words)."""
+    telling: set[str] = set()
+    words: set[str] = set()
+    for pattern in _LITERALS:
+        for match in pattern.finditer(text):
+            value = match.group(1).strip().lower()
+            if len(value) >= 2:
+                telling.add(value)
+    for match in _NUMBER.finditer(text):
+        if len(match.group(1)) >= 2:
+            telling.add(match.group(1))
+    for match in _IDENT.finditer(text):
+        name = match.group(0)
+        for piece in name.split("."):
+            shaped = "_" in piece.strip("_") or bool(re.search(r"[a-z][A-Z]", piece))
+            if shaped and len(piece) >= 4:
+                telling.add(piece.lower())
+            for part in re.split(r"_+", piece):
+                for sub in _CAMEL.findall(part):
+                    if len(sub) >= 4 and sub.lower() not in _STOPWORDS:
+                        words.add(_stem(sub))
+    return telling, words
+
+
+def test_sources(test_ids: list[str], tests_dir: Path) -> dict[str, str]:
+    """The source of each fail-to-pass test: its function (Python) or the lines after its
+    title (JavaScript), found in the files under ``tests_dir``; else its whole file."""
+    files = {
+        path.relative_to(tests_dir).as_posix(): path.read_text(errors="replace")
+        for path in sorted(tests_dir.rglob("*"))
+        if path.is_file() and path.stat().st_size < 2_000_000
+    }
+    sources: dict[str, str] = {}
+    for test_id in test_ids:
+        file_part, _, rest = test_id.partition("::")
+        name = (rest or test_id).split("::")[-1].split(" > ")[-1]
+        name = re.sub(r"\[.*\]$", "", name).strip()
+        candidates = [
+            text
+            for path, text in files.items()
+            if PurePosixPath(path).name == PurePosixPath(file_part).name
+        ] or list(files.values())
+        sources[test_id] = _test_body(name, candidates) or test_id
+    return sources
+
+
+def _test_body(name: str, texts: list[str]) -> str:
+    for text in texts:
+        found = re.search(
+            rf"^([ \t]*)(?:async\s+)?def {re.escape(name)}\b.*?(?=^\1(?:def|class|@)\b|\Z)",
+            text,
+            re.MULTILINE | re.DOTALL,
+        )
+        if found:
+            return found.group(0)
+        index = text.find(name)
+        if index >= 0:
+            return "\n".join(text[index:].splitlines()[:40])
+    return ""
+
+
+def check_agreement(instruction: str, test_ids: list[str], tests_dir: Path) -> ValidationCheck:
+    """Warning-level check: the fail-to-pass tests share telling terms with the instruction."""
+    body = instruction.split("The project is in `")[0]
+    asked_telling, asked_words = _terms(body)
+    sources = test_sources(test_ids, tests_dir)
+    tested_telling: set[str] = set()
+    tested_words: set[str] = set()
+    for test_id, source in sources.items():
+        telling, words = _terms(source + "\n" + test_id.replace("_", " "))
+        tested_telling |= telling
+        tested_words |= words
+    shared_telling = sorted(asked_telling & tested_telling)
+    shared_words = sorted((asked_words & tested_words) - _STOPWORDS)
+    evidence = {
+        "fail_to_pass": test_ids,
+        "shared_terms": shared_telling[:20],
+        "shared_words": shared_words[:20],
+        "instruction_terms": sorted(asked_telling)[:20],
+    }
+    if not test_ids:
+        return ValidationCheck(
+            name=NAME,
+            category="static",
+            passed=False,
+            severity="warning",
+            message="no fail-to-pass tests to compare with the instruction",
+            evidence=evidence,
+        )
+    if shared_telling or len(shared_words) >= MIN_SHARED_WORDS:
+        shown = ", ".join(shared_telling[:5] or shared_words[:5])
+        return ValidationCheck(
+            name=NAME,
+            category="static",
+            passed=True,
+            severity="warning",
+            message=f"the fail-to-pass tests exercise what the instruction asks ({shown})",
+            evidence=evidence,
+        )
+    return ValidationCheck(
+        name=NAME,
+        category="static",
+        passed=False,
+        severity="warning",
+        message="the fail-to-pass tests share nothing telling with the instruction "
+        f"({len(shared_words)} ordinary word(s)): the verifier may test another change than "
+        "the one the user asked for — a human should compare them",
+        evidence=evidence,
+    )
