@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import TaskFormatError
+from harness.machine.harbor import harbor_python
+from harness.settings import Settings
 from harness.task.folder import HarborTask, TaskDraft, check_task_id, derive_task_id
 from harness.task.records import TaskConfig
 
@@ -464,12 +466,9 @@ def test_a_task_generated_by_harbor_init_loads(tmp_path: Path):
 
 
 def _harbor_binary() -> Path | None:
-    candidates = [os.environ.get("KETTLE_HARBOR"), "/tmp/harbor-venv/bin/harbor"]
-    candidates.append(shutil.which("harbor"))
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
+    """Harbor as `python -m harness.setup --harbor` installs it (KETTLE_HARBOR_PYTHON too)."""
+    python = harbor_python(Settings.from_env())
+    return python.parent / "harbor" if python is not None else None
 
 
 @pytest.mark.harbor
