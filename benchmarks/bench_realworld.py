@@ -52,10 +52,10 @@ def find_repo(repos_dir: Path, url: str) -> Path | None:
     return None
 
 
-def candidate_line(case: dict, repo: Path, *, give_fix: bool = False) -> dict:
+def candidate_line(case: dict, *, give_fix: bool = False) -> dict:
     line = {
         "id": case["id"],
-        "repo": str(repo),
+        "repo": case["repo"],  # the URL a session names; --repo-map points it at the clone
         "start_commit": case["start_commit"],
         "first_prompt": case["prompt"].strip(),
         "follow_ups": [case["follow_up"].strip()] if case.get("follow_up", "").strip() else [],
@@ -65,11 +65,12 @@ def candidate_line(case: dict, repo: Path, *, give_fix: bool = False) -> dict:
     return line
 
 
-def run_factory(candidates: Path, out: Path, concurrency: int) -> float:
+def run_factory(candidates: Path, out: Path, concurrency: int, repo_map: list[str]) -> float:
     started = time.monotonic()
     command = [
         sys.executable, "-m", "harness.build", "--candidates", str(candidates),
         "--out", str(out), "--approve", "auto", "-n", str(concurrency),
+        *[option for mapping in repo_map for option in ("--repo-map", mapping)],
     ]  # fmt: skip
     subprocess.run(command, cwd=ROOT, check=False, stdin=subprocess.DEVNULL)
     return time.monotonic() - started
@@ -192,18 +193,19 @@ def main() -> None:
         cases = [c for c in cases if c["language"] == args.language]
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    lines, missing = [], []
+    lines, missing, repo_map = [], [], {}
     for case in cases:
         repo = find_repo(args.repos_dir.resolve(), case["repo"])
         if repo is None:
             missing.append(case["id"])
             continue
-        lines.append(json.dumps(candidate_line(case, repo, give_fix=args.give_fix)))
+        repo_map[case["repo"]] = f"{case['repo']}={repo}"
+        lines.append(json.dumps(candidate_line(case, give_fix=args.give_fix)))
     if missing:
         print(f"no repository under {args.repos_dir} for: {', '.join(missing)}", file=sys.stderr)
     candidates = out / "candidates.jsonl"
     candidates.write_text("\n".join(lines) + "\n")
-    wall = run_factory(candidates, out, args.concurrency)
+    wall = run_factory(candidates, out, args.concurrency, sorted(repo_map.values()))
     summary = json.loads((out / "summary.json").read_text())
     harbor = None if args.no_harbor else harbor_python(Settings.from_env())
     rows = [case_result(c, out, summary, harbor) for c in cases if c["id"] not in missing]
