@@ -28,6 +28,7 @@ from agents.verifier.records import (
     VerifierPlan,
 )
 from harness.fsio import write_bytes_atomic, write_text_atomic
+from tools.projects.node import compiled_test
 from tools.projects.records import NodeSetup
 
 KETTLE_DIR = "kettle"
@@ -77,6 +78,9 @@ def node_runs(
     for TypeScript test files node cannot run itself)."""
     assert facts.node is not None, "a Node image has node"
     binary = facts.node.realpath
+    if node.runner == "node-test":
+        # TypeScript tests run as the JavaScript the build compiles them to.
+        modules = [compiled_test(node, module) or module for module in modules]
     typescript = any(m.endswith((".ts", ".tsx", ".mts", ".cts")) for m in modules)
     cli = facts.node_runners.get(node.runner, "")
     if (

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tools.projects.dependencies import install_command, package_manager_cli
 from tools.projects.layout import SuiteLayout, detect_layout, glob_match, project_root_of
-from tools.projects.node import node_setup
+from tools.projects.node import compiled_test, node_setup, runner_command
 from tools.projects.python import (
     declared_requirements,
     lock_constraints,
@@ -18,6 +19,7 @@ from tools.projects.python import (
     python_setup,
     release_version,
 )
+from tools.projects.records import NodeSetup
 from tools.projects.runtimes import choose_node, choose_python
 
 
@@ -242,3 +244,24 @@ class TestWhichFilesAreTests:
         files = {"libs/checkpoint/pyproject.toml", "pyproject.toml"}
         assert project_root_of("libs/checkpoint/tests/test_x.py", files) == "libs/checkpoint"
         assert project_root_of("README.md", files) == ""
+
+
+class TestNodeCommands:
+    def test_typescript_tests_run_as_the_javascript_the_build_makes(self) -> None:
+        setup = NodeSetup(
+            runner="node-test",
+            test_script="node --test --enable-source-maps dist/esm/test/*.js",
+            build_script="npm run pretest",
+        )
+        assert compiled_test(setup, "src/test/v4.test.ts") == "dist/esm/test/v4.test.js"
+        assert runner_command(setup, ["src/test/v4.test.ts"]) == (
+            "npm run pretest && node --test dist/esm/test/v4.test.js"
+        )
+
+    def test_the_projects_package_manager_is_on_path_in_the_image(self) -> None:
+        assert package_manager_cli(NodeSetup(runner="jest")) is None
+        yarn = NodeSetup(runner="mocha", package_manager="yarn-classic")
+        assert package_manager_cli(yarn) == "yarn@1.22.22"
+        assert install_command(yarn, frozen=True).startswith("yarn install")
+        pnpm = NodeSetup(runner="vitest", package_manager="pnpm", package_manager_version="10.1.0")
+        assert package_manager_cli(pnpm) == "pnpm@10.1.0"

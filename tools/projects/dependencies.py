@@ -321,6 +321,7 @@ def set_up_node(
         node_version=install.node.version,
         node_source=install.node.source,
         package_manager=setup.package_manager,
+        package_manager_cli=package_manager_cli(setup),
         install_dir=install_dir,
         install_command=install_command(setup, frozen=bool(setup.lock_file)),
     )
@@ -383,22 +384,31 @@ def _join(project_dir: str, relative: str) -> str:
     return posixpath.normpath(posixpath.join(project_dir, relative)) if relative else project_dir
 
 
-def install_command(setup: NodeSetup, *, frozen: bool, as_of: str | None = None) -> str:
-    """The project's own package manager installing its dependencies (no prompts)."""
+def package_manager_cli(setup: NodeSetup) -> str | None:
+    """The package manager the image needs on PATH (the project's scripts call it too):
+    yarn 1 (which hands over to a committed berry release), berry, or pnpm."""
     manager, version = setup.package_manager, setup.package_manager_version
     if manager == "pnpm":
-        pnpm = f"npx --yes pnpm@{version or '9'}"
+        return f"pnpm@{version or '9'}"
+    if manager == "yarn-berry" and not setup.yarn_path:
+        return f"@yarnpkg/cli-dist@{version or '4'}"
+    if manager in ("yarn-classic", "yarn-berry"):
+        return "yarn@1.22.22"
+    return None
+
+
+def install_command(setup: NodeSetup, *, frozen: bool, as_of: str | None = None) -> str:
+    """The project's own package manager installing its dependencies (no prompts)."""
+    manager = setup.package_manager
+    if manager == "pnpm":
         lock = "--frozen-lockfile" if frozen else "--no-frozen-lockfile"
-        return f"{pnpm} install {lock} --config.engine-strict=false"
+        return f"pnpm install {lock} --config.engine-strict=false"
     if manager == "yarn-classic":
         lock = " --frozen-lockfile" if frozen else ""
-        return f"npx --yes yarn@1.22.22 install --non-interactive --ignore-engines{lock}"
+        return f"yarn install --non-interactive --ignore-engines{lock}"
     if manager == "yarn-berry":
-        yarn = f"node {setup.yarn_path}" if setup.yarn_path else (
-            f"npx --yes @yarnpkg/cli-dist@{version or '4'}"
-        )  # fmt: skip
         lock = " --immutable" if frozen else ""
-        return f"YARN_NODE_LINKER=node-modules YARN_ENABLE_GLOBAL_CACHE=0 {yarn} install{lock}"
+        return f"YARN_NODE_LINKER=node-modules YARN_ENABLE_GLOBAL_CACHE=0 yarn install{lock}"
     if frozen:
         return "npm ci --no-audit --no-fund"
     before = f" --before={as_of}" if as_of else ""

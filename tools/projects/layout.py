@@ -265,8 +265,22 @@ def _vitest_include(at: Reader) -> list[str]:
     for name in ("vitest.config.ts", "vitest.config.js", "vitest.config.mts", "vite.config.ts"):
         text = at(name)
         if text and "include" in text:
-            return _string_list(text, "include")
+            # coverage.include and typecheck.include name other files than the tests.
+            return _string_list(_without_blocks(text, ("coverage", "typecheck")), "include")
     return []
+
+
+def _without_blocks(text: str, keys: tuple[str, ...]) -> str:
+    """``text`` with the ``key: { ... }`` objects of ``keys`` cut out (braces matched)."""
+    for key in keys:
+        while (match := re.search(rf"\b{key}\s*:\s*\{{", text)) is not None:
+            depth, index = 0, match.end() - 1
+            for index in range(match.end() - 1, len(text)):
+                depth += {"{": 1, "}": -1}.get(text[index], 0)
+                if depth == 0:
+                    break
+            text = text[: match.start()] + text[index + 1 :]
+    return text
 
 
 def _string_list(text: str, key: str) -> list[str]:

@@ -209,9 +209,26 @@ def _tests_import_compiled(root: Path) -> bool:
     return False
 
 
+_TYPESCRIPT = (".ts", ".tsx", ".mts", ".cts")
+
+
+def compiled_test(setup: NodeSetup, module: str) -> str | None:
+    """Where a TypeScript test file's compiled JavaScript is, for a test script that runs
+    the compiled tests (``node --test dist/esm/test/*.js``); None when it does not say."""
+    if not module.endswith(_TYPESCRIPT) or not setup.test_script:
+        return None
+    stem = PurePosixPath(module).name.rsplit(".", 1)[0]
+    for token in setup.test_script.split():
+        folder = token.split("*", 1)[0].rstrip("/") if "*" in token else ""
+        if folder and folder.split("/")[0] in _COMPILED_DIRS and token.endswith("js"):
+            return f"{folder}/{stem}.js"
+    return None
+
+
 def runner_command(setup: NodeSetup, files: list[str]) -> str:
     """The project's runner on just ``files`` (the whole test script when it cannot be
     pointed at files), after the build the tests need."""
+    files = [compiled_test(setup, f) or f for f in files]
     quoted = " ".join(shlex.quote(f) for f in files)
     flags = " ".join(setup.runner_flags)
     node = f"node {flags} " if flags else ""
@@ -221,10 +238,10 @@ def runner_command(setup: NodeSetup, files: list[str]) -> str:
         "mocha": f"{node}$(command -v mocha) {quoted}",
         "ava": f"{node}$(command -v ava) {quoted}",
         "tap": f"{node}$(command -v tap) {quoted}",
-        "uvu": " && ".join(f"node {flags} {shlex.quote(f)}" for f in files),
-        "node-test": f"node --test {flags} {quoted}",
+        "uvu": " && ".join(" ".join(filter(None, ["node", flags, shlex.quote(f)])) for f in files),
+        "node-test": " ".join(filter(None, ["node --test", flags, quoted])),
     }
-    typescript = any(f.endswith((".ts", ".tsx", ".mts", ".cts")) for f in files)
+    typescript = any(f.endswith(_TYPESCRIPT) for f in files)
     command = per_runner.get(setup.runner)
     if command is None or not files or (setup.runner == "node-test" and typescript):
         command = setup.test_script or "npm test"

