@@ -37,6 +37,12 @@ class AgentSettings:
     max_steps: int = 60
     max_wall_sec: float = 3600.0
     context_window: int | None = None
+    # Each role's own cap (--role-budget-usd / --role-budget-tokens), within the run's.
+    max_cost_usd: float | None = None
+    max_tokens: int | None = None
+    # Builds and test suites run for minutes: one wait covers them (it ends when the shell
+    # is idle again), so a long command does not cost a model turn per minute.
+    max_command_sec: float = 1800.0
 
     def make_model(self) -> Model:
         return LiteLLMModel(self.model, context_window=self.context_window)
@@ -60,7 +66,13 @@ def run_subagent(
     # deadline also bounds each model call, so the agent's own wall budget ends there.
     run_seconds = context.costs.remaining_sec()
     wall_sec = agent.max_wall_sec if run_seconds is None else min(agent.max_wall_sec, run_seconds)
-    budgets = Budgets(max_steps=agent.max_steps, max_wall_sec=wall_sec)
+    budgets = Budgets(
+        max_steps=agent.max_steps,
+        max_wall_sec=wall_sec,
+        max_cost_usd=agent.max_cost_usd,
+        max_tokens=agent.max_tokens,
+        max_command_duration_sec=agent.max_command_sec,
+    )
     spec = SandboxSpec(
         image=image,
         run_id=context.run_id,

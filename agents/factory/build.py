@@ -45,6 +45,7 @@ def run_build(
     """Build every candidate of ``config`` into ``run_dir`` (resumed if it exists)."""
     if config.model:
         config.model.require_api_key()
+        _require_countable_budget(config)
     settings = Settings.from_env()
     engine = DockerEngine.connect()
     runner: Executor | None = None
@@ -56,7 +57,12 @@ def run_build(
         engine.reap_orphans()  # containers a crashed earlier run left behind
         _settle_inputs(config, ledger.config(), settings, console)
         ledger.set_meta("config", config.model_dump_json())
-        policies = make_policies(config.model, max_steps=config.max_steps)
+        policies = make_policies(
+            config.model,
+            max_steps=config.max_steps,
+            role_budget_usd=config.role_budget_usd,
+            role_budget_tokens=config.role_budget_tokens,
+        )
         gate = ApprovalGate(config.approve, ledger, console=console)
         if gate.mode != config.approve:
             console.print(
@@ -109,6 +115,22 @@ def run_build(
             f"python -m harness.approve {run_dir}, then rerun with --out {run_dir}"
         )
     return summary
+
+
+def _require_countable_budget(config: BuildConfig) -> None:
+    """A dollar budget over calls nobody can price would silently not hold: refuse it."""
+    model = config.model
+    wants_dollars = config.budget_usd is not None or config.role_budget_usd is not None
+    if model is None or not wants_dollars or model.price_known():
+        return
+    if config.budget_tokens is not None and config.role_budget_usd is None:
+        return  # the token budget holds where dollars cannot be counted
+    option = "--budget-usd" if config.budget_usd is not None else "--role-budget-usd"
+    raise ConfigError(
+        f"{option} cannot be held: no price is known for {model.requested}",
+        "give its price with --price-in/--price-out (USD per million tokens) or --prices "
+        "FILE, or cap tokens with --budget-tokens instead",
+    )
 
 
 def _settle_inputs(

@@ -35,11 +35,18 @@ def make_policies(
     *,
     max_steps: int = 60,
     make_model: ModelFactory | None = None,
+    role_budget_usd: float | None = None,
+    role_budget_tokens: int | None = None,
 ) -> Policies:
     """``baseline`` (model None) for every role, or the given model for every role."""
     if model is None:
         return Policies(BaselineQualifier(), BaselineReconstructor(), BaselineVerifierWriter())
-    agent = AgentSettings(model=model, max_steps=max_steps)
+    agent = AgentSettings(
+        model=model,
+        max_steps=max_steps,
+        max_cost_usd=role_budget_usd,
+        max_tokens=role_budget_tokens,
+    )
     return Policies(
         ModelQualifier(agent, make_model),
         ModelReconstructor(agent, make_model),

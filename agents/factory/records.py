@@ -41,7 +41,10 @@ class BuildConfig(BaseModel):
     concurrency: int = 1
     approve: ApproveMode = "prompt"
     budget_usd: float | None = None
+    budget_tokens: int | None = Field(None, description="Prompt + completion tokens, all agents")
     budget_minutes: float | None = None
+    role_budget_usd: float | None = Field(None, description="Each model-driven agent's cap")
+    role_budget_tokens: int | None = None
     last_stage: StageName = "publish"
     validation_repeats: int = 3
     retry_failed: bool = False

@@ -401,3 +401,14 @@ def test_recorded_run_replays_through_the_real_client(tmp_path: Path) -> None:
         model = client(server)
         replayed = [model.complete(MESSAGES).content for _ in range(2)]
     assert replayed == [step.text for step in writer.steps if step.source == "agent"]
+
+
+def test_a_price_the_user_gives_prices_an_unpriced_model() -> None:
+    price = TokenPrice(input_per_mtok=3.0, output_per_mtok=15.0)
+    spec = ModelSpec.resolve(UNPRICED_MODEL).model_copy(update={"price": price})
+    assert not ModelSpec.resolve(UNPRICED_MODEL).price_known() and spec.price_known()
+    usage = ScriptUsage(prompt_tokens=1_000_000, completion_tokens=100_000)
+    with serve(ScriptTurn(content="hi", usage=usage)) as server:
+        spec = spec.model_copy(update={"api_base": server.base_url})
+        reply = LiteLLMModel(spec, retry=FAST).complete(MESSAGES)
+    assert reply.cost_usd == pytest.approx(3.0 + 1.5)
