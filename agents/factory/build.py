@@ -45,7 +45,7 @@ def run_build(
     """Build every candidate of ``config`` into ``run_dir`` (resumed if it exists)."""
     if config.model:
         config.model.require_api_key()
-        _require_countable_budget(config)
+        require_countable_budget(config)
     settings = Settings.from_env()
     engine = DockerEngine.connect()
     runner: Executor | None = None
@@ -117,7 +117,7 @@ def run_build(
     return summary
 
 
-def _require_countable_budget(config: BuildConfig) -> None:
+def require_countable_budget(config: BuildConfig) -> None:
     """A dollar budget over calls nobody can price would silently not hold: refuse it."""
     model = config.model
     wants_dollars = config.budget_usd is not None or config.role_budget_usd is not None
