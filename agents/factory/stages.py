@@ -164,10 +164,14 @@ def hidden_facts(run: CandidateRun) -> HiddenFacts:
     if qualification.fix_commit and run.context.candidate.repo:
         with run.context.repos.open(run.context.candidate.repo) as repo:
             fix_diff = repo.commit_patch(qualification.fix_commit)
+    # An instruction the verifier writer rewrote must still carry the user's request.
+    verifier = run.context.workspace.verifier_path
+    rewritten = verifier.is_file() and read_model(verifier, VerifierReport).instruction_changed
     return HiddenFacts(
         fix_diff=fix_diff,
         fix_commit=qualification.fix_commit,
         start_commit=qualification.start_commit,
+        user_request=compose_instruction(run.context.candidate) if rewritten else None,
     )
 
 

@@ -29,6 +29,9 @@ class VerifierReport(BaseModel):
         description="Tests that failed at the start only because their file did not load",
     )
     test_files: list[str] = Field(default_factory=list, description="Files under tests/")
+    instruction_changed: bool = Field(
+        False, description="The writer replaced instruction.md (validation re-checks it)"
+    )
     cost_usd: float | None = None
     steps: int = 0
 

@@ -30,6 +30,11 @@ class HiddenFacts(BaseModel):
     extra_secrets: list[str] = Field(
         default_factory=list, description="Any other strings that must not appear anywhere"
     )
+    user_request: str | None = Field(
+        None,
+        description="The instruction as composed from the user's own words: the task's "
+        "instruction.md must still carry it (a builder may clarify, not replace it)",
+    )
 
 
 class ValidationCheck(BaseModel):

@@ -56,6 +56,7 @@ __all__ = [
 STATIC_CHECKS = (
     "static:dockerfile",
     harbor_lint.NAME,
+    "static:instruction_request",
     "leak:instruction_quotes_fix",
     "leak:instruction_secrets",
 )
@@ -153,6 +154,11 @@ class _Validation:
                 self.skip(
                     [harbor_lint.NAME], "Harbor is not installed (python -m harness.setup --harbor)"
                 )
+        if self.wants("static:instruction_request"):
+            if self.hidden.user_request:
+                self.checks.append(static.check_instruction_keeps_request(self.task, self.hidden))
+            else:
+                self.skip(["static:instruction_request"], "no user_request in the hidden facts")
         if self.wants("leak:instruction_quotes_fix"):
             if self.hidden.fix_diff:
                 self.checks.append(static.check_instruction_quotes_fix(self.task, self.hidden))
