@@ -4,6 +4,7 @@
     python -m harness.build --sessions ~/.claude/projects --model gemini-3 --out runs/r1 -n 4
     python -m harness.build --out runs/r1                    # resume an interrupted run
     python -m harness.build --executor ray --ray-address auto --out runs/r1   # on a cluster
+    python -m harness.build --replay runs/r1 --out runs/r1-replay   # offline, its model replies
 
 Stages per candidate: qualify -> [approval] -> reconstruct -> verifier -> validate ->
 [approval] -> publish into RUN_DIR/tasks/<task-id>/. Progress, decisions and costs are in
@@ -21,6 +22,7 @@ from rich.console import Console
 
 from agents.factory.build import run_build
 from agents.factory.records import STAGES, BuildConfig
+from agents.factory.replay import replay_build
 from harness.cli import run_cli
 from harness.errors import ConfigError
 from harness.executors.base import ExecutorConfig
@@ -80,6 +82,9 @@ def main(
     repeats: int = typer.Option(3, "--repeats", min=1, help="Validation repeats."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Repeat failed stages."),
     max_steps: int = typer.Option(60, "--max-steps", min=1, help="Model turns per agent."),
+    replay: Path | None = typer.Option(
+        None, "--replay", help="Rebuild a model-driven run offline from its recorded replies."
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     """Turn agent sessions into validated Harbor tasks."""
@@ -97,6 +102,20 @@ def main(
         price = _token_price(price_in, price_out, prices)
         # Paths are absolute from here on: later stages run git and tools in other folders.
         run_dir = (out or Path("runs") / datetime.now().strftime("%Y-%m-%d__%H-%M-%S")).resolve()
+        if replay is not None:
+            if sessions or candidates or model != BASELINE or executor != "local":
+                raise ConfigError(
+                    "--replay rebuilds a recorded run as it was",
+                    "give only --replay, --out, --approve and --repo-map",
+                )
+            replay_build(
+                replay.resolve(),
+                run_dir,
+                approve=approve,  # type: ignore[arg-type]
+                repo_map=parse_repo_map(repo_map),
+                console=console,
+            )
+            return
         inputs = [*sessions, *([candidates] if candidates else [])]
         config = BuildConfig(
             run_id=run_dir.name,

@@ -289,6 +289,8 @@ class ModelReply(BaseModel):
                 "reasoning_tokens": self.usage.reasoning_tokens,
                 "latency_sec": round(self.latency_sec, 3),
                 "attempts": self.attempts,
+                # What a replay needs to answer as the provider did (harness.scripted_server).
+                "finish_reason": self.finish_reason,
             },
         )
 

@@ -213,16 +213,22 @@ class AgentLoop:
         request = {"role": "user", "content": prompts.render("loop_summarize")}
         history = self._messages
         summary = None
+        # What a replay needs to make the same calls: how they went, and the summary's usage.
+        details: dict[str, Any] = {"trigger": trigger, "messages_replaced": len(history)}
+        details["window_errors"] = 0
         for keep in (len(history), 6, 2):  # shrink what is summarized until it fits
             trimmed = history if keep >= len(history) else history[:1] + history[-keep:]
             try:
                 reply = self._model.complete([*trimmed, request], timeout_sec=self._remaining_sec())
             except ContextWindowError:
+                details["window_errors"] += 1
                 continue
-            except ModelError:
+            except ModelError as error:
+                details["model_error"] = str(error)
                 break
             self._account(reply)
             summary = reply.content
+            details["summary_metrics"] = reply.step_metrics().model_dump(exclude_none=True)
             break
         if summary is None:
             summary = "(no summary could be written; re-inspect the system before continuing)"
@@ -232,9 +238,7 @@ class AgentLoop:
             summary=summary,
             screen=self._terminal.screen(),
         )
-        self._trajectory.add_context_management_step(
-            summary, details={"trigger": trigger, "messages_replaced": len(history)}
-        )
+        self._trajectory.add_context_management_step(summary, details=details)
         self._messages = [{"role": "user", "content": handoff}]
         self._confirming = False
 

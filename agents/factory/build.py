@@ -28,7 +28,8 @@ from harness.settings import Settings
 from tools.report.html import write_reports
 from tools.report.records import BuildSummary
 from tools.repos.examples import ensure_example_repos, example_repo_map
-from tools.sessions.intake import load_sessions
+from tools.sessions.intake import IntakeResult, load_sessions
+from tools.sessions.records import Candidate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_SESSIONS = REPO_ROOT / "examples" / "sessions"
@@ -41,8 +42,12 @@ def run_build(
     *,
     concurrency_given: bool,
     console: Console,
+    candidates: list[Candidate] | None = None,
 ) -> BuildSummary:
-    """Build every candidate of ``config`` into ``run_dir`` (resumed if it exists)."""
+    """Build every candidate of ``config`` into ``run_dir`` (resumed if it exists).
+
+    ``candidates`` given (a replay) are built instead of the sessions of ``config.inputs``.
+    """
     if config.model:
         config.model.require_api_key()
         require_countable_budget(config)
@@ -55,13 +60,15 @@ def run_build(
         runner = make_executor(executor_config, run_id=config.run_id)
         ledger = Ledger(run_dir)
         engine.reap_orphans()  # containers a crashed earlier run left behind
-        _settle_inputs(config, ledger.config(), settings, console)
+        if candidates is None:
+            _settle_inputs(config, ledger.config(), settings, console)
         ledger.set_meta("config", config.model_dump_json())
         policies = make_policies(
             config.model,
             max_steps=config.max_steps,
             role_budget_usd=config.role_budget_usd,
             role_budget_tokens=config.role_budget_tokens,
+            replay=config.replay_of is not None,
         )
         gate = ApprovalGate(config.approve, ledger, console=console)
         if gate.mode != config.approve:
@@ -74,10 +81,14 @@ def run_build(
             config, run_dir, policies, engine, settings, ledger, gate,
             executor=runner, on_stage=_stage_printer(console),
         )  # fmt: skip
-        loaded = load_sessions(
-            [Path(path) for path in config.inputs],
-            config.repo_map,
-            format_hint=config.source_format,  # type: ignore[arg-type]
+        loaded = (
+            IntakeResult(candidates=candidates)
+            if candidates is not None
+            else load_sessions(
+                [Path(path) for path in config.inputs],
+                config.repo_map,
+                format_hint=config.source_format,  # type: ignore[arg-type]
+            )
         )
         for error in loaded.errors:
             console.print(f"[red]skipped[/red] {error.source}: {error.message}", highlight=False)

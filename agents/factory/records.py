@@ -49,6 +49,9 @@ class BuildConfig(BaseModel):
     validation_repeats: int = 3
     retry_failed: bool = False
     max_steps: int = 60
+    replay_of: str | None = Field(
+        None, description="A replay: the run folder whose recorded model replies are served"
+    )
 
     @model_validator(mode="before")
     @classmethod
