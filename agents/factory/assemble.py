@@ -66,7 +66,8 @@ def draft_config(
                 KETTLE_METADATA_KEY: provenance,
             },
             # Harbor's strictest settings: the verifier in a fresh container of the image,
-            # given only the project folder the agent worked in (see docs/task-format.md).
+            # given only the project folder the agent worked in (README: "Output: Harbor
+            # tasks" says what that costs a solution that changes installed packages).
             "verifier": {"timeout_sec": VERIFIER_TIMEOUT_SEC, "environment_mode": "separate"},
             "artifacts": [workdir],
             "agent": {"timeout_sec": AGENT_TIMEOUT_SEC, "user": AGENT_USER},
