@@ -13,12 +13,15 @@ Decisions worth knowing:
   single choice (Gemini's empty candidate list without a block reason).
 - Providers say how long to wait in different places: ``Retry-After`` / ``retry-after-ms``
   headers (OpenAI, Anthropic), or a ``google.rpc.RetryInfo`` ``retryDelay`` in the error
-  body (Gemini, which sends no header). Both are honoured.
+  body (Gemini, which sends no header). Both are honoured, within the caller's deadline:
+  a wait that would end past it (or past ``RetryPolicy.max_retry_after_sec``) is not slept;
+  the call gives up at once with a ModelError that says how long the provider asked for.
 - ``--api-base`` is OpenAI-style (the base URL including ``/v1``); ``provider_api_base``
   turns it into the form litellm's Anthropic and Gemini providers need.
 - A price litellm does not know is ``cost_usd=None``, never 0: a budget must not believe an
   unpriced call was free. litellm 1.109.3's local map reports a price of 0 for models it
-  lacks (e.g. gemini/gemini-3-pro-preview); that counts as unknown.
+  lacks (e.g. gemini/gemini-3-pro-preview); that counts as unknown. A price the user gives
+  (``ModelSpec.price``, from ``--price-in/--price-out``) wins over both.
 - API keys stay in the environment, where litellm reads them. They are never copied into a
   reply, and error messages are scrubbed of any secret-looking environment value.
 """
@@ -80,6 +83,9 @@ class ModelSpec(BaseModel):
     api_base: str | None = Field(
         None, description="An endpoint, OpenAI-style (…/v1) or in the provider's own form"
     )
+    price: TokenPrice | None = Field(
+        None, description="The user's price (--price-in/--price-out): wins over litellm's"
+    )
 
     @classmethod
     def resolve(cls, name: str, api_base: str | None = None) -> ModelSpec:
@@ -113,9 +119,27 @@ class ModelSpec(BaseModel):
                 "export the key, pass --api-base for a local server, or use --model baseline",
             )
 
+    def price_known(self) -> bool:
+        """Whether a call can be priced: the user's price, litellm's, or kettle's quirks."""
+        if self.price is not None or quirks_for(self.litellm_name).price is not None:
+            return True
+        return _litellm_price_known(_model_info(_import_litellm(), self.litellm_name))
+
 
 def _aliases() -> str:
     return ", ".join(ALIASES)
+
+
+def _model_info(litellm: ModuleType, model_name: str) -> dict[str, Any]:
+    try:
+        return dict(litellm.get_model_info(model_name))
+    except Exception:  # litellm raises for models it has never heard of
+        return {}
+
+
+def _litellm_price_known(info: Mapping[str, Any]) -> bool:
+    # litellm 1.109.3 reports a price of 0 for some models it lacks: that is not a price.
+    return bool(info.get("input_cost_per_token") or info.get("output_cost_per_token"))
 
 
 def provider_api_base(model_name: str, api_base: str | None) -> str | None:
@@ -222,6 +246,9 @@ def quirks_for(model_name: str) -> ModelQuirks:
     return QUIRKS[max(matches, key=len)] if matches else ModelQuirks()
 
 
+ModelSpec.model_rebuild()  # its price is a TokenPrice, defined after it
+
+
 class Usage(BaseModel):
     """Tokens of one reply. prompt_tokens includes cached_tokens; completion_tokens includes
     reasoning_tokens (OpenAI's conventions, which litellm normalizes every provider to)."""
@@ -262,6 +289,8 @@ class ModelReply(BaseModel):
                 "reasoning_tokens": self.usage.reasoning_tokens,
                 "latency_sec": round(self.latency_sec, 3),
                 "attempts": self.attempts,
+                # What a replay needs to answer as the provider did (harness.scripted_server).
+                "finish_reason": self.finish_reason,
             },
         )
 
@@ -292,6 +321,12 @@ class RetryPolicy(BaseModel):
     max_attempts: int = Field(6, ge=1)
     initial_backoff_sec: float = Field(2.0, ge=0)
     max_backoff_sec: float = Field(60.0, ge=0)
+    max_retry_after_sec: float = Field(
+        900.0,
+        ge=0,
+        description="A provider asking to wait longer than this (Retry-After, retryDelay) "
+        "is not waited for: the call gives up at once, saying so",
+    )
     request_timeout_sec: float = Field(600.0, gt=0, description="One HTTP attempt at most")
 
 
@@ -435,7 +470,9 @@ class LiteLLMModel:
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(self._is_transient),
             wait=self._wait,
-            stop=tenacity.stop_after_attempt(self.retry.max_attempts) | _stop_at(deadline),
+            stop=tenacity.stop_after_attempt(self.retry.max_attempts)
+            | _stop_at(deadline)
+            | self._stop_at_long_retry_hint,
             before_sleep=self._log_retry,
             reraise=True,
         )
@@ -443,7 +480,8 @@ class LiteLLMModel:
             response = retrying(self._attempt, messages, deadline)
         except Exception as error:
             attempts = retrying.statistics.get("attempt_number", 1)
-            mapped = self._model_error(error, attempts, time.monotonic() - started)
+            elapsed = time.monotonic() - started
+            mapped = self._model_error(error, attempts, elapsed, deadline)
             if mapped is None:
                 raise  # not a provider failure but a bug: let it surface as itself
             raise mapped from error
@@ -514,6 +552,11 @@ class LiteLLMModel:
         retry_after = _retry_after_sec(error) if error else None
         return max(wait, retry_after) if retry_after is not None else wait
 
+    def _stop_at_long_retry_hint(self, state: tenacity.RetryCallState) -> bool:
+        """Give up at once when the provider asks for a wait longer than the policy allows
+        (the caller's deadline is ``_stop_at``'s): sleeping it would only delay the error."""
+        return state.upcoming_sleep > self.retry.max_retry_after_sec
+
     def _log_retry(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         log.warning(
@@ -524,7 +567,9 @@ class LiteLLMModel:
             state.upcoming_sleep,
         )
 
-    def _model_error(self, error: Exception, attempts: int, elapsed: float) -> ModelError | None:
+    def _model_error(
+        self, error: Exception, attempts: int, elapsed: float, deadline: float | None = None
+    ) -> ModelError | None:
         lite = self._litellm
         name = self._model_name
         reason = _one_line(error)
@@ -534,6 +579,21 @@ class LiteLLMModel:
                 f"{reason}"
             )
         if self._is_transient(error):
+            asked = _retry_after_sec(error)
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            if asked is not None and (
+                asked > self.retry.max_retry_after_sec or (left is not None and asked >= left)
+            ):
+                limit = (
+                    f"the {left:.0f}s left of this agent's time"
+                    if left is not None and asked >= left
+                    else f"kettle's limit of {self.retry.max_retry_after_sec:.0f}s"
+                )
+                return ModelError(
+                    f"{name}: gave up after {attempts} attempt(s): the provider asked to wait "
+                    f"{asked:.0f}s before retrying, more than {limit}: {reason}",
+                    "the provider is rate-limiting: retry later, or allow more time",
+                )
             return ModelError(
                 f"{name}: gave up after {attempts} attempt(s) in {elapsed:.1f}s: {reason}",
                 "the provider is failing or rate-limiting: retry later, or allow more time",
@@ -591,17 +651,12 @@ class LiteLLMModel:
         )
 
     def _lookup_model_info(self) -> dict[str, Any]:
-        try:
-            return dict(self._litellm.get_model_info(self._model_name))
-        except Exception:  # litellm raises for models it has never heard of
-            return {}
+        return _model_info(self._litellm, self._model_name)
 
     def _cost(self, response: Any, usage: Usage) -> float | None:
-        info = self._model_info
-        litellm_knows_price = bool(
-            info.get("input_cost_per_token") or info.get("output_cost_per_token")
-        )
-        if not litellm_knows_price:
+        if self.spec.price is not None:
+            return self.spec.price.cost(usage)
+        if not _litellm_price_known(self._model_info):
             return self.quirks.price.cost(usage) if self.quirks.price else None
         cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
         if cost is None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 import prompts
 from harness.agent_reply import AgentReply, parse_reply, reply_schema
@@ -34,15 +34,20 @@ CompletionHook = Callable[[], str | None]
 
 class Budgets(BaseModel):
     max_steps: int = 100
-    max_cost_usd: float | None = None
+    max_cost_usd: float | None = Field(
+        None, description="A reply of unknown price ends the run: the cap could not hold"
+    )
     max_wall_sec: float | None = None
     max_tokens: int | None = None
-    max_format_errors: int = 3
-    max_command_duration_sec: float = 60.0
+    max_format_errors: int = Field(3, description="Unusable replies in a row before stopping")
+    max_command_duration_sec: float = Field(
+        60.0, description="The longest wait per command; a wait ends early when the shell is idle"
+    )
 
 
 class LoopResult(BaseModel):
-    # completed | budget_exhausted:<which> | format_errors | model_error | terminal_error
+    # completed | budget_exhausted:<which> | format_errors | content_filtered | model_error
+    # | terminal_error
     status: str
     reason: str | None = None
     steps: int = 0
@@ -122,19 +127,28 @@ class AgentLoop:
         if parsed.reply is None:
             self._format_errors += 1
             left = self._budgets.max_format_errors - self._format_errors
+            # A reply the provider's safety filter withheld is not the model's malformed JSON.
+            blocked = reply.finish_reason == "content_filter" and not reply.content.strip()
             feedback = prompts.render(
-                "loop_parse_error", error=parsed.error, warnings=parsed.warnings, attempts_left=left
+                "loop_blocked" if blocked else "loop_parse_error",
+                error=parsed.error,
+                warnings=parsed.warnings,
+                attempts_left=left,
             )
             self._record(reply, None, [], feedback)
             if left <= 0:
-                self._result.reason = f"{self._format_errors} malformed replies in a row"
-                return "format_errors"
+                what = "safety-blocked" if blocked else "malformed"
+                self._result.reason = f"{self._format_errors} {what} replies in a row"
+                return "content_filtered" if blocked else "format_errors"
             return None
         self._format_errors = 0
         return self._act(reply, parsed.reply, parsed.warnings)
 
     def _act(self, reply: ModelReply, action: AgentReply, warnings: list[str]) -> str | None:
         limit = self._budgets.max_command_duration_sec
+        remaining = self._remaining_sec()
+        if remaining is not None:
+            limit = max(min(limit, remaining), 0.0)
         try:
             outputs = [
                 self._terminal.run(command.keystrokes, min(command.duration, limit))
@@ -156,7 +170,10 @@ class AgentLoop:
         else:
             self._confirming = False
             text = "".join(output.output for output in outputs)
-            observation = prompts.render("loop_observation", output=text, warnings=warnings)
+            running = next((o.waited_sec for o in reversed(outputs) if not o.became_idle), None)
+            observation = prompts.render(
+                "loop_observation", output=text, warnings=warnings, still_running_after=running
+            )
         self._record(reply, action, outputs, observation)
         return "completed" if done else None
 
@@ -196,16 +213,22 @@ class AgentLoop:
         request = {"role": "user", "content": prompts.render("loop_summarize")}
         history = self._messages
         summary = None
+        # What a replay needs to make the same calls: how they went, and the summary's usage.
+        details: dict[str, Any] = {"trigger": trigger, "messages_replaced": len(history)}
+        details["window_errors"] = 0
         for keep in (len(history), 6, 2):  # shrink what is summarized until it fits
             trimmed = history if keep >= len(history) else history[:1] + history[-keep:]
             try:
                 reply = self._model.complete([*trimmed, request], timeout_sec=self._remaining_sec())
             except ContextWindowError:
+                details["window_errors"] += 1
                 continue
-            except ModelError:
+            except ModelError as error:
+                details["model_error"] = str(error)
                 break
             self._account(reply)
             summary = reply.content
+            details["summary_metrics"] = reply.step_metrics().model_dump(exclude_none=True)
             break
         if summary is None:
             summary = "(no summary could be written; re-inspect the system before continuing)"
@@ -215,9 +238,7 @@ class AgentLoop:
             summary=summary,
             screen=self._terminal.screen(),
         )
-        self._trajectory.add_context_management_step(
-            summary, details={"trigger": trigger, "messages_replaced": len(history)}
-        )
+        self._trajectory.add_context_management_step(summary, details=details)
         self._messages = [{"role": "user", "content": handoff}]
         self._confirming = False
 
@@ -236,21 +257,30 @@ class AgentLoop:
         else:
             result.cost_usd = (result.cost_usd or 0.0) + reply.cost_usd
         if self._run_budget is not None:
-            self._run_budget.add(reply.cost_usd)
+            tokens = reply.usage.prompt_tokens + reply.usage.completion_tokens
+            self._run_budget.add(reply.cost_usd, tokens)
 
     def _remaining_sec(self) -> float | None:
+        """Seconds left for this agent: its own budget, and the run's (which other agents
+        share), whichever ends first. Model calls, retries and waits stay within it."""
+        run_left = self._run_budget.remaining_sec() if self._run_budget is not None else None
+        limits = [left for left in (self._own_remaining_sec(), run_left) if left is not None]
+        return min(limits) if limits else None
+
+    def _own_remaining_sec(self) -> float | None:
         if self._budgets.max_wall_sec is None:
             return None
         return self._budgets.max_wall_sec - (time.monotonic() - self._started)
 
     def _exhausted_budget(self) -> str | None:
         budgets, result = self._budgets, self._result
-        remaining = self._remaining_sec()
+        remaining = self._own_remaining_sec()
         checks = {
             "steps": result.steps >= budgets.max_steps,
             "wall_time": remaining is not None and remaining <= 0,
+            # Unknown is not free: a cap that cannot be counted has been reached.
             "cost": budgets.max_cost_usd is not None
-            and (result.cost_usd or 0.0) >= budgets.max_cost_usd,
+            and (not result.cost_known or (result.cost_usd or 0.0) >= budgets.max_cost_usd),
             "tokens": budgets.max_tokens is not None
             and result.prompt_tokens + result.completion_tokens >= budgets.max_tokens,
         }

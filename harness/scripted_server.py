@@ -64,6 +64,12 @@ really sent.
 
 When the script runs out the server answers 500 with a body that says so, so a test that
 asks for more turns than it scripted fails with that message instead of hanging.
+
+One server can also play many scripts at once, one per agent (``routes``): a request
+under ``/agents/<name>/`` (the name URL-quoted) is answered from the script of that name,
+the rest of its path routed as above, so each agent's ``api_base`` ends in
+``/agents/<name>/v1``. That is how a recorded build is replayed: every agent of every
+candidate gets back the replies it got the first time (``agents.factory.replay``).
 """
 
 from __future__ import annotations
@@ -82,7 +88,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, NamedTuple, Protocol
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import typer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -90,7 +96,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from harness.cli import run_cli
 from harness.errors import ConfigError
 from harness.fsio import read_model
-from harness.trajectory import Trajectory
+from harness.trajectory import Metrics, Trajectory
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +251,7 @@ class RecordedRequest(BaseModel):
     model: str | None = Field(None, description="The model the request names (body or path)")
     stream: bool = False
     body: dict[str, Any] = Field(default_factory=dict)
+    script: str | None = Field(None, description="The routed script that answered, if any")
 
 
 class ScriptPlayer:
@@ -312,32 +319,61 @@ def estimate_usage(turn: ScriptTurn, messages: list[Any]) -> ScriptUsage:
 
 
 def script_from_trajectory(trajectory: Trajectory | Path) -> Script:
-    """A script that replays a recorded run: each agent step's message becomes one turn.
+    """A script that replays a recorded run: every model call the agent made, in order.
 
-    Usage comes from the step's metrics where recorded, so replayed token accounting matches
-    the original run.
+    Each agent step's reply becomes one turn, with its recorded usage (so replayed token
+    counts and costs match the original), reasoning and finish reason (a reply cut at the
+    output limit, or withheld by a safety filter, is answered the same way). A history
+    summarization replays its calls too: the context-window errors that led to it, the
+    summary itself. A run that ended on a model error ends on one again.
     """
     if isinstance(trajectory, Path):
         trajectory = read_model(trajectory, Trajectory)
-    turns = []
+    turns: list[ScriptTurn] = []
     for step in trajectory.steps:
-        if step.source != "agent" or step.llm_call_count == 0:
-            continue
-        metrics = step.metrics
-        usage = ScriptUsage(
-            prompt_tokens=metrics.prompt_tokens if metrics else None,
-            completion_tokens=metrics.completion_tokens if metrics else None,
-            cached_tokens=metrics.cached_tokens if metrics else None,
-        )
-        turns.append(
-            ScriptTurn(
-                content=step.text,
-                reasoning_content=step.reasoning_content,
-                usage=usage,
-                cost_usd=metrics.cost_usd if metrics else None,
-            )
-        )
+        managed = (step.extra or {}).get("context_management")
+        if step.source == "system" and isinstance(managed, dict):
+            turns += _summary_turns(managed, step.text)
+        elif step.source == "agent" and step.llm_call_count != 0:
+            turns.append(_reply_turn(step.text, step.reasoning_content, step.metrics))
+    extra = trajectory.extra or {}
+    if extra.get("status") == "model_error":
+        turns.append(ScriptTurn(status=400, error_message=str(extra.get("reason") or "")))
     return Script(turns=turns)
+
+
+def _reply_turn(content: str, reasoning: str | None, metrics: Metrics | None) -> ScriptTurn:
+    extra = (metrics.extra if metrics else None) or {}
+    finish_reason = str(extra.get("finish_reason") or "stop")
+    usage = ScriptUsage(
+        prompt_tokens=metrics.prompt_tokens if metrics else None,
+        completion_tokens=metrics.completion_tokens if metrics else None,
+        cached_tokens=metrics.cached_tokens if metrics else None,
+        reasoning_tokens=extra.get("reasoning_tokens"),
+    )
+    if finish_reason == "content_filter" and not content:
+        # Rendered as each provider withholds a reply, so litellm reports it the same way.
+        return ScriptTurn(safety_block="reply", usage=usage)
+    return ScriptTurn(
+        content=content,
+        reasoning_content=reasoning,
+        usage=usage,
+        cost_usd=metrics.cost_usd if metrics else None,
+        finish_reason=finish_reason,
+    )
+
+
+def _summary_turns(managed: dict[str, Any], summary: str) -> list[ScriptTurn]:
+    """The model calls behind one summarization, as the loop records them."""
+    turns = []
+    if managed.get("trigger") == "context_window_error":
+        turns.append(ScriptTurn(context_window_error=True))  # the turn that overflowed
+    turns += [ScriptTurn(context_window_error=True)] * int(managed.get("window_errors") or 0)
+    if isinstance(managed.get("summary_metrics"), dict):
+        turns.append(_reply_turn(summary, None, Metrics.model_validate(managed["summary_metrics"])))
+    elif managed.get("model_error"):
+        turns.append(ScriptTurn(status=400, error_message=str(managed["model_error"])))
+    return turns
 
 
 def error_body(message: str, error_type: str, code: str | None = None) -> dict[str, Any]:
@@ -726,6 +762,22 @@ def _route(path: str) -> _Route | None:
     return None
 
 
+AGENT_ROUTE_PREFIX = "/agents/"
+
+
+def agent_route_base(root: str, name: str) -> str:
+    """The OpenAI-style ``api_base`` under which the server answers from script ``name``."""
+    return f"{root.rstrip('/')}{AGENT_ROUTE_PREFIX}{quote(name, safe='')}/v1"
+
+
+def _split_agent_route(path: str) -> tuple[str | None, str]:
+    """(script name, the rest of the path) for ``/agents/<name>/...``; (None, path) else."""
+    if not path.startswith(AGENT_ROUTE_PREFIX):
+        return None, path
+    name, _, rest = path[len(AGENT_ROUTE_PREFIX) :].partition("/")
+    return unquote(name), "/" + rest
+
+
 def _record(
     number: int,
     route: _Route,
@@ -768,8 +820,11 @@ def _record(
 class _ServerState:
     """Everything one server instance shares between its request threads."""
 
-    def __init__(self, script: Script, model_name: str) -> None:
+    def __init__(
+        self, script: Script, model_name: str, routes: Mapping[str, Script] | None = None
+    ) -> None:
         self.player = ScriptPlayer(script)
+        self.players = {name: ScriptPlayer(routed) for name, routed in (routes or {}).items()}
         self.model_name = model_name
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
@@ -805,8 +860,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         url = urlsplit(self.path)
-        route = _route(url.path)
-        if route is None:
+        script, api_path = _split_agent_route(url.path)
+        state = self.server.state
+        player = state.player if script is None else state.players.get(script)
+        route = _route(api_path)
+        if route is None or player is None:
             self._send_json(HTTPStatus.NOT_FOUND, error_body(f"no route {self.path}", "not_found"))
             return
         try:
@@ -820,18 +878,19 @@ class _Handler(BaseHTTPRequestHandler):
             message = "the scripted server streams Gemini replies only as SSE (?alt=sse)"
             self._send_json(HTTPStatus.BAD_REQUEST, route.wire.server_error(message))
             return
-        state = self.server.state
         with state.lock:
             number = len(state.requests) + 1
-            record = _record(number, route, url.path, query, dict(self.headers.items()), body)
+            record = _record(number, route, api_path, query, dict(self.headers.items()), body)
+            record = record.model_copy(update={"script": script})
             state.requests.append(body)
             state.headers.append(dict(self.headers.items()))
             state.recorded.append(record)
-        turn = state.player.next_turn()
+        turn = player.next_turn()
         if turn is None:
+            named = f" {script!r}" if script else ""
             message = (
-                f"scripted server: script exhausted — request #{number} arrived "
-                f"after all {state.player.served} scripted turns were served"
+                f"scripted server: script{named} exhausted — request #{number} arrived "
+                f"after all {player.served} scripted turns were served"
             )
             log.error(message)
             self._send_json(EXHAUSTED_STATUS, route.wire.server_error(message))
@@ -910,9 +969,14 @@ class ScriptedServer:
     """
 
     def __init__(
-        self, script: Script, *, port: int = 0, model_name: str = "scripted-model"
+        self,
+        script: Script | None = None,
+        *,
+        port: int = 0,
+        model_name: str = "scripted-model",
+        routes: Mapping[str, Script] | None = None,
     ) -> None:
-        self._state = _ServerState(script, model_name)
+        self._state = _ServerState(script or Script(), model_name, routes)
         self._httpd = _HTTPServer(("127.0.0.1", port), self._state)
         self._thread: threading.Thread | None = None
 
@@ -948,6 +1012,14 @@ class ScriptedServer:
     @property
     def turns_remaining(self) -> int:
         return self._state.player.remaining
+
+    def route_base(self, name: str) -> str:
+        """The OpenAI-style ``api_base`` of the routed script ``name``."""
+        return agent_route_base(f"http://127.0.0.1:{self.port}", name)
+
+    def routes_remaining(self) -> dict[str, int]:
+        """Turns each routed script has not served yet (a faithful replay leaves none)."""
+        return {name: player.remaining for name, player in self._state.players.items()}
 
     def start(self) -> ScriptedServer:
         # A short poll interval makes stop() (and so every test using the server) quick.

@@ -14,6 +14,7 @@ from agents.reconstruct.records import ReconstructionReport
 from harness.fsio import write_text_atomic
 from harness.task.folder import HarborTask, derive_task_id
 from harness.task.records import KETTLE_METADATA_KEY, TaskConfig
+from tools.projects.dockerfile import AGENT_USER, WORKDIR
 from tools.sessions.records import Candidate
 
 AGENT_TIMEOUT_SEC = 1800.0
@@ -40,6 +41,7 @@ def draft_config(
     spirit = qualification.task_spirit.strip().splitlines()
     description = (spirit[0] if spirit else candidate.first_prompt)[:200]
     language = reconstruction.language if reconstruction else candidate.hints.language
+    workdir = reconstruction.workdir if reconstruction else WORKDIR
     provenance: dict[str, Any] = {
         # The solving agent never sees task.toml; Harbor ignores [metadata].
         "agent_internet": False,
@@ -63,13 +65,17 @@ def draft_config(
                 **({"language": language} if language else {}),
                 KETTLE_METADATA_KEY: provenance,
             },
-            "verifier": {"timeout_sec": VERIFIER_TIMEOUT_SEC},
-            "agent": {"timeout_sec": AGENT_TIMEOUT_SEC},
+            # Harbor's strictest settings: the verifier in a fresh container of the image,
+            # given only the project folder the agent worked in (README: "Output: Harbor
+            # tasks" says what that costs a solution that changes installed packages).
+            "verifier": {"timeout_sec": VERIFIER_TIMEOUT_SEC, "environment_mode": "separate"},
+            "artifacts": [workdir],
+            "agent": {"timeout_sec": AGENT_TIMEOUT_SEC, "user": AGENT_USER},
             "environment": {
                 "build_timeout_sec": BUILD_TIMEOUT_SEC,
                 "cpus": 1,
                 "memory_mb": 4096,
-                "workdir": reconstruction.workdir if reconstruction else "/app",
+                "workdir": workdir,
             },
         }
     )

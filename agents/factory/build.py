@@ -37,7 +37,7 @@ from harness.settings import Settings
 from tools.report.html import write_reports
 from tools.report.records import BuildSummary
 from tools.repos.examples import ensure_example_repos, example_repo_map
-from tools.sessions.intake import IntakeError, load_sessions
+from tools.sessions.intake import IntakeError, IntakeResult, load_sessions
 from tools.sessions.records import Candidate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -51,10 +51,15 @@ def run_build(
     *,
     concurrency_given: bool,
     console: Console,
+    candidates: list[Candidate] | None = None,
 ) -> BuildSummary:
-    """Build every candidate of ``config`` into ``run_dir`` (resumed if it exists)."""
+    """Build every candidate of ``config`` into ``run_dir`` (resumed if it exists).
+
+    ``candidates`` given (a replay) are built instead of the sessions of ``config.inputs``.
+    """
     if config.model:
         config.model.require_api_key()
+        require_countable_budget(config)
     settings = Settings.from_env()
     engine = DockerEngine.connect()
     runner: Executor | None = None
@@ -67,10 +72,17 @@ def run_build(
         engine.reap_orphans()  # containers a crashed earlier run left behind
         stored = ledger.config()
         given_map = dict(config.repo_map)
-        _settle_inputs(config, stored, settings, console)
+        if candidates is None:
+            _settle_inputs(config, stored, settings, console)
         requalify = config.requalify or _repo_map_changed(stored, given_map)
         ledger.set_meta("config", config.model_copy(update={"requalify": False}).model_dump_json())
-        policies = make_policies(config.model, max_steps=config.max_steps)
+        policies = make_policies(
+            config.model,
+            max_steps=config.max_steps,
+            role_budget_usd=config.role_budget_usd,
+            role_budget_tokens=config.role_budget_tokens,
+            replay=config.replay_of is not None,
+        )
         gate = ApprovalGate(config.approve, ledger, console=console)
         if gate.mode != config.approve:
             console.print(
@@ -82,10 +94,14 @@ def run_build(
             config, run_dir, policies, engine, settings, ledger, gate,
             executor=runner, on_stage=_stage_printer(console),
         )  # fmt: skip
-        loaded = load_sessions(
-            [Path(path) for path in config.inputs],
-            config.repo_map,
-            format_hint=config.source_format,  # type: ignore[arg-type]
+        loaded = (
+            IntakeResult(candidates=candidates)
+            if candidates is not None
+            else load_sessions(
+                [Path(path) for path in config.inputs],
+                config.repo_map,
+                format_hint=config.source_format,  # type: ignore[arg-type]
+            )
         )
         for error in loaded.errors:
             console.print(f"[red]skipped[/red] {error.source}: {error.message}", highlight=False)
@@ -134,6 +150,22 @@ def run_build(
             f"python -m harness.approve {run_dir}, then rerun with --out {run_dir}"
         )
     return summary
+
+
+def require_countable_budget(config: BuildConfig) -> None:
+    """A dollar budget over calls nobody can price would silently not hold: refuse it."""
+    model = config.model
+    wants_dollars = config.budget_usd is not None or config.role_budget_usd is not None
+    if model is None or not wants_dollars or model.price_known():
+        return
+    if config.budget_tokens is not None and config.role_budget_usd is None:
+        return  # the token budget holds where dollars cannot be counted
+    option = "--budget-usd" if config.budget_usd is not None else "--role-budget-usd"
+    raise ConfigError(
+        f"{option} cannot be held: no price is known for {model.requested}",
+        "give its price with --price-in/--price-out (USD per million tokens) or --prices "
+        "FILE, or cap tokens with --budget-tokens instead",
+    )
 
 
 def _settle_inputs(

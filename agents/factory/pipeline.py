@@ -34,7 +34,7 @@ from harness.executors.base import Executor
 from harness.executors.folder_transfer import restore_folder
 from harness.executors.local import LocalExecutor
 from harness.fsio import read_model, write_model
-from harness.run_budget import SharedBudget
+from harness.run_budget import BudgetLimits, SharedBudget
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.image import TaskImages
@@ -44,6 +44,13 @@ from tools.sessions.records import Candidate
 log = logging.getLogger(__name__)
 
 StageEvent = Callable[[str, str, StageOutcome, float], None]
+
+# Why a model-driven stage does not start once the run's budget is spent.
+_SPENT = {
+    "run_cost": "run budget (--budget-usd) exhausted",
+    "run_tokens": "run token budget (--budget-tokens) exhausted",
+    "run_cost_unknown": "a model call had no known price, so --budget-usd could not be held",
+}
 
 
 class Pipeline:
@@ -67,7 +74,9 @@ class Pipeline:
         self._images = TaskImages(engine, settings)
         self._repos = RepoCache(settings.home / "repos")
         wall_sec = config.budget_minutes * 60 if config.budget_minutes is not None else None
-        self._costs = self.executor.budget(config.budget_usd, wall_sec)
+        self._costs = self.executor.budget(
+            BudgetLimits(usd=config.budget_usd, tokens=config.budget_tokens, wall_sec=wall_sec)
+        )
         self._stopping = threading.Event()
         self.out_of_time = False  # the run's wall-time budget ended it; a rerun continues
         self._stages = STAGES[: STAGES.index(config.last_stage) + 1]
@@ -153,8 +162,8 @@ class Pipeline:
         if exhausted == "run_wall_time":
             self.out_of_time = True  # leave the stage pending: a rerun goes on from here
             return None
-        if exhausted == "run_cost" and stage in ("reconstruct", "verifier"):
-            outcome = StageOutcome(status="failed", detail="run budget (--budget-usd) exhausted")
+        if exhausted in _SPENT and stage in ("reconstruct", "verifier"):
+            outcome = StageOutcome(status="failed", detail=_SPENT[exhausted])
             self.ledger.finish(candidate_id, stage, "failed", detail=outcome.detail)
             return outcome
         self.ledger.start(candidate_id, stage)

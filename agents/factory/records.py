@@ -56,13 +56,19 @@ class BuildConfig(BaseModel):
     concurrency: int = 1
     approve: ApproveMode = "prompt"
     budget_usd: float | None = None
+    budget_tokens: int | None = Field(None, description="Prompt + completion tokens, all agents")
     budget_minutes: float | None = None
+    role_budget_usd: float | None = Field(None, description="Each model-driven agent's cap")
+    role_budget_tokens: int | None = None
     last_stage: StageName = "publish"
     validation_repeats: int = 3
     retry_failed: bool = False
     max_steps: int = 60
     requalify: bool = Field(
         False, description="Qualify every candidate again (from fresh intake) on this rerun"
+    )
+    replay_of: str | None = Field(
+        None, description="A replay: the run folder whose recorded model replies are served"
     )
 
     @model_validator(mode="before")

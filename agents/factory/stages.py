@@ -227,11 +227,15 @@ def hidden_facts(run: CandidateRun) -> HiddenFacts:
             )
             fix_diff = fix_diff_text(repo, patch)
             near_misses = session_near_misses(candidate, repo, qualification.start_commit)
+    # An instruction the verifier writer rewrote must still carry the user's request.
+    verifier = run.context.workspace.verifier_path
+    rewritten = verifier.is_file() and read_model(verifier, VerifierReport).instruction_changed
     return HiddenFacts(
         fix_diff=fix_diff,
         fix_commit=qualification.fix_commit,
         start_commit=qualification.start_commit,
         near_misses=near_misses,
+        user_request=compose_instruction(run.context.candidate) if rewritten else None,
     )
 
 

@@ -3,30 +3,32 @@
 The agent works in kettle's base image with the repository at the start commit (the fix
 reachable), gets the project building and its tests running, reproduces the problem, and
 writes the environment's Dockerfile, solve.sh and a build report. When it says it is done,
-the host exports the start tree into the build context, builds the image, checks it for
-``.git``, applies solve.sh in a fresh container and runs the agent's test command; any
+the host exports the start tree into the build context, builds the image and re-checks
+every claim of the agent's report in fresh containers (``agents.reconstruct.recheck``):
+no ``.git``, the test command runs tests, the dependencies are installed, the reproduction
+fails at the start and passes after solve.sh, and solve.sh changes the project. Any
 failure goes back to the agent as its next observation.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 import shutil
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from agents.context import StageContext
+from agents.reconstruct.recheck import ReconstructionClaims, Rejected
 from agents.reconstruct.records import ReconstructionReport, ReconstructorOutput
 from agents.repo_in_sandbox import copy_repo
 from agents.subagent import OUTPUT_DIR, AgentSettings, ModelFactory, run_subagent
-from harness.errors import BuildError, KettleError, validation_problems
+from harness.errors import BuildError, validation_problems
 from harness.fsio import write_text_atomic
 from harness.sandbox.image_build import BuildRequest
 from harness.sandbox.ownership import LABEL
-from harness.sandbox.records import Sandbox, SandboxSpec
-from tools.projects.dockerfile import WORKDIR
+from harness.sandbox.records import Sandbox
+from tools.projects.dockerfile import AGENT_USER, WORKDIR, with_agent_user
 
 _LOG_TAIL_LINES = 40
 
@@ -83,7 +85,7 @@ class ModelReconstructor:
             try:
                 output = self._collect(sandbox, context)
                 self._try_environment(context, output)
-            except _Rejected as rejection:
+            except Rejected as rejection:
                 return str(rejection)
             accepted.append(output)
             return None
@@ -100,6 +102,7 @@ class ModelReconstructor:
                 "fix_commit": qualification.fix_commit,
                 "base_image": context.settings.base_image,
                 "workdir": WORKDIR,
+                "agent_user": AGENT_USER,
                 "output_schema": json.dumps(ReconstructorOutput.model_json_schema(), indent=2),
             },
             setup=setup,
@@ -128,6 +131,7 @@ class ModelReconstructor:
             start_commit=qualification.start_commit,
             fix_commit=qualification.fix_commit,
             test_command=output.test_command,
+            reproduction=output.reproduction,
             image=draft_image_tag(context),
             cost_usd=result.cost_usd,
             steps=result.steps,
@@ -138,17 +142,20 @@ class ModelReconstructor:
         draft = context.workspace.draft
         for required in ("environment/Dockerfile", "solution/solve.sh", "report.json"):
             if not sandbox.exec(["test", "-f", f"{OUTPUT_DIR}/{required}"]).ok:
-                raise _Rejected(f"{OUTPUT_DIR}/{required} is missing: write it, then finish.")
+                raise Rejected(f"{OUTPUT_DIR}/{required} is missing: write it, then finish.")
         try:
             output = ReconstructorOutput.model_validate_json(
                 sandbox.read_file(f"{OUTPUT_DIR}/report.json")
             )
         except ValidationError as error:
             problems = "; ".join(validation_problems(error, root="file"))
-            raise _Rejected(f"{OUTPUT_DIR}/report.json is not valid: {problems}") from error
+            raise Rejected(f"{OUTPUT_DIR}/report.json is not valid: {problems}") from error
         # The agent's environment files, except app/, which kettle exports from git itself.
         sandbox.exec(f"rm -rf {OUTPUT_DIR}/environment/app", user="0")
         sandbox.copy_out(f"{OUTPUT_DIR}/environment", draft / "environment")
+        # The agent's unprivileged user ([agent] user), as every kettle task has it.
+        dockerfile = draft / "environment" / "Dockerfile"
+        dockerfile.write_text(with_agent_user(dockerfile.read_text(), output.workdir))
         shutil.rmtree(draft / "solution", ignore_errors=True)
         sandbox.copy_out(f"{OUTPUT_DIR}/solution", draft / "solution")
         (draft / "solution" / "solve.sh").chmod(0o755)
@@ -157,39 +164,19 @@ class ModelReconstructor:
         return output
 
     def _try_environment(self, context: StageContext, output: ReconstructorOutput) -> None:
-        """Build the image, then check it the way validation will."""
+        """Build the image, then re-check every claim of the report against it."""
         try:
             tag = build_draft_image(context)
         except BuildError as error:
             tail = _tail(context.workspace.logs / "environment-build.log")
-            raise _Rejected(f"the Dockerfile does not build: {error.message}\n{tail}") from error
-        spec = SandboxSpec(
-            image=tag, run_id=context.run_id, role="reconstruct-check", network="none"
-        )
-        with context.engine.start(spec) as box:
-            found = box.exec("find / -xdev -name .git 2>/dev/null | head -5", timeout_sec=300)
-            if found.stdout.strip():
-                raise _Rejected(f"the image contains .git: {found.stdout.split()}; remove it.")
-            tests = box.exec(
-                ["bash", "-lc", f"cd {shlex.quote(output.workdir)} && {output.test_command}"],
-                timeout_sec=900,
-            )
-            if tests.exit_code == 127 or tests.timed_out:
-                raise _Rejected(
-                    f"the test command `{output.test_command}` cannot run in the image "
-                    f"(exit {tests.exit_code}):\n{_clip(tests.stdout + tests.stderr)}"
-                )
-            box.copy_in(context.workspace.draft / "solution", "/solution")
-            solved = box.exec(["bash", "/solution/solve.sh"], timeout_sec=600)
-            if not solved.ok:
-                raise _Rejected(
-                    f"solve.sh failed in a fresh container (exit {solved.exit_code}):\n"
-                    f"{_clip(solved.stdout + solved.stderr)}"
-                )
-
-
-class _Rejected(KettleError):
-    """The agent's work did not hold up on the host; the message goes back to the agent."""
+            raise Rejected(f"the Dockerfile does not build: {error.message}\n{tail}") from error
+        ReconstructionClaims(
+            context=context,
+            image=tag,
+            output=output,
+            solution_dir=context.workspace.draft / "solution",
+            start_tree=context.workspace.draft / "environment" / "app",
+        ).check()
 
 
 def _tail(path: Path) -> str:
@@ -198,7 +185,3 @@ def _tail(path: Path) -> str:
     except OSError:
         return ""
     return "\n".join(lines[-_LOG_TAIL_LINES:])
-
-
-def _clip(text: str, limit: int = 3000) -> str:
-    return text if len(text) <= limit else text[: limit // 2] + "\n[...]\n" + text[-limit // 2 :]

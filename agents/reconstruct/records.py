@@ -30,6 +30,9 @@ class ReconstructionReport(BaseModel):
     start_commit: str | None = None
     fix_commit: str | None = None
     test_command: str | None = Field(None, description="How the project's tests run in the image")
+    reproduction: str | None = Field(
+        None, description="A command that fails at the start state and passes after the fix"
+    )
     image: str | None = Field(None, description="Tag of the draft image the stage built")
     cost_usd: float | None = None
     steps: int = 0
@@ -40,6 +43,17 @@ class ReconstructorOutput(BaseModel):
 
     language: str = Field(description="Main language of the project, e.g. python, javascript")
     workdir: str = Field(WORKDIR, description="Where the project lives in the image")
-    test_command: str = Field(description="Shell command that runs the project's tests there")
-    dependencies: list[str] = Field(default_factory=list, description="Pinned, name==version")
+    test_command: str = Field(
+        description="Shell command, run in workdir, that runs the project's tests there and "
+        "prints the test runner's summary (kettle checks that it runs at least one test)"
+    )
+    reproduction: str = Field(
+        description="Shell command, run in workdir, that shows the user's problem: it exits "
+        "non-zero at the start state and 0 once solve.sh is applied (e.g. the one test that "
+        "fails, or a short script)"
+    )
+    dependencies: list[str] = Field(
+        default_factory=list,
+        description="Pinned, name==version, as installed in the image (kettle checks each)",
+    )
     obstacles: list[Obstacle] = Field(default_factory=list)

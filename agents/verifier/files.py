@@ -5,6 +5,7 @@
     kettle/judge.py          agents/verifier/judge.py, verbatim: checks, runs, judges
     kettle/plan.json         VerifierPlan: what to copy where, the exact runs, the expected tests
     kettle/runtime.sha256    the runtime the tests run on, as recorded at build time
+    kettle/runtime.owners.json  which installed distribution owns each of those files
     kettle/pytest.ini        (Python) the project's own pytest settings, fixed at build time
     kettle/files/<path>      the fix's test files, copied to /app/<path> before the runs
 
@@ -14,6 +15,7 @@ edit (a test file, a conftest.py, an ini file's ``addopts``, a stub on PATH) dec
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 from pathlib import Path
@@ -35,6 +37,7 @@ KETTLE_DIR = "kettle"
 JUDGE_FILE = f"{KETTLE_DIR}/judge.py"
 PLAN_FILE = f"{KETTLE_DIR}/plan.json"
 MANIFEST_FILE = f"{KETTLE_DIR}/runtime.sha256"
+OWNERS_FILE = f"{KETTLE_DIR}/{verifier_judge.OWNERS_FILE}"
 PYTEST_INI_FILE = f"{KETTLE_DIR}/pytest.ini"
 FILES_DIR = f"{KETTLE_DIR}/files"
 TESTS_MOUNT = "/tests"
@@ -216,6 +219,9 @@ def make_plan(
         interpreters=interpreters,
         hooks=facts.hooks,
         hook_dirs=facts.hook_dirs,
+        site_packages=facts.site_packages,
+        runner_distributions=facts.runner_distributions,
+        project_manifests=facts.project_manifests,
         files=[
             HiddenFile(source=f"files/{path}", target=f"{workdir}/{path}") for path in test_files
         ],
@@ -305,6 +311,7 @@ def write_tests_dir(
         JUDGE_FILE: Path(verifier_judge.__file__).read_bytes(),
         PLAN_FILE: (plan.model_dump_json(indent=2) + "\n").encode(),
         MANIFEST_FILE: "".join(f"{h}  {p}\n" for p, h in sorted(facts.runtime.items())).encode(),
+        OWNERS_FILE: (json.dumps(facts.owners, indent=0, sort_keys=True) + "\n").encode(),
     }
     if pytest_settings is not None:
         written[PYTEST_INI_FILE] = pytest_settings.encode()

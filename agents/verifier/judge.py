@@ -12,7 +12,8 @@ nothing the solving agent left behind can run inside it. Two commands:
     project installed.
 
 ``run PLAN``  (at verification time) checks that each interpreter path still leads to the
-    recorded binary and that the runtime matches the manifest, removes startup hooks and
+    recorded binary and that the runtime matches the manifest (telling tampering from a
+    legitimate dependency change, below), removes startup hooks and
     ``conftest.py`` files the image did not have, copies the hidden test files into the
     project (overwriting whatever is there), runs each test file with an
     absolute interpreter and a clean environment, parses the runner's own report (pytest
@@ -24,10 +25,23 @@ nothing the solving agent left behind can run inside it. Two commands:
 
 Outcomes are ``passed``, ``failed`` (failures and errors, including a file that does not
 import) and ``skipped``. A test that is expected but absent from the report failed.
+
+Tampering or a legitimate change? A solution may upgrade a dependency through the
+project's own manifest (``pyproject.toml``, ``requirements*.txt``, ...): the installed
+files of that package then differ from the manifest recorded at build time. Such a change
+is accepted, and said so in ``outcomes.json`` and on stdout, only when all of these hold:
+the package's files at build time are known (``runtime.owners.json``); it is not part of
+the interpreter, the standard library or the test runner (pytest, its plugins and their
+own dependencies stay exactly as built); its installed version differs from the built one;
+every file its new ``RECORD`` lists has the hash recorded there; and a dependency manifest
+of the project that changed since the build names it. Anything else (a patched module, a
+planted hook, a redirected interpreter, an edit in place) is tampering, with the reason.
 """
 
 from __future__ import annotations
 
+import base64
+import csv
 import hashlib
 import json
 import os
@@ -52,6 +66,15 @@ _ANSI_CODE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _TAP_DIRECTIVE = re.compile(r"(?<!\\)\s#\s*(SKIP|TODO)\b.*$", re.IGNORECASE)
 ID_SEPARATOR = "::"
 TITLE_SEPARATOR = " > "
+OWNERS_FILE = "runtime.owners.json"
+# The test runner itself: changed in any way, the verdict could not be trusted.
+RUNNER_DISTRIBUTIONS = ("pytest", "pluggy", "iniconfig")
+# The files through which a project declares its dependencies (at its top folder).
+MANIFEST_NAMES = (
+    "pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "Pipfile.lock", "poetry.lock",
+    "uv.lock", "pdm.lock", "package.json", "package-lock.json", "yarn.lock", "pnpm-lock.yaml",
+)  # fmt: skip
+_REQUIREMENTS_FILE = re.compile(r"^(.*[-_])?requirements([-_.].*)?\.(txt|in)$", re.IGNORECASE)
 
 
 def sha256_file(path: str) -> str:
@@ -245,7 +268,9 @@ def judge(expected: list[str] | None, outcomes: dict[str, str], problems: list[s
     not_passed = {test: outcomes.get(test, "absent") for test in expected}
     not_passed = {test: outcome for test, outcome in not_passed.items() if outcome != PASSED}
     if problems:
-        return {"reward": 0, "reason": "the runtime was tampered with", "not_passed": not_passed}
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        reason = f"the runtime was tampered with: {problems[0]}{more}"
+        return {"reward": 0, "reason": reason, "not_passed": not_passed}
     if not expected:
         return {"reward": 0, "reason": "no expected tests"}
     if not_passed:
@@ -278,8 +303,10 @@ def _interpreter(path: str) -> dict:
 def _python_paths(python: str) -> dict:
     code = (
         "import json, sysconfig, importlib.metadata as m; "
+        "eps = m.entry_points(group='pytest11'); "
         "print(json.dumps({'paths': sysconfig.get_paths(), 'plugins': sorted("
-        "{(e.name, e.value) for e in m.entry_points(group='pytest11')})}))"
+        "{(e.name, e.value) for e in eps}), 'plugin_dists': sorted("
+        "{e.dist.name for e in eps if getattr(e, 'dist', None)})}))"
     )
     output = subprocess.run(
         [python, "-I", "-c", code], capture_output=True, text=True, check=True, timeout=120
@@ -328,6 +355,16 @@ def scan(kind: str, workdir: str, venv: str | None) -> dict:
         for site in facts["site_packages"]:
             runtime += _walk_files(site, set())
             site_dirs.append(site)
+        hashed = set(runtime)
+        facts["owners"] = {
+            path: owner
+            for site in facts["site_packages"]
+            for path, owner in distribution_files(site).items()
+            if path in hashed
+        }
+        facts["runner_distributions"] = sorted(
+            {*RUNNER_DISTRIBUTIONS, *(normalize(d) for d in described.get("plugin_dists", []))}
+        )
     if kind == "node":
         node = shutil.which("node") or "/usr/bin/node"
         facts["node"] = _interpreter(node)
@@ -350,7 +387,103 @@ def scan(kind: str, workdir: str, venv: str | None) -> dict:
     present += hook_files([workdir], ("conftest.py", *HOOK_NAMES), recursive=True)
     facts["hooks"] = {path: sha256_file(path) for path in sorted(set(present))}
     facts["runtime"] = {path: sha256_file(path) for path in sorted(set(runtime))}
+    facts["project_manifests"] = {path: sha256_file(path) for path in manifest_files(workdir)}
     return facts
+
+
+def normalize(name: str) -> str:
+    """A distribution's name as packaging compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def manifest_files(workdir: str) -> list[str]:
+    """The project's dependency manifests: known names and requirements files, at its top."""
+    if not os.path.isdir(workdir):
+        return []
+    return [
+        os.path.join(workdir, name)
+        for name in sorted(os.listdir(workdir))
+        if (name in MANIFEST_NAMES or _REQUIREMENTS_FILE.match(name))
+        and os.path.isfile(os.path.join(workdir, name))
+    ]
+
+
+def _dist_info(folder: str) -> tuple[str, str] | None:
+    """(normalized name, version) of a ``*.dist-info`` folder, from its METADATA."""
+    fields: dict[str, str] = {}
+    try:
+        with open(os.path.join(folder, "METADATA"), encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip().lower(), value.strip())
+    except OSError:
+        return None
+    if "name" not in fields or "version" not in fields:
+        return None
+    return normalize(fields["name"]), fields["version"]
+
+
+def _record_entries(folder: str, site: str) -> list[tuple[str, str]]:
+    """(absolute path, ``sha256=...`` or "") of each file a ``RECORD`` lists."""
+    try:
+        with open(os.path.join(folder, "RECORD"), encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except OSError:
+        return []
+    return [
+        (os.path.normpath(os.path.join(site, row[0])), row[1] if len(row) > 1 else "")
+        for row in rows
+        if row and row[0]
+    ]
+
+
+def distribution_files(site: str) -> dict[str, str]:
+    """Every file an installed distribution in ``site`` owns, as ``name==version``."""
+    owners: dict[str, str] = {}
+    if not os.path.isdir(site):
+        return owners
+    for entry in sorted(os.listdir(site)):
+        folder = os.path.join(site, entry)
+        info = _dist_info(folder) if entry.endswith(".dist-info") else None
+        if info is None:
+            continue
+        owner = f"{info[0]}=={info[1]}"
+        for path, _digest in _record_entries(folder, site):
+            owners[path] = owner
+    return owners
+
+
+def installed(sites: list[str], name: str) -> tuple[str, str] | None:
+    """(version, dist-info folder) of distribution ``name`` installed now, if it is."""
+    for site in sites:
+        if not os.path.isdir(site):
+            continue
+        for entry in sorted(os.listdir(site)):
+            folder = os.path.join(site, entry)
+            info = _dist_info(folder) if entry.endswith(".dist-info") else None
+            if info is not None and info[0] == name:
+                return info[1], folder
+    return None
+
+
+def record_mismatches(folder: str, site: str) -> list[str]:
+    """Files of an installed distribution that do not match the hash its RECORD gives."""
+    wrong: list[str] = []
+    for path, digest in _record_entries(folder, site):
+        algorithm, _, expected = digest.partition("=")
+        if algorithm != "sha256":
+            continue  # RECORD itself, and .pyc files, carry no hash
+        try:
+            with open(path, "rb") as handle:
+                actual = hashlib.sha256(handle.read()).digest()
+        except OSError:
+            wrong.append(f"missing: {path}")
+            continue
+        if base64.urlsafe_b64encode(actual).rstrip(b"=").decode() != expected:
+            wrong.append(f"changed: {path}")
+    return wrong
 
 
 def _find_package(workdir: str, package: str) -> str | None:
@@ -409,6 +542,79 @@ def check_runtime(manifest: dict[str, str]) -> list[str]:
         if actual != digest:
             problems.append(f"changed: {path}")
     return problems
+
+
+def classify_changes(
+    problems: list[str], owners: dict[str, str], plan: dict
+) -> tuple[list[str], list[str]]:
+    """Split runtime changes into tampering (with the reason) and accepted dependency
+    changes (with what makes them legitimate); see the module's docstring."""
+    by_owner: dict[str, list[str]] = {}
+    tampering: list[str] = []
+    runner = set(plan.get("runner_distributions") or RUNNER_DISTRIBUTIONS)
+    for problem in problems:
+        owner = owners.get(problem.partition(": ")[2])
+        if owner is None:
+            tampering.append(f"{problem} (part of the interpreter or runtime, not a package)")
+        elif owner.partition("==")[0] in runner:
+            tampering.append(f"{problem} (the test runner, {owner}, must stay as built)")
+        else:
+            by_owner.setdefault(owner, []).append(problem)
+    accepted: list[str] = []
+    changed = changed_manifests(plan)
+    for owner, files in sorted(by_owner.items()):
+        why = _upgrade_refused(owner, plan, changed)
+        if why is None:
+            name, _, old = owner.partition("==")
+            new, _folder = installed(plan.get("site_packages", []), name) or ("?", "")
+            manifests = ", ".join(sorted(os.path.basename(path) for path in changed))
+            accepted.append(
+                f"{name} {old} -> {new}: the project's {manifests} declares it and its "
+                f"files match its RECORD ({len(files)} file(s) changed)"
+            )
+        else:
+            tampering += [f"{problem} ({why})" for problem in files]
+    return tampering, accepted
+
+
+def changed_manifests(plan: dict) -> list[str]:
+    """The project's dependency manifests that differ from the build (added ones too)."""
+    recorded = plan.get("project_manifests") or {}
+    changed = []
+    for path in sorted({*recorded, *manifest_files(plan["workdir"])}):
+        try:
+            digest = sha256_file(path)
+        except OSError:
+            digest = None
+        if digest != recorded.get(path):
+            changed.append(path)
+    return changed
+
+
+def _upgrade_refused(owner: str, plan: dict, changed: list[str]) -> str | None:
+    """Why a change to the files of distribution ``owner`` is not a legitimate upgrade."""
+    name, _, old = owner.partition("==")
+    found = installed(plan.get("site_packages", []), name)
+    if found is None:
+        return f"{name} was removed"
+    version, folder = found
+    if version == old:
+        return f"{name} {old} was changed in place, not upgraded"
+    site = os.path.dirname(folder)
+    mismatches = record_mismatches(folder, site)
+    if mismatches:
+        return f"{name} {version}'s files do not match its RECORD: {mismatches[0]}"
+    if not changed:
+        return f"{name} {old} -> {version} without a change to the project's dependency manifest"
+    word = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])")
+    for path in changed:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                if word.search(normalize(handle.read())):
+                    return None
+        except OSError:
+            continue
+    return f"{name} {old} -> {version}, but no changed manifest of the project names {name}"
 
 
 def check_interpreters(interpreters: list[dict]) -> list[str]:
@@ -566,7 +772,10 @@ def run(plan_path: str) -> int:
     logs = plan.get("logs_dir", "/logs/verifier")
     os.makedirs(logs, exist_ok=True)
     problems = check_interpreters(plan["interpreters"])
-    problems += check_runtime(read_manifest(os.path.join(plan_dir, plan["runtime_manifest"])))
+    changes = check_runtime(read_manifest(os.path.join(plan_dir, plan["runtime_manifest"])))
+    tampering, accepted = classify_changes(changes, _read_owners(plan_dir), plan)
+    problems += tampering
+    notes = _dependency_notes(plan, accepted)
     removed = remove_foreign_hooks(plan)
     outcomes: dict[str, str] = {}
     records: list[dict] = []
@@ -577,6 +786,8 @@ def run(plan_path: str) -> int:
     summary = {
         **verdict,
         "integrity_problems": problems,
+        "accepted_changes": accepted,
+        "notes": notes,
         "removed_hooks": removed,
         "runs": records,
         "tests": dict(sorted(outcomes.items())),
@@ -587,12 +798,38 @@ def run(plan_path: str) -> int:
         handle.write(f"{verdict['reward']}\n")
     for path in removed:
         print(f"removed a startup hook the image did not have: {path}")
+    for change in accepted:
+        print(f"accepted dependency change: {change}")
+    for note in notes:
+        print(f"note: {note}")
     for problem in problems[:20]:
         print(f"runtime tampered with: {problem}")
     print(f"reward {verdict['reward']}: {verdict['reason']}")
     for test, outcome in sorted(verdict.get("not_passed", {}).items())[:50]:
         print(f"  {outcome}: {test}")
     return 0
+
+
+def _read_owners(plan_dir: str) -> dict[str, str]:
+    try:
+        with open(os.path.join(plan_dir, OWNERS_FILE), encoding="utf-8") as handle:
+            return dict(json.load(handle))
+    except (OSError, ValueError):
+        return {}
+
+
+def _dependency_notes(plan: dict, accepted: list[str]) -> list[str]:
+    """Said when the project's manifest changed but the packages here are the image's."""
+    changed = changed_manifests(plan)
+    if not changed or accepted:
+        return []
+    names = ", ".join(os.path.basename(path) for path in changed)
+    return [
+        f"the solution changed the project's dependency manifest ({names}), but the packages "
+        "installed here are the image's: a verifier in a fresh copy of the image (Harbor's "
+        f"separate verifier) gets only {plan['workdir']} from the agent, so dependency "
+        "changes are not installed for the tests"
+    ]
 
 
 def main(argv: list[str]) -> int:

@@ -4,7 +4,9 @@ The agent works in a container of the draft image (the start state), with the up
 fix and its tests for reference. When it says it is done, its tests are copied into the
 draft and the whole environment is validated on the host (start state fails, oracle
 passes, exploits score 0, no leaks); the validation report is its next observation until
-everything passes or the budget ends.
+everything passes or the budget ends. An instruction it rewrites must still carry the
+user's request (``static:instruction_request``): the instruction as composed from the
+user's words is the reference, and it is put back whenever the agent's version is gone.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from agents.subagent import OUTPUT_DIR, AgentSettings, ModelFactory, run_subagen
 from agents.verifier.records import VerifierReport
 from harness.sandbox.records import Sandbox
 from tools.projects.paths import classify_path
+from tools.sessions.instruction import compose_instruction
 from tools.validation.validate import HARBOR_PARITY, HiddenFacts, validate_task
 
 
@@ -58,6 +61,11 @@ class ModelVerifierWriter:
             start_commit=qualification.start_commit,
         )
         accepted: list[int] = []
+        # The user's words as the reconstruct stage composed them: the reference any rewrite
+        # is held to, and the instruction again whenever the agent's is gone (or on a retry).
+        composed = compose_instruction(context.candidate)
+        (draft / "instruction.md").write_text(composed)
+        changed: list[bool] = [False]
 
         def setup(sandbox: Sandbox) -> None:
             sandbox.write_file("/kettle/instruction.md", (draft / "instruction.md").read_text())
@@ -73,14 +81,18 @@ class ModelVerifierWriter:
             shutil.rmtree(draft / "tests", ignore_errors=True)
             sandbox.copy_out(f"{OUTPUT_DIR}/tests", draft / "tests")
             (draft / "tests" / "test.sh").chmod(0o755)
-            if sandbox.exec(["test", "-f", f"{OUTPUT_DIR}/instruction.md"]).ok:
+            (draft / "instruction.md").write_text(composed)
+            changed[0] = sandbox.exec(["test", "-f", f"{OUTPUT_DIR}/instruction.md"]).ok
+            if changed[0]:
                 sandbox.copy_out(f"{OUTPUT_DIR}/instruction.md", draft / "instruction.md")
             with tempfile.TemporaryDirectory(prefix="kettle-feedback-") as scratch:
                 report = validate_task(
                     context.engine,
                     context.settings,
                     draft,
-                    hidden=hidden,
+                    hidden=hidden.model_copy(
+                        update={"user_request": composed if changed[0] else None}
+                    ),
                     out_dir=Path(scratch),
                     run_id=context.run_id,
                     repeats=self._feedback_repeats,
@@ -119,6 +131,7 @@ class ModelVerifierWriter:
                 status="failed",
                 message=f"the verifier agent ended before its tests validated ({result.status})",
                 test_files=tests,
+                instruction_changed=changed[0],
                 cost_usd=result.cost_usd,
                 steps=result.steps,
             )
@@ -127,6 +140,7 @@ class ModelVerifierWriter:
             status="ok",
             message=f"tests validated after {result.steps} steps",
             test_files=tests,
+            instruction_changed=changed[0],
             cost_usd=result.cost_usd,
             steps=result.steps,
         )

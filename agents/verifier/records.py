@@ -29,6 +29,9 @@ class VerifierReport(BaseModel):
         description="Tests that failed at the start only because their file did not load",
     )
     test_files: list[str] = Field(default_factory=list, description="Files under tests/")
+    instruction_changed: bool = Field(
+        False, description="The writer replaced instruction.md (validation re-checks it)"
+    )
     cost_usd: float | None = None
     steps: int = 0
 
@@ -59,6 +62,15 @@ class RuntimeFacts(BaseModel):
     hook_dirs: list[str]
     hooks: dict[str, str]
     runtime: dict[str, str]
+    owners: dict[str, str] = Field(
+        default_factory=dict, description="Runtime file -> the distribution owning it (name==ver)"
+    )
+    runner_distributions: list[str] = Field(
+        default_factory=list, description="The test runner's distributions: never to change"
+    )
+    project_manifests: dict[str, str] = Field(
+        default_factory=dict, description="The project's dependency manifests -> sha256"
+    )
 
     @property
     def plugin_modules(self) -> list[str]:
@@ -97,6 +109,13 @@ class VerifierPlan(BaseModel):
     runtime_manifest: str = "runtime.sha256"
     hooks: dict[str, str] = Field(description="Startup hooks the image had: path -> sha256")
     hook_dirs: list[str]
+    site_packages: list[str] = Field(
+        default_factory=list, description="Where installed distributions are looked up"
+    )
+    runner_distributions: list[str] = Field(default_factory=list)
+    project_manifests: dict[str, str] = Field(
+        default_factory=dict, description="Dependency manifests at build time: path -> sha256"
+    )
     files: list[HiddenFile]
     prepare: list[RunSpec] = Field(
         default_factory=list, description="Run first: the build the tests import (tsc, rollup)"
@@ -112,6 +131,9 @@ class JudgeRun(BaseModel):
     reason: str
     tests: dict[str, str] = Field(default_factory=dict)
     integrity_problems: list[str] = Field(default_factory=list)
+    accepted_changes: list[str] = Field(
+        default_factory=list, description="Dependency changes judged legitimate, and why"
+    )
     removed_hooks: list[str] = Field(default_factory=list)
     not_passed: dict[str, str] = Field(default_factory=dict)
     runs: list[dict[str, object]] = Field(default_factory=list)

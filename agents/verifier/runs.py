@@ -103,6 +103,7 @@ def run_judge(sandbox: DockerSandbox, tests_dir: Path) -> JudgeRun:
         reason=str(summary.get("reason", "")),
         tests=summary.get("tests", {}),
         integrity_problems=summary.get("integrity_problems", []),
+        accepted_changes=summary.get("accepted_changes", []),
         removed_hooks=summary.get("removed_hooks", []),
         not_passed=summary.get("not_passed", {}),
         runs=summary.get("runs", []),

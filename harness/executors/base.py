@@ -17,7 +17,7 @@ from typing import Literal, Protocol, TypeVar
 from pydantic import BaseModel, Field
 
 from harness.errors import ConfigError
-from harness.run_budget import SharedBudget
+from harness.run_budget import BudgetLimits, SharedBudget
 
 PayloadT = TypeVar("PayloadT")
 ResultT = TypeVar("ResultT")
@@ -57,7 +57,7 @@ class Executor(Protocol):
         """How many units can run at once (sandbox slots over the cluster)."""
         ...
 
-    def budget(self, budget_usd: float | None, wall_sec: float | None) -> SharedBudget:
+    def budget(self, limits: BudgetLimits) -> SharedBudget:
         """The run's budget, shared by every unit wherever it runs."""
         ...
 

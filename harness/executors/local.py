@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.executors.base import ExecutorKind, FolderJob, PayloadT, ResultT, RetryNote
-from harness.run_budget import RunBudget, SharedBudget
+from harness.run_budget import BudgetLimits, RunBudget, SharedBudget
 
 
 class LocalExecutor:
@@ -20,8 +20,8 @@ class LocalExecutor:
     def slots(self) -> int:
         return self._slots
 
-    def budget(self, budget_usd: float | None, wall_sec: float | None) -> SharedBudget:
-        return RunBudget(budget_usd, wall_sec)
+    def budget(self, limits: BudgetLimits) -> SharedBudget:
+        return RunBudget.of(limits)
 
     def run_in_folder(
         self,

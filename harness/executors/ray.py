@@ -52,7 +52,7 @@ from harness.executors.base import (
 from harness.executors.folder_transfer import pack_folder, restore_folder, unpack_folder
 from harness.fsio import file_lock
 from harness.machine.base_image import ensure_base_image
-from harness.run_budget import BudgetKind, RunBudget
+from harness.run_budget import BudgetKind, BudgetLimits, RunBudget
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 
@@ -142,13 +142,11 @@ class RayExecutor:
                 return True
         return False
 
-    def budget(self, budget_usd: float | None, wall_sec: float | None) -> RayBudget:
+    def budget(self, limits: BudgetLimits) -> RayBudget:
         # On the driver's own node: a worker node may be lost, the run's spending must not.
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
         keeper = (
-            ray.remote(_BudgetKeeper)
-            .options(num_cpus=0, scheduling_strategy=here)
-            .remote(budget_usd, wall_sec)
+            ray.remote(_BudgetKeeper).options(num_cpus=0, scheduling_strategy=here).remote(limits)
         )
         return RayBudget(keeper)
 
@@ -244,11 +242,11 @@ class RayExecutor:
 class _BudgetKeeper:
     """The actor holding a run's budget (one per run, on the cluster)."""
 
-    def __init__(self, budget_usd: float | None, wall_sec: float | None) -> None:
-        self._budget = RunBudget(budget_usd, wall_sec)
+    def __init__(self, limits: BudgetLimits) -> None:
+        self._budget = RunBudget.of(limits)
 
-    def add(self, dollars: float | None) -> None:
-        self._budget.add(dollars)
+    def add(self, dollars: float | None, tokens: int = 0) -> None:
+        self._budget.add(dollars, tokens)
 
     def spent(self) -> float:
         return self._budget.spent
@@ -269,9 +267,8 @@ class RayBudget:
     def __init__(self, keeper: Any) -> None:
         self._keeper = keeper
 
-    def add(self, dollars: float | None) -> None:
-        if dollars:
-            ray.get(self._keeper.add.remote(dollars))
+    def add(self, dollars: float | None, tokens: int = 0) -> None:
+        ray.get(self._keeper.add.remote(dollars, tokens))
 
     @property
     def spent(self) -> float:

@@ -66,6 +66,12 @@ def solver_factory(
     if not model:
         raise ConfigError("--agent terminus needs --model", "e.g. --model gemini-3")
     spec = ModelSpec.resolve(model, api_base)
+    if budgets is not None and budgets.max_cost_usd is not None and not spec.price_known():
+        # Unknown is not free: the first reply would end every trial.
+        raise ConfigError(
+            f"--max-cost cannot be held: no price is known for {spec.requested}",
+            "cap --max-tokens instead",
+        )
 
     def make_model() -> LiteLLMModel:
         return LiteLLMModel(spec, context_window=context_window)

@@ -8,8 +8,10 @@ then — isolate the outcome and run the tests:
 2. interpreters, tools and startup hooks the agent tampered with are put back from the
    image (harness/runner/integrity.py);
 3. ``shared`` mode starts the same container again; ``separate`` mode (``[verifier]
-   environment_mode = "separate"``, or ``TrialOptions``) commits the agent's filesystem
-   to a labelled snapshot image and verifies in a fresh container started from it;
+   environment_mode = "separate"``, or ``TrialOptions``) verifies in a fresh container:
+   of the task's image with the task's ``artifacts`` (the paths Harbor hands its separate
+   verifier) copied over from the agent's container, or, when the task names none, of a
+   labelled snapshot of the agent's whole filesystem;
 4. /logs/verifier is emptied, /tests copied in, test.sh runs, the reward is read.
 
 The trial folder is the record: ``config.json``, ``result.json`` (with a top-level
@@ -44,6 +46,7 @@ from harness.runner.solvers import DEFAULT_AGENT_TIMEOUT_SEC, Solver, SolverCont
 from harness.runner.verify import prepare_for_solver, run_verifier
 from harness.sandbox.container import DockerSandbox
 from harness.sandbox.engine import ContainerEvents, DockerEngine
+from harness.sandbox.records import SandboxSpec
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
 
@@ -160,7 +163,9 @@ class _Trial:
             self.phase = "isolate"
             mark = time.monotonic()
             guard = self._isolate(sandbox)
-            if mode == "separate":
+            if mode == "separate" and task.config.artifacts:
+                self._verify_artifacts(sandbox, spec, guard, mark)
+            elif mode == "separate":
                 snapshot = self.engine.snapshot(sandbox, task_id=task.task_id, run_id=self.run_id)
                 sandbox.close()
             else:
@@ -184,6 +189,27 @@ class _Trial:
         if result.reward is None:
             # A verifier that cannot produce a reward failed the trial: score it 0, say why.
             result.reward = 0.0
+
+    def _verify_artifacts(
+        self,
+        agent_box: DockerSandbox,
+        spec: SandboxSpec,
+        guard: integrity.GuardReport,
+        mark: float,
+    ) -> None:
+        """Harbor's separate verifier: a fresh container of the image, given the artifacts."""
+        verifier_spec = spec.model_copy(update={"role": "verifier"})
+        with (
+            self.engine.start(verifier_spec) as verifier_box,
+            self._events(verifier_box) as verifier_events,
+        ):
+            for entry in self.task.config.artifacts:
+                source = entry if isinstance(entry, str) else str(entry.get("source", ""))
+                if not agent_box.carry_to(verifier_box, source):
+                    self.result.notes.append(f"artifact {source} did not exist after the agent")
+            agent_box.close()
+            self.timings.isolate_sec = _since(mark)
+            self._verifier_phase(verifier_box, guard, verifier_events)
 
     @contextmanager
     def _events(self, sandbox: DockerSandbox) -> Iterator[ContainerEvents]:

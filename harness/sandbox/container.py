@@ -176,6 +176,32 @@ class DockerSandbox:
                 os.replace(extracted, destination)
 
     @translate_docker_errors
+    def carry_to(self, other: DockerSandbox, path: str) -> bool:
+        """Make ``path`` in ``other`` this sandbox's copy of it (owners and modes kept),
+        replacing what ``other`` had there, as Harbor hands an artifact to a separate
+        verifier. This sandbox may be stopped. False when ``path`` does not exist here."""
+        parent, _name = _split_container_path(path)
+        try:
+            stream, _stat = self._engine.api.get_archive(self._container_id, path)
+        except NotFound:
+            return False
+        with tempfile.TemporaryFile(prefix="kettle-artifact-") as spool:
+            for chunk in stream:
+                spool.write(chunk)
+            spool.seek(0)
+            # From /: the path may be the container's working directory.
+            cleared = other.exec(
+                ["sh", "-c", 'rm -rf -- "$1" && mkdir -p -- "$2"', "sh", path, parent],
+                timeout_sec=300,
+                user="0",
+                workdir="/",
+            )
+            if not cleared.ok:
+                raise SandboxError(f"cannot replace {path}: {cleared.stderr.strip()}")
+            self._engine.api.put_archive(other.id, parent, spool)
+        return True
+
+    @translate_docker_errors
     def write_file(self, path: str, content: bytes | str, mode: int = 0o644) -> None:
         parent, name = _split_container_path(path)
         self._mkdir(parent)

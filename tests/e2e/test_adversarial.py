@@ -4,6 +4,11 @@ The agent is scripted (scripted OpenAI-compatible server, real litellm, real Doc
 tmux, each example task's real verifier) and types each exploit into its terminal; every
 attempt is in its trajectory. Host-side decisions are code: an agent that follows a prompt
 injection to "write reward 1" gets a tampering flag, not a reward.
+
+The agent runs as root in the verifier's container (Harbor's defaults) unless a test says
+otherwise, so every exploit can really be made: kettle's runner must undo it. The example
+tasks' own settings (an unprivileged agent, a separate verifier) stop the battery even
+without the runner's help.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
 from tests.conftest import EXAMPLE_TASKS
 from tests.scripting import FAST_RETRY, PRICED_MODEL, done_twice, turn
+from tests.task_settings import with_harbors_default_settings
 
 EXAMPLES = sorted(p.name for p in EXAMPLE_TASKS.iterdir() if (p / "task.toml").is_file())
 SHIM = "printf '#!/bin/sh\\necho all tests passed\\nexit 0\\n'"
@@ -125,7 +131,17 @@ def adversarial_trial(
     docker_engine,
     run_id: str,
     options: TrialOptions | None = None,
+    *,
+    task_settings: str = "harbor_defaults",
 ) -> tuple[TrialResult, dict]:
+    """One trial of the scripted agent; ``task_settings`` "harbor_defaults" (a root agent
+    sharing the verifier's container) or "task" (the task's own, strict settings)."""
+    if task_dir.parent != tmp_path / "tasks":
+        copy = tmp_path / "tasks" / task_dir.name
+        shutil.copytree(task_dir, copy)
+        task_dir = copy
+    if task_settings == "harbor_defaults":
+        with_harbors_default_settings(task_dir)
     with ScriptedServer(Script(turns=turns)) as server:
 
         def make_model() -> LiteLLMModel:
@@ -230,3 +246,21 @@ def test_the_same_attempts_win_without_the_runners_isolation(
         docker_engine, test_run_id, harbor,
     )  # fmt: skip
     assert result.reward == 1.0
+
+
+def test_the_tasks_own_settings_stop_the_attempts_without_the_runners_isolation(
+    tmp_path: Path, docker_engine, test_run_id: str
+) -> None:
+    """The same battery and the same plain semantics, but the task's own settings: an
+    unprivileged agent, and a verifier in a fresh container given only /app. Nothing the
+    agent planted outside /app, or left running, reaches the tests."""
+    turns = [turn(exploit.keystrokes, analysis=exploit.name) for exploit in EXPLOITS]
+    harbor = TrialOptions(stop_agent_processes=False, restore_tools=False)
+    result, trajectory = adversarial_trial(
+        EXAMPLE_TASKS / "stash-kwargs-cache-key", [*turns, *done_twice()], tmp_path,
+        docker_engine, test_run_id, harbor, task_settings="task",
+    )  # fmt: skip
+    assert result.error is None and result.reward == 0.0, result.verifier_result
+    assert result.verifier_mode == "separate"
+    seen = json.dumps(trajectory["steps"])
+    assert "Permission denied" in seen

@@ -4,22 +4,40 @@ real Docker, real git, and the host-side checks that feed back into the loop."""
 from __future__ import annotations
 
 import json
-import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from agents.context import StageContext
+from agents.factory.assemble import draft_config, write_draft_config
 from agents.qualify.baseline import qualify_baseline
 from agents.qualify.model import ModelQualifier
 from agents.reconstruct.model import ModelReconstructor
+from agents.reconstruct.records import ReconstructionReport
 from agents.subagent import AgentSettings
 from agents.verifier.model import ModelVerifierWriter
 from harness.llm import LiteLLMModel, ModelSpec
 from harness.sandbox.engine import DockerEngine
 from harness.scripted_server import Script, ScriptedServer
-from tests.factory_helpers import example_candidates, stage_context
+from tests.conftest import TEST_RUN_ID
+from tests.factory_helpers import stage_context
+from tests.ledgerline_model import (
+    DOCKERFILE_BROKEN,
+    DOCKERFILE_FIXED,
+    REPRODUCTION,
+    STRONG_TEST,
+    WEAK_TEST,
+    changed_files,
+    ledgerline,
+    ledgerline_fix,
+    qualification_json,
+    report,
+    write_file,
+)
 from tests.scripting import FAST_RETRY, PRICED_MODEL, done_twice, turn
-from tools.repos.examples import example_shas
+from tools.sessions.instruction import compose_instruction
 
 
 @pytest.fixture(autouse=True)
@@ -31,49 +49,15 @@ def _no_real_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 OUTPUT = "/kettle/out/qualification.json"
 
 
-def write_file(path: str, content: str) -> str:
-    """Keystrokes that write a file with a quoted heredoc, as a model would."""
-    return f"mkdir -p $(dirname {path}) && cat > {path} <<'KETTLE_EOF'\n{content}\nKETTLE_EOF\n"
-
-
-def agent_settings(server: ScriptedServer) -> tuple[AgentSettings, object]:
-    settings = AgentSettings(model=ModelSpec.resolve(PRICED_MODEL, server.base_url), max_steps=20)
+def agent_settings(server: ScriptedServer, max_steps: int = 20) -> tuple[AgentSettings, object]:
+    settings = AgentSettings(
+        model=ModelSpec.resolve(PRICED_MODEL, server.base_url), max_steps=max_steps
+    )
 
     def make_model() -> LiteLLMModel:
         return LiteLLMModel(ModelSpec.resolve(PRICED_MODEL, server.base_url), retry=FAST_RETRY)
 
     return settings, make_model
-
-
-def ledgerline(tmp_path: Path) -> tuple[object, list[str], Path]:
-    repos = tmp_path / "repos"
-    candidate = example_candidates(repos)["claude_code"]
-    return candidate, example_shas(repos / "ledgerline"), repos / "ledgerline"
-
-
-def changed_files(repo: Path, commit: str) -> list[str]:
-    out = subprocess.run(
-        ["git", "-C", str(repo), "diff-tree", "--no-commit-id", "--name-only", "-r", commit],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    return out.split()
-
-
-def qualification_json(fix_commit: str, fix_files: list[str]) -> str:
-    return json.dumps(
-        {
-            "verdict": "qualified",
-            "task_spirit": "Bank exports write debits as (45.00) or 250.00-; the user wants "
-            "them parsed as negative amounts while plain amounts keep working.",
-            "fix_commit": fix_commit,
-            "license": "MIT",
-            "fix_files": fix_files,
-            "fix_changes_tests": True,
-            "disqualifiers": [],
-            "evidence": ["commit 07 changes parse.py and adds tests for both notations"],
-            "confidence": 0.9,
-        }
-    )
 
 
 def test_model_qualifier_writes_a_qualification_that_survives_the_recheck(
@@ -140,118 +124,140 @@ def test_an_agent_stops_when_the_runs_dollar_budget_is_spent(
     assert qualification.verdict == "needs_human"  # no answer from the model: a human decides
 
 
-DOCKERFILE_BROKEN = """ARG BASE_IMAGE=kettle/base:bookworm
-FROM ${BASE_IMAGE}
-RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install pytest==9.2.0
-RUN this-command-does-not-exist
-WORKDIR /app
-COPY app/ /app/
-"""
-
-DOCKERFILE_FIXED = """ARG BASE_IMAGE=kettle/base:bookworm
-FROM ${BASE_IMAGE}
-RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install pytest==9.2.0 setuptools==84.2.1
-ENV PATH=/opt/venv/bin:$PATH
-WORKDIR /app
-COPY app/ /app/
-RUN pip install --no-build-isolation -e /app
-"""
-
-REPORT = json.dumps(
-    {
-        "language": "python",
-        "workdir": "/app",
-        "test_command": "python -m pytest -q",
-        "dependencies": ["pytest==9.2.0", "setuptools==84.2.1"],
-        "obstacles": [{"summary": "no lock file", "resolution": "pinned pytest by hand"}],
-    }
-)
-
-WEAK_TEST = "#!/bin/bash\nmkdir -p /logs/verifier\necho 1 > /logs/verifier/reward.txt\n"
-
-# Runs hidden copies of the upstream tests (and the conftest they need) from a fresh
-# folder outside the project, with positive evidence from JUnit: a nop, a planted conftest,
-# pytest.ini, plugin or stub binary cannot make it write 1.
-STRONG_TEST = r"""#!/bin/bash
-mkdir -p /logs/verifier
-echo 0 > /logs/verifier/reward.txt
-run=$(mktemp -d /tmp/kettle-verify.XXXXXX)
-cp /tests/conftest.py /tests/test_parse.py "$run"/
-cd "$run"
-PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 /opt/venv/bin/python -I -m pytest -c /dev/null \
-    -p no:cacheprovider --confcutdir="$run" --rootdir="$run" -q \
-    --junitxml=/logs/verifier/junit.xml "$run"/test_parse.py
-status=$?
-summary=$(grep -o '<testsuite [^>]*>' /logs/verifier/junit.xml 2>/dev/null | head -n 1)
-if [ "$status" -eq 0 ] && [[ "$summary" == *' errors="0" failures="0" skipped="0"'* ]] \
-    && [[ "$summary" != *'tests="0"'* ]]; then
-    echo 1 > /logs/verifier/reward.txt
-fi
-echo "pytest exit status: $status; junit: $summary"
-"""
+@dataclass
+class Reconstructed:
+    context: StageContext
+    reconstruction: ReconstructionReport
+    feedback: list[str]  # what the agent was told after each rejected "done"
+    repo: Path
 
 
-@pytest.mark.slow
-def test_reconstruct_and_verifier_agents_learn_from_validation_feedback(
-    tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
-) -> None:
+@pytest.fixture(scope="module")
+def reconstructed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reconstructed]:
+    """The model reconstructor on ledgerline, with five bad claims planted in turn, each
+    fixed on the next turn: a Dockerfile that does not build, a test command that runs no
+    test, a reproduction that passes at the start, a solve.sh that changes nothing, and a
+    solve.sh that changes the code without fixing it."""
+    tmp_path = tmp_path_factory.mktemp("reconstruct")
+    engine = DockerEngine.connect()
     candidate, shas, repo = ledgerline(tmp_path)
-    context = stage_context(candidate, tmp_path / "run", docker_engine, test_run_id)
+    context = stage_context(candidate, tmp_path / "run", engine, TEST_RUN_ID)
     context.qualification, context.candidate = qualify_baseline(candidate, context.repos)
     assert context.qualification.fix_commit == shas[6]
-    fix_diff = subprocess.run(
-        ["git", "-C", str(repo), "diff", shas[4], shas[6], "--", "src"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    solve = f"#!/bin/bash\nset -euo pipefail\ncd /app\npatch -p1 <<'PATCH'\n{fix_diff}PATCH"
-    upstream_test = (repo / "tests" / "test_parse.py").read_text()
-    upstream_conftest = (repo / "tests" / "conftest.py").read_text()
+    instruction = compose_instruction(context.candidate)
+    write_draft_config(  # as the reconstruct stage does before its policy runs
+        context.workspace,
+        draft_config(context.candidate, context.qualification, None, PRICED_MODEL),
+        instruction,
+    )
     out = "/kettle/out"
-    reconstruct_turns = [
+    turns = [
         turn("git log --oneline | head -5 && ls\n"),
         turn(
             write_file(f"{out}/environment/Dockerfile", DOCKERFILE_BROKEN),
-            write_file(f"{out}/solution/solve.sh", solve),
-            write_file(f"{out}/report.json", REPORT),
+            write_file(f"{out}/solution/solve.sh", ledgerline_fix(repo, shas)),
+            write_file(f"{out}/report.json", report(test_command="python -m pytest -q -k nope")),
             write_file(f"{out}/build_report.md", "# Build report\nNo surprises."),
         ),
-        *done_twice(),  # rejected: the Dockerfile does not build
+        *done_twice(),  # 1: the Dockerfile does not build
         turn(write_file(f"{out}/environment/Dockerfile", DOCKERFILE_FIXED)),
+        *done_twice(),  # 2: the test command selects no test
+        turn(
+            write_file(
+                f"{out}/report.json",
+                report(reproduction="python -c 'import ledgerline.parse'"),
+            )
+        ),
+        *done_twice(),  # 3: the reproduction passes at the start state
+        turn(
+            write_file(f"{out}/report.json", report()),
+            write_file(f"{out}/solution/solve.sh", "#!/bin/bash\necho patched\n"),
+        ),
+        *done_twice(),  # 4: solve.sh exits 0 and changes nothing
+        turn(
+            write_file(
+                f"{out}/solution/solve.sh",
+                "#!/bin/bash\necho '# parse debits' >> /app/src/ledgerline/parse.py\n",
+            )
+        ),
+        *done_twice(),  # 5: solve.sh changes the code but does not fix the problem
+        turn(write_file(f"{out}/solution/solve.sh", ledgerline_fix(repo, shas))),
         *done_twice(),
     ]
-    verifier_turns = [
+    rejected_after = [3, 6, 9, 12, 15]  # the turn whose "done" was checked and rejected
+    try:
+        with ScriptedServer(Script(turns=turns)) as server:
+            settings, make_model = agent_settings(server, max_steps=30)
+            reconstruction = ModelReconstructor(settings, make_model).reconstruct(context)
+            feedback = [server.requests[n + 1]["messages"][-1]["content"] for n in rejected_after]
+        config = draft_config(context.candidate, context.qualification, reconstruction, "model")
+        write_draft_config(context.workspace, config, instruction)
+        yield Reconstructed(context, reconstruction, feedback, repo)
+    finally:
+        engine.close()
+
+
+@pytest.mark.slow
+def test_each_false_claim_of_the_reconstructor_is_caught_and_fed_back(
+    reconstructed: Reconstructed,
+) -> None:
+    reconstruction, feedback = reconstructed.reconstruction, reconstructed.feedback
+    assert reconstruction.status == "ok", reconstruction.message
+    assert "does not build" in feedback[0] and "this-command-does-not-exist" in feedback[0]
+    assert "`python -m pytest -q -k nope` at the start state ran no test" in feedback[1]
+    assert "deselected" in feedback[1]
+    assert "passes (exit 0) at the start state" in feedback[2]
+    assert "solve.sh exits 0 but changes no file under /app" in feedback[3]
+    assert "after solve.sh, the reproduction" in feedback[4] and "still fails" in feedback[4]
+    assert "AssertionError" in feedback[4]
+    assert reconstruction.reproduction == REPRODUCTION
+    assert reconstruction.image and reconstruction.obstacles[0].summary == "no lock file"
+    workspace = reconstructed.context.workspace
+    assert "No surprises" in workspace.build_report_path.read_text()
+    dockerfile = (workspace.draft / "environment" / "Dockerfile").read_text()
+    assert dockerfile.startswith(DOCKERFILE_FIXED) and "useradd" in dockerfile
+
+
+@pytest.mark.slow
+def test_the_verifier_writer_learns_from_validation_and_keeps_the_users_request(
+    reconstructed: Reconstructed,
+) -> None:
+    context, reconstruction = reconstructed.context, reconstructed.reconstruction
+    repo = reconstructed.repo
+    upstream_test = (repo / "tests" / "test_parse.py").read_text()
+    upstream_conftest = (repo / "tests" / "conftest.py").read_text()
+    composed = compose_instruction(context.candidate)
+    out = "/kettle/out"
+    turns = [
         turn("ls /kettle /kettle/upstream_tests/tests\n"),
         turn(write_file(f"{out}/tests/test.sh", WEAK_TEST)),
-        *done_twice(),  # rejected: the start state passes a verifier that always says 1
+        *done_twice(),  # 1: the start state passes a verifier that always says 1
         turn(
             write_file(f"{out}/tests/test.sh", STRONG_TEST),
             write_file(f"{out}/tests/test_parse.py", upstream_test),
             write_file(f"{out}/tests/conftest.py", upstream_conftest),
+            write_file(f"{out}/instruction.md", "Make the ledger report faster, please."),
+        ),
+        *done_twice(),  # 2: the instruction no longer carries the user's request
+        turn(
+            write_file(
+                f"{out}/instruction.md",
+                composed + "\nBoth notations mark debits: they are negative amounts.",
+            )
         ),
         *done_twice(),
     ]
-    workspace = context.workspace
-    workspace.draft.mkdir(parents=True)
-    (workspace.draft / "instruction.md").write_text(
-        "Debits in my bank export look like (45.00) or 250.00-; please parse them as negative.\n"
-    )
-    (workspace.draft / "task.toml").write_text('[environment]\nworkdir = "/app"\n')
-
-    with ScriptedServer(Script(turns=reconstruct_turns)) as server:
+    with ScriptedServer(Script(turns=turns)) as server:
         settings, make_model = agent_settings(server)
-        reconstruction = ModelReconstructor(settings, make_model).reconstruct(context)
-        build_feedback = server.requests[4]["messages"][-1]["content"]
-    assert reconstruction.status == "ok", reconstruction.message
-    assert "does not build" in build_feedback and "this-command-does-not-exist" in build_feedback
-    assert reconstruction.image and reconstruction.obstacles[0].summary == "no lock file"
-    assert "No surprises" in workspace.build_report_path.read_text()
-
-    with ScriptedServer(Script(turns=verifier_turns)) as server:
-        settings, make_model = agent_settings(server)
-        report = ModelVerifierWriter(settings, make_model).write_verifier(context, reconstruction)
-        validation_feedback = server.requests[4]["messages"][-1]["content"]
-    assert report.status == "ok", report.message
-    assert "start_state" in validation_feedback
-    assert sorted(report.test_files) == ["conftest.py", "test.sh", "test_parse.py"]
-    trajectory = json.loads((workspace.trajectories / "verifier.json").read_text())
+        written = ModelVerifierWriter(settings, make_model).write_verifier(context, reconstruction)
+        feedback = [server.requests[n]["messages"][-1]["content"] for n in (4, 7)]
+    assert written.status == "ok", written.message
+    assert "start_state" in feedback[0]
+    assert "static:instruction_request" in feedback[1]
+    assert "no longer carries the user's request" in feedback[1]
+    assert written.instruction_changed
+    instruction = (context.workspace.draft / "instruction.md").read_text()
+    assert instruction.startswith(composed.rstrip()) and "negative amounts" in instruction
+    assert sorted(written.test_files) == ["conftest.py", "test.sh", "test_parse.py"]
+    trajectory = json.loads((context.workspace.trajectories / "verifier.json").read_text())
     assert trajectory["extra"]["status"] == "completed"

@@ -1,11 +1,16 @@
 """kettle's tasks under Harbor's own runner: the reference implementation of the format.
 
+Every task kettle ships or publishes passes Harbor's linter with every rule selected and
+scores oracle 1.0 / nop 0.0 under Harbor's runner with its strictest settings: the agent as
+an unprivileged user, the verifier in a fresh container given only the project folder.
+
 Harbor is installed by `python -m harness.setup --harbor` (the README's test command does
 it); without it these tests skip and say so.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +19,9 @@ import pytest
 
 from harness.machine.harbor import harbor_python, harbor_trial
 from harness.settings import Settings
+from harness.task.folder import HarborTask
 from tests.conftest import EXAMPLE_TASKS, REPO_ROOT
+from tools.validation.harbor_lint import check_harbor_lint
 
 pytestmark = pytest.mark.harbor
 EXAMPLES = sorted(p for p in EXAMPLE_TASKS.iterdir() if (p / "task.toml").is_file())
@@ -35,11 +42,38 @@ def harbor_reward(harbor: Path, task: Path, agent: str, jobs: Path) -> float | N
     return trial.reward
 
 
+def lint_findings(harbor: Path, task: Path) -> list[str]:
+    check = check_harbor_lint(task, harbor.parent / "python")
+    return [] if check.passed else [str(f["rule"]) for f in check.evidence.get("findings", [])]
+
+
 @pytest.mark.parametrize("task", EXAMPLES, ids=[p.name for p in EXAMPLES])
-def test_example_task_scores_one_with_harbors_oracle(
-    harbor: Path, task: Path, tmp_path: Path
+def test_example_task_passes_harbors_strictest_lint(harbor: Path, task: Path) -> None:
+    assert lint_findings(harbor, task) == []
+
+
+@pytest.mark.parametrize("task", EXAMPLES, ids=[p.name for p in EXAMPLES])
+@pytest.mark.parametrize(("agent", "reward"), [("oracle", 1.0), ("nop", 0.0)])
+def test_example_task_scores_oracle_one_and_nop_zero_with_a_separate_verifier(
+    harbor: Path, task: Path, agent: str, reward: float, tmp_path: Path
 ) -> None:
-    assert harbor_reward(harbor, task, "oracle", tmp_path / "jobs") == 1.0
+    config = HarborTask.load(task).config
+    assert config.verifier.environment_mode == "separate" and config.agent.user == "agent"
+    assert harbor_reward(harbor, task, agent, tmp_path / "jobs") == reward
+
+
+def test_harbors_findings_are_a_failed_validation_check(harbor: Path, tmp_path: Path) -> None:
+    task = tmp_path / "task"
+    shutil.copytree(EXAMPLES[0], task)
+    config = task / "task.toml"
+    text = config.read_text()
+    config.write_text(
+        text.replace('environment_mode = "separate"\n', "").replace('user = "agent"\n', "")
+    )
+    check = check_harbor_lint(task, harbor.parent / "python")
+    assert not check.passed
+    assert "[root-agent] task.toml" in check.message and "[shared-verifier]" in check.message
+    assert lint_findings(harbor, task) == ["root-agent", "shared-verifier"]
 
 
 def test_tasks_the_factory_publishes_run_under_harbor(harbor: Path, tmp_path: Path) -> None:
@@ -54,5 +88,6 @@ def test_tasks_the_factory_publishes_run_under_harbor(harbor: Path, tmp_path: Pa
     published = sorted((run_dir / "tasks").iterdir())
     assert len(published) == 2
     for task in published:
+        assert lint_findings(harbor, task) == []
         assert harbor_reward(harbor, task, "oracle", tmp_path / f"{task.name}-oracle") == 1.0
         assert harbor_reward(harbor, task, "nop", tmp_path / f"{task.name}-nop") == 0.0

@@ -173,13 +173,10 @@ def test_no_phase_of_a_trial_sees_the_docker_socket(
 def test_non_root_agent_user_cannot_write_where_the_verifier_writes(
     tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
 ) -> None:
-    task_dir = copy_task(tmp_path)
-    dockerfile = task_dir / "environment" / "Dockerfile"
-    dockerfile.write_text(dockerfile.read_text() + "RUN chown -R 1000:1000 /app\n")
-    edit_toml(task_dir, "[agent]\n", '[agent]\nuser = "1000"\n')
+    task_dir = copy_task(tmp_path)  # its [agent] user is "agent", who owns /app
     probe = CommandSolver(
         "as-user",
-        "id -u; mkdir -p /logs/verifier 2>&1 || echo no-verifier-dir; "
+        "id -un; mkdir -p /logs/verifier 2>&1 || echo no-verifier-dir; "
         "echo 1 > /logs/verifier/reward.txt 2>&1 || echo no-reward; "
         "touch /logs/agent/mine && echo agent-logs-writable; "
         "mkdir /tests 2>&1 || echo no-tests-dir; "
@@ -188,7 +185,7 @@ def test_non_root_agent_user_cannot_write_where_the_verifier_writes(
     )
     result = trial(task_dir, probe, tmp_path, docker_engine, test_run_id)
     log = agent_log(tmp_path, "as-user")
-    assert log.splitlines()[1] == "1000"
+    assert log.splitlines()[1] == "agent"
     for line in ("no-verifier-dir", "no-reward", "agent-logs-writable", "no-tests-dir"):
         assert line in log, log
     assert "no-root-home" in log and "no-su" in log
@@ -303,11 +300,34 @@ def test_verifier_sees_the_agents_files_but_none_of_its_processes(
     assert not docker_engine.kettle_snapshots(test_run_id), "the snapshot image is removed"
 
 
+def test_a_separate_verifier_gets_a_fresh_image_and_only_the_tasks_artifacts(
+    tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
+) -> None:
+    task_dir = copy_task(tmp_path)  # artifacts = ["/app"], as Harbor hands them over
+    (task_dir / "tests" / "test.sh").write_text(
+        "#!/bin/bash\nmkdir -p /logs/verifier\n"
+        "cat /app/marker > /logs/verifier/marker.txt 2>&1\n"
+        "ls /tmp/outside-app > /logs/verifier/outside.txt 2>&1\n"
+        "stat -c %U /app/marker > /logs/verifier/owner.txt\n"
+        "echo 1 > /logs/verifier/reward.txt\n"
+    )
+    agent = CommandSolver(
+        "writes-two-places", "echo agent-was-here > /app/marker; echo x > /tmp/outside-app"
+    )
+    result = trial(task_dir, agent, tmp_path, docker_engine, test_run_id)
+    assert result.verifier_mode == "separate" and result.reward == 1.0
+    verifier_dir = tmp_path / "trial" / "verifier"
+    assert (verifier_dir / "marker.txt").read_text().strip() == "agent-was-here"
+    assert "No such file" in (verifier_dir / "outside.txt").read_text()
+    assert (verifier_dir / "owner.txt").read_text().strip() == "agent"  # owners are kept
+    assert not docker_engine.kettle_snapshots(test_run_id), "no snapshot: a fresh image"
+
+
 def test_task_can_ask_for_a_separate_verifier_and_its_snapshot_is_labelled(
     tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
 ) -> None:
-    task_dir = copy_task(tmp_path)
-    edit_toml(task_dir, "[verifier]\n", '[verifier]\nenvironment_mode = "separate"\n')
+    task_dir = copy_task(tmp_path)  # environment_mode = "separate" ...
+    edit_toml(task_dir, 'artifacts = ["/app"]\n', "")  # ... naming no artifacts: a snapshot
     result = trial(
         task_dir, OracleSolver(), tmp_path, docker_engine, test_run_id,
         TrialOptions(keep_snapshot=True),
@@ -389,6 +409,7 @@ def test_an_agent_that_stops_its_own_container_is_still_judged_on_its_outcome(
     """Killing the container's main process must not turn a trial into an unscored error
     (an error is left out of the mean reward; a 0 is not)."""
     task_dir = copy_task(tmp_path)
+    edit_toml(task_dir, 'user = "agent"\n', "")  # a root agent: only it can kill PID 1
     solve = task_dir / "solution" / "solve.sh"
     if not fix_first:
         solve.write_text("#!/bin/bash\ntrue\n")

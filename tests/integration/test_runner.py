@@ -20,6 +20,7 @@ from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
 from tests.conftest import EXAMPLE_TASKS, REPO_ROOT
+from tests.task_settings import with_harbors_default_settings
 
 EXAMPLES = sorted(p.name for p in EXAMPLE_TASKS.iterdir() if (p / "task.toml").is_file())
 
@@ -112,7 +113,7 @@ def test_verifier_without_reward_file_scores_zero_and_says_why(
 def test_reward_prewritten_by_the_solver_is_ignored_and_flagged(
     tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
 ) -> None:
-    task_dir = _copy_example(tmp_path)
+    task_dir = with_harbors_default_settings(_copy_example(tmp_path))  # a root agent
     cheat = CommandSolver(
         "cheat",
         "mkdir -p /logs/verifier && echo 1 > /logs/verifier/reward.txt "

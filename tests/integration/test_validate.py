@@ -14,6 +14,7 @@ import pytest
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from tests.conftest import EXAMPLE_TASKS, REPO_ROOT, TEST_RUN_ID
+from tests.task_settings import with_harbors_default_settings
 from tools.validation.diffs import diffs_in_script
 from tools.validation.records import HiddenFacts, ValidationReport
 from tools.validation.validate import ALL_CHECKS, HARBOR_PARITY, validate_task
@@ -40,12 +41,14 @@ def _copy(root: Path, name: str, as_name: str | None = None) -> Path:
 
 
 def _hidden(task_dir: Path) -> HiddenFacts:
-    """The upstream fix is the oracle's own patch; two hidden test names are secrets too."""
+    """The upstream fix is the oracle's own patch; two hidden test names are secrets too;
+    the user's request is the instruction itself."""
     return HiddenFacts(
         fix_diff=diffs_in_script((task_dir / "solution" / "solve.sh").read_text()),
         fix_commit=FIX_COMMIT,
         start_commit=START_COMMIT,
         extra_secrets=["test_invalidate_forgets_only_the_named_call", "plain_and_gzip_logs"],
+        user_request=(task_dir / "instruction.md").read_text(),
     )
 
 
@@ -92,7 +95,11 @@ def example_reports(
 ) -> dict[str, ValidationReport]:
     """Every example task, plus stash with a hardened test.sh, two at a time."""
     root = tmp_path_factory.mktemp("examples")
-    hardened = _copy(root, "stash-kwargs-cache-key", "stash-hardened")
+    # Under Harbor's defaults (a root agent sharing the verifier's container) the probes
+    # can tamper with everything: the hardened verifier must resist them even so.
+    hardened = with_harbors_default_settings(
+        _copy(root, "stash-kwargs-cache-key", "stash-hardened")
+    )
     (hardened / "tests" / "test.sh").write_text(HARDENED_STASH_TEST)
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
@@ -167,16 +174,17 @@ def test_verifier_that_passes_the_start_state_fails_start_state_and_stops_early(
 def test_git_history_left_in_the_image_is_found_and_exploitable(
     docker_engine: DockerEngine, tmp_path: Path
 ) -> None:
-    task_dir = _copy(tmp_path, "reqstats-sort-and-gzip")
+    task_dir = with_harbors_default_settings(_copy(tmp_path, "reqstats-sort-and-gzip"))
     environment = task_dir / "environment"
     (environment / "fix.patch").write_text(_hidden(task_dir).fix_diff or "")
-    git = "git -c user.name=dev -c user.email=dev@example.com"
+    # /app belongs to the agent's user: root's git must be told the folder is safe.
+    git = "git -c user.name=dev -c user.email=dev@example.com -c safe.directory=/app"
     with (environment / "Dockerfile").open("a") as dockerfile:
         dockerfile.write(
             "COPY fix.patch /tmp/fix.patch\n"
-            f"RUN cd /app && git init -q && git add -A && {git} commit -qm start \\\n"
-            f"    && git apply /tmp/fix.patch && {git} commit -qam fix \\\n"
-            "    && git checkout -q HEAD~1 && rm /tmp/fix.patch\n"
+            f"RUN cd /app && {git} init -q && {git} add -A && {git} commit -qm start \\\n"
+            f"    && {git} apply /tmp/fix.patch && {git} commit -qam fix \\\n"
+            f"    && {git} checkout -q HEAD~1 && rm /tmp/fix.patch\n"
         )
     report = _validate(
         docker_engine,
@@ -274,7 +282,7 @@ def test_flaky_verifier_fails_determinism_naming_the_runs_that_differed(
 def test_exit_status_only_verifier_is_fooled_by_stubs_and_startup_hooks_under_harbor(
     docker_engine: DockerEngine, tmp_path: Path
 ) -> None:
-    task_dir = _copy(tmp_path, "stash-kwargs-cache-key")
+    task_dir = with_harbors_default_settings(_copy(tmp_path, "stash-kwargs-cache-key"))
     tests = task_dir / "tests"
     (tests / "test_stash.py").unlink()
     (tests / "check.py").write_text(

@@ -31,7 +31,6 @@ def test_a_ray_address_without_the_ray_executor_is_refused() -> None:
 def test_the_run_budget_counts_dollars_and_time_for_every_agent() -> None:
     budget = RunBudget(budget_usd=1.0, wall_sec=3600)
     budget.add(0.4)
-    budget.add(None)  # a model with no known price costs nothing we can count
     budget.add(0.4)
     assert budget.remaining() == pytest.approx(0.2)
     assert budget.exhausted() is None
@@ -55,3 +54,18 @@ def test_an_unreachable_cluster_is_a_one_line_error_at_once() -> None:
 def test_a_malformed_cluster_address_is_refused() -> None:
     with pytest.raises(ExecutorError, match="not HOST:PORT"):
         make_executor(ExecutorConfig(kind="ray", ray_address="nonsense"), run_id="r")
+
+
+def test_an_unpriced_call_is_not_free_under_a_dollar_budget() -> None:
+    budget = RunBudget(budget_usd=100.0)
+    budget.add(None, tokens=500)  # a model with no known price: the dollars are unknown
+    assert budget.exhausted() == "run_cost_unknown"
+    assert RunBudget(budget_usd=None).exhausted() is None  # no dollar budget: nothing to hold
+
+
+def test_a_token_budget_holds_where_dollars_cannot_be_counted() -> None:
+    budget = RunBudget(budget_usd=100.0, budget_tokens=1_000)
+    budget.add(None, tokens=600)
+    assert budget.exhausted() is None  # the token budget is the one that holds
+    budget.add(None, tokens=400)
+    assert budget.tokens == 1_000 and budget.exhausted() == "run_tokens"

@@ -32,7 +32,7 @@ from harness.scripted_server import (
     ScriptUsage,
     script_from_trajectory,
 )
-from harness.trajectory import Agent, TrajectoryWriter
+from harness.trajectory import Agent, Metrics, TrajectoryWriter
 
 MESSAGES = [{"role": "user", "content": "list the files"}]
 # Tiny backoff keeps the retry tests fast; Retry-After is asserted separately.
@@ -401,3 +401,70 @@ def test_recorded_run_replays_through_the_real_client(tmp_path: Path) -> None:
         model = client(server)
         replayed = [model.complete(MESSAGES).content for _ in range(2)]
     assert replayed == [step.text for step in writer.steps if step.source == "agent"]
+
+
+def test_a_price_the_user_gives_prices_an_unpriced_model() -> None:
+    price = TokenPrice(input_per_mtok=3.0, output_per_mtok=15.0)
+    spec = ModelSpec.resolve(UNPRICED_MODEL).model_copy(update={"price": price})
+    assert not ModelSpec.resolve(UNPRICED_MODEL).price_known() and spec.price_known()
+    usage = ScriptUsage(prompt_tokens=1_000_000, completion_tokens=100_000)
+    with serve(ScriptTurn(content="hi", usage=usage)) as server:
+        spec = spec.model_copy(update={"api_base": server.base_url})
+        reply = LiteLLMModel(spec, retry=FAST).complete(MESSAGES)
+    assert reply.cost_usd == pytest.approx(3.0 + 1.5)
+
+
+def test_a_replay_makes_every_recorded_call_again_with_its_usage_and_ending(
+    tmp_path: Path,
+) -> None:
+    """Summaries (with the context-window errors before them), a reply a safety filter
+    withheld, a reply cut at the output limit, a run that ended on a model error: the
+    replay answers each call as the provider did, with the recorded token counts."""
+    writer = TrajectoryWriter(
+        tmp_path / "trajectory.json", session_id="s", agent=Agent(name="kettle", version="0")
+    )
+    writer.add_step("user", "task")
+    usage = Metrics(prompt_tokens=900, completion_tokens=40, extra={"reasoning_tokens": 12})
+    writer.add_step("agent", '{"commands": []}', metrics=usage)
+    writer.add_context_management_step(
+        "the summary",
+        details={
+            "trigger": "context_window_error",
+            "window_errors": 1,
+            "summary_metrics": {"prompt_tokens": 500, "completion_tokens": 30},
+        },
+    )
+    writer.add_step("agent", "", metrics=Metrics(extra={"finish_reason": "content_filter"}))
+    writer.add_step("agent", '{"analy', metrics=Metrics(extra={"finish_reason": "length"}))
+    writer.finish("model_error", reason="gave up: overloaded")
+    script = script_from_trajectory(tmp_path / "trajectory.json")
+    kinds = [
+        "window" if t.context_window_error else "blocked" if t.safety_block else
+        f"error {t.status}" if t.status else f"{t.content!r} {t.finish_reason}"
+        for t in script.turns
+    ]  # fmt: skip
+    assert kinds == [
+        """'{"commands": []}' stop""",
+        "window",  # the turn that overflowed
+        "window",  # the first summary attempt
+        "'the summary' stop",
+        "blocked",
+        """'{"analy' length""",
+        "error 400",
+    ]
+    assert script.turns[0].usage == ScriptUsage(
+        prompt_tokens=900, completion_tokens=40, reasoning_tokens=12
+    )
+    assert script.turns[3].usage.prompt_tokens == 500
+    with ScriptedServer(script) as server:
+        model = client(server)
+        first = model.complete(MESSAGES)
+        assert (first.usage.prompt_tokens, first.usage.completion_tokens) == (900, 40)
+        for _ in range(2):
+            with pytest.raises(ContextWindowError):
+                model.complete(MESSAGES)
+        assert model.complete(MESSAGES).content == "the summary"
+        assert model.complete(MESSAGES).finish_reason == "content_filter"
+        assert model.complete(MESSAGES).finish_reason == "length"
+        with pytest.raises(ModelError, match="request rejected"):
+            model.complete(MESSAGES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -359,3 +360,30 @@ def test_streaming_works_through_litellms_provider(provider: WireFormat) -> None
     last_usage = [chunk.usage for chunk in chunks if getattr(chunk, "usage", None)][-1]
     assert (last_usage.prompt_tokens, last_usage.completion_tokens) == (50, 20)
     assert server.recorded[0].stream
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_a_retry_hint_longer_than_the_time_left_is_not_slept(provider: WireFormat) -> None:
+    with serve(ScriptTurn(status=429, retry_after=120), ScriptTurn(content="unused")) as server:
+        started = time.monotonic()
+        with pytest.raises(ModelError) as raised:
+            client(server, provider).complete(MESSAGES, timeout_sec=5)
+        gave_up_after = time.monotonic() - started
+    assert gave_up_after < 2  # neither 120 s nor the 5 s left were slept
+    assert len(server.recorded) == 1
+    assert "asked to wait 120s" in raised.value.message
+    assert "left of this agent's time" in raised.value.message
+
+
+@pytest.mark.parametrize("provider", ["openai", "gemini"])
+def test_a_retry_hint_beyond_kettles_limit_is_not_slept_without_a_deadline(
+    provider: WireFormat,
+) -> None:
+    patient = FAST.model_copy(update={"max_retry_after_sec": 10})
+    turns = (ScriptTurn(status=429, retry_after=3600), ScriptTurn(content="unused"))
+    with (
+        serve(*turns) as server,
+        pytest.raises(ModelError, match=r"asked to wait 3600s.*limit of 10s"),
+    ):
+        client(server, provider, retry=patient).complete(MESSAGES)
+    assert len(server.recorded) == 1

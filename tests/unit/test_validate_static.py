@@ -13,6 +13,7 @@ from tools.validation.diffs import diffs_in_script
 from tools.validation.records import HiddenFacts
 from tools.validation.static import (
     check_dockerfile,
+    check_instruction_keeps_request,
     check_instruction_quotes_fix,
     check_instruction_secrets,
     parse_dockerfile,
@@ -191,3 +192,33 @@ def test_a_dockerfile_ignoring_the_base_image_argument_is_warned(tmp_path: Path)
     dockerfile.write_text(body)
     check = check_dockerfile(HarborTask.load(task_dir))
     assert check.severity == "warning" and "ignores kettle's base image" in check.message
+
+
+def test_an_instruction_that_clarifies_the_users_request_keeps_it(tmp_path: Path) -> None:
+    task_dir = _task(tmp_path)
+    request = (task_dir / "instruction.md").read_text()
+    (task_dir / "instruction.md").write_text(
+        request + "\nTo be precise: calls that differ in any keyword value are different calls.\n"
+    )
+    check = check_instruction_keeps_request(
+        HarborTask.load(task_dir), _hidden(task_dir, user_request=request)
+    )
+    assert check.passed, check.message
+    assert check.evidence["kept_words"] == check.evidence["request_words"]
+
+
+def test_an_instruction_rewritten_to_something_else_no_longer_carries_the_request(
+    tmp_path: Path,
+) -> None:
+    task_dir = _task(tmp_path)
+    request = (task_dir / "instruction.md").read_text()
+    (task_dir / "instruction.md").write_text(
+        "Improve the caching library's performance and add type hints everywhere.\n"
+    )
+    check = check_instruction_keeps_request(
+        HarborTask.load(task_dir), _hidden(task_dir, user_request=request)
+    )
+    assert not check.passed and check.name == "static:instruction_request"
+    assert "no longer carries the user's request" in check.message
+    assert "keep the user's own words" in check.message.lower()
+    assert check.evidence["missing"] and check.evidence["user_request"] == request

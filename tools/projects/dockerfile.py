@@ -21,6 +21,9 @@ from tools.projects.records import NodeRecipe, PythonRecipe
 
 VENV = "/opt/venv"
 WORKDIR = "/app"
+# The solving agent's user ([agent] user in task.toml): unprivileged, owning the project.
+AGENT_USER = "agent"
+_AGENT_USER_MARK = "# kettle: the agent's user"
 LOCKS_DIR = "locks"
 PYTHON_LOCK = f"{LOCKS_DIR}/requirements.lock"
 NODE_LOCK = f"{LOCKS_DIR}/package-lock.json"
@@ -31,6 +34,28 @@ _RUNNER_NAMES = {"node-test": "node --test", "npm-test": "npm test"}
 def _header(suite: str) -> str:
     # Harbor builds with this default; kettle with this machine's image for the suite.
     return f"ARG BASE_IMAGE={BASE_IMAGE_REPOSITORY}:{suite}\nFROM ${{BASE_IMAGE}}\n"
+
+
+def agent_user_lines(workdir: str = WORKDIR) -> list[str]:
+    """The Dockerfile's last lines: the agent's unprivileged user, owning the project.
+
+    Harbor runs the agent as ``[agent] user`` and the verifier as root; the project folder
+    (all the agent needs to change) is the user's, the interpreters and installed packages
+    stay root's. A base image that already has the user keeps it.
+    """
+    return [
+        "",
+        f"{_AGENT_USER_MARK} ([agent] user): unprivileged, owning {workdir}.",
+        f"RUN (id -u {AGENT_USER} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "
+        f"{AGENT_USER}) && chown -R {AGENT_USER}:{AGENT_USER} {workdir}",
+    ]
+
+
+def with_agent_user(dockerfile: str, workdir: str = WORKDIR) -> str:
+    """``dockerfile`` ending with ``agent_user_lines`` (added once; kept when present)."""
+    if _AGENT_USER_MARK in dockerfile:
+        return dockerfile
+    return dockerfile.rstrip("\n") + "\n" + "\n".join(agent_user_lines(workdir)) + "\n"
 
 
 def python_dockerfile(recipe: PythonRecipe) -> str:
@@ -72,6 +97,7 @@ def python_dockerfile(recipe: PythonRecipe) -> str:
             f" {recipe.project_dir}",
             "# puts it on sys.path, which is how its tests import it.",
         ]
+    lines += agent_user_lines()
     return "\n".join(lines) + "\n"
 
 
@@ -143,6 +169,7 @@ def node_dockerfile(recipe: NodeRecipe) -> str:
             f"# Dependencies with the project's own package manager ({manager}), as locked.",
             f"RUN cd {recipe.install_dir} && {recipe.install_command}",
         ]
+    lines += agent_user_lines()
     return "\n".join(lines) + "\n"
 
 

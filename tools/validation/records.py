@@ -46,6 +46,11 @@ class HiddenFacts(BaseModel):
     near_misses: list[NearMiss] = Field(
         default_factory=list, description="Failed attempts replayed in validation: must score 0"
     )
+    user_request: str | None = Field(
+        None,
+        description="The instruction as composed from the user's own words: the task's "
+        "instruction.md must still carry it (a builder may clarify, not replace it)",
+    )
 
 
 class ValidationCheck(BaseModel):

@@ -23,6 +23,17 @@ from tools.validation.records import HiddenFacts, ValidationCheck
 # An instruction sharing this many characters (whitespace collapsed) with the fix's added
 # lines is quoting the solution.
 SHARED_TEXT_THRESHOLD = 40
+# An instruction must keep at least this share of the distinct words of the user's request.
+KEPT_WORDS_THRESHOLD = 0.7
+_MIN_REQUEST_WORDS = 5
+_WORD = re.compile(r"[\w$%()/.+-]+")
+_STOPWORDS_TEXT = (
+    "the and for are but not you your with this that have has had was were will would can "
+    "could should from they them their there then than what when where which who why how "
+    "its it's into onto our out also just like get got all any some more most much very "
+    "does did done make makes made been being one two please thanks"
+)
+_STOPWORDS = frozenset(_STOPWORDS_TEXT.split(" "))
 # Files this small (an empty __init__.py, "1\n") match unrelated files by chance.
 MIN_COMPARED_FILE_BYTES = 24
 MIN_HASH_PREFIX = 7
@@ -381,6 +392,57 @@ def check_instruction_secrets(task: HarborTask, hidden: HiddenFacts) -> Validati
         message=f"instruction.md gives away hidden facts ({_short(kinds, 160)}): remove them; "
         "the instruction speaks as the user, who names neither commits nor hidden tests",
         evidence=found,
+        duration_sec=round(_clock() - started, 3),
+    )
+
+
+def request_words(text: str) -> set[str]:
+    """The distinct words that carry a request: lower-cased, punctuation at the ends
+    dropped, short words and common function words left out; numbers and code kept."""
+    words = set()
+    for raw in _WORD.findall(text.lower()):
+        word = raw.strip(".,;:!?()/-+")
+        if word and (len(word) >= 3 or any(c.isdigit() for c in word)) and word not in _STOPWORDS:
+            words.add(word)
+    return words
+
+
+def check_instruction_keeps_request(task: HarborTask, hidden: HiddenFacts) -> ValidationCheck:
+    """instruction.md must still carry the user's request: a builder that rewrites it may
+    clarify and add, but not replace the user's words with its own summary or another task."""
+    started = _clock()
+    name = "static:instruction_request"
+    request = request_words(hidden.user_request or "")
+    if len(request) < _MIN_REQUEST_WORDS:
+        return ValidationCheck(
+            name=name,
+            category="static",
+            passed=True,
+            message=f"the user's request has fewer than {_MIN_REQUEST_WORDS} words to compare",
+            duration_sec=round(_clock() - started, 3),
+        )
+    kept = request & request_words(task.instruction)
+    share = len(kept) / len(request)
+    missing = sorted(request - kept)
+    evidence = {"kept_words": len(kept), "request_words": len(request), "missing": missing[:20]}
+    if share >= KEPT_WORDS_THRESHOLD:
+        return ValidationCheck(
+            name=name,
+            category="static",
+            passed=True,
+            message=f"instruction.md keeps {share:.0%} of the words of the user's request",
+            evidence=evidence,
+            duration_sec=round(_clock() - started, 3),
+        )
+    return ValidationCheck(
+        name=name,
+        category="static",
+        passed=False,
+        message=f"instruction.md no longer carries the user's request: it keeps {share:.0%} of "
+        f"its words (at least {KEPT_WORDS_THRESHOLD:.0%} needed; missing e.g. "
+        f"{', '.join(missing[:8])}). Keep the user's own words; you may add a clarification "
+        "after them, not replace them",
+        evidence={**evidence, "user_request": hidden.user_request},
         duration_sec=round(_clock() - started, 3),
     )
 

@@ -5,7 +5,8 @@ From the command line: ``python -m tools.validation TASK --out DIR`` (``__main__
 Order of work, cheapest first so ``fail_fast`` answers quickly:
 
 1. static checks (no image): Dockerfile leak patterns, instruction quoting the fix or naming
-   commits / hidden tests / secrets;
+   commits / hidden tests / secrets, Harbor's own linter with every rule (when Harbor is
+   installed);
 2. ``build`` the image once (reused by every later step, cached by content hash);
 3. at once, on a small thread pool: the image leak scan (one container), the start state
    under ``nop`` and the oracle, each ``repeats`` times in fresh containers; ``determinism``
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from harness.errors import BuildError, ConfigError, KettleError, TaskFormatError
 from harness.fsio import write_model
+from harness.machine.harbor import harbor_python
 from harness.runner.records import TrialOptions, TrialResult
 from harness.runner.solvers import CommandSolver, NopSolver, OracleSolver, Solver
 from harness.runner.trial import run_trial
@@ -40,7 +42,7 @@ from harness.sandbox.records import SandboxSpec
 from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
-from tools.validation import image_scan, replay, static, verdicts
+from tools.validation import harbor_lint, image_scan, replay, static, verdicts
 from tools.validation.probes import PROBES, Probe
 from tools.validation.records import HiddenFacts, ValidationCheck, ValidationReport
 
@@ -53,7 +55,13 @@ __all__ = [
     "validate_task",
 ]
 
-STATIC_CHECKS = ("static:dockerfile", "leak:instruction_quotes_fix", "leak:instruction_secrets")
+STATIC_CHECKS = (
+    "static:dockerfile",
+    harbor_lint.NAME,
+    "static:instruction_request",
+    "leak:instruction_quotes_fix",
+    "leak:instruction_secrets",
+)
 IMAGE_LEAK_CHECKS = ("leak:git", "leak:task_files", "leak:fix_in_image", "leak:secrets_in_image")
 TRIAL_CHECKS = ("start_state", "oracle", "determinism")
 EXPLOIT_CHECKS = tuple(f"exploit:{probe.name}" for probe in PROBES)
@@ -96,6 +104,7 @@ class _Validation:
     wanted: list[str]
     fail_fast: bool
     replay_wanted: bool = True
+    harbor: Path | None = None  # Harbor's python, when installed: its linter runs
     checks: list[ValidationCheck] = field(default_factory=list)
     not_run: dict[str, str] = field(default_factory=dict)
     image: str | None = None
@@ -142,6 +151,18 @@ class _Validation:
     def static_checks(self) -> None:
         if self.wants("static:dockerfile"):
             self.checks.append(static.check_dockerfile(self.task))
+        if self.wants(harbor_lint.NAME):
+            if self.harbor is not None:
+                self.checks.append(harbor_lint.check_harbor_lint(self.task.root, self.harbor))
+            else:
+                self.skip(
+                    [harbor_lint.NAME], "Harbor is not installed (python -m harness.setup --harbor)"
+                )
+        if self.wants("static:instruction_request"):
+            if self.hidden.user_request:
+                self.checks.append(static.check_instruction_keeps_request(self.task, self.hidden))
+            else:
+                self.skip(["static:instruction_request"], "no user_request in the hidden facts")
         if self.wants("leak:instruction_quotes_fix"):
             if self.hidden.fix_diff:
                 self.checks.append(static.check_instruction_quotes_fix(self.task, self.hidden))
@@ -372,6 +393,7 @@ def validate_task(
             wanted=wanted,
             fail_fast=fail_fast,
             replay_wanted=checks is None or "replay" in checks,
+            harbor=harbor_python(settings),
         )
         validation.run(concurrency)
         decided, not_run, image = validation.checks, validation.not_run, validation.image
