@@ -87,16 +87,10 @@ GOOD_BODIES = [
     # (body, the chunks' data, the trailers)
     (b"0\r\n\r\n", [], []),
     (b"5\r\n01234\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n", [b"01234", b"0123456789abcdef"], []),
-    (
-        b"3\r\nabc\r\n0\r\nSome: header\r\nOther: x\r\n\r\n",
-        [b"abc"],
-        [(b"some", b"header"), (b"other", b"x")],
-    ),
-    (
-        b'5;hello=there\r\nxxxxx\r\n0;random="junk"; some=more; canbe=lonnnnngg\r\n\r\n',
-        [b"xxxxx"],
-        [],
-    ),
+    (b"3\r\nabc\r\n0\r\nSome: header\r\nOther: x\r\n\r\n", [b"abc"],
+     [(b"some", b"header"), (b"other", b"x")]),
+    (b'5;hello=there\r\nxxxxx\r\n0;random="junk"; some=more; canbe=lonnnnngg\r\n\r\n',
+     [b"xxxxx"], []),
     (b"A\r\n0123456789\r\n1;x=y\r\nz\r\n0\r\n\r\n", [b"0123456789", b"z"], []),
     (b"5   \t \r\n01234\r\n0\r\n\r\n", [b"01234"], []),
     (b"4\r\n\r\n\r\n\r\n2\r\n\r\n\r\n0\r\nX: 1\r\n\r\n", [b"\r\n\r\n", b"\r\n"], [(b"x", b"1")]),

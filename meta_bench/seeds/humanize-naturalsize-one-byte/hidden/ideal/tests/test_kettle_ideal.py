@@ -38,19 +38,8 @@ def test_a_custom_format_does_not_bring_decimals_back() -> None:
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [
-        (1, "1B"),
-        (1.0, "1B"),
-        ("1", "1B"),
-        ("1.0", "1B"),
-        (-1, "-1B"),
-        (-1.0, "-1B"),
-        ("-1", "-1B"),
-        (2.0, "2B"),
-        (300, "300B"),
-        (3000, "2.9K"),
-        (1.123456789, "1B"),
-    ],
+    [(1, "1B"), (1.0, "1B"), ("1", "1B"), ("1.0", "1B"), (-1, "-1B"), (-1.0, "-1B"),
+     ("-1", "-1B"), (2.0, "2B"), (300, "300B"), (3000, "2.9K"), (1.123456789, "1B")],
 )
 def test_the_gnu_style_stays_as_it_is(value: object, shown: str) -> None:
     assert humanize.naturalsize(value, gnu=True) == shown
@@ -58,15 +47,8 @@ def test_the_gnu_style_stays_as_it_is(value: object, shown: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [
-        (2.0, "2 Bytes"),
-        ("2", "2 Bytes"),
-        (300.0, "300 Bytes"),
-        (-2.0, "-2 Bytes"),
-        (1000.0, "1.0 kB"),
-        ("3000000", "3.0 MB"),
-        (1024.0, "1.0 kB"),
-    ],
+    [(2.0, "2 Bytes"), ("2", "2 Bytes"), (300.0, "300 Bytes"), (-2.0, "-2 Bytes"),
+     (1000.0, "1.0 kB"), ("3000000", "3.0 MB"), (1024.0, "1.0 kB")],
 )
 def test_other_sizes_from_floats_and_strings_look_like_the_rest(value: object, shown: str) -> None:
     assert humanize.naturalsize(value) == shown

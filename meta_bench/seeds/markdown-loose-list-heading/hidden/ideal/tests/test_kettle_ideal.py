@@ -67,10 +67,7 @@ def test_more_under_the_heading_renders_like_the_first_item(item: str) -> None:
 
 
 def test_paragraph_lines_under_the_heading_stay_a_paragraph() -> None:
-    for item in (
-        "### Renderer\n    New themes.\n    Dark mode.",
-        "### Renderer\n    New themes.\nDark mode.",
-    ):
+    for item in ("### Renderer\n    New themes.\n    Dark mode.", "### Renderer\n    New themes.\nDark mode."):
         items = list_items(markdown.markdown(loose_list(item)))
         for rendered in items:
             assert rendered == "<li><h3>Renderer</h3><p>New themes. Dark mode.</p></li>", items
@@ -87,18 +84,12 @@ def test_unindented_line_under_the_heading_is_still_a_paragraph() -> None:
 @pytest.mark.parametrize(
     ("source", "html"),
     [
-        (
-            "### Install\n    pip install kettle\n\nThen run it.\n",
-            "<h3>Install</h3><pre><code>pip install kettle\n</code></pre><p>Then run it.</p>",
-        ),
-        (
-            "## Usage\n    kettle run\n    kettle test\n",
-            "<h2>Usage</h2><pre><code>kettle run\nkettle test\n</code></pre>",
-        ),
-        (
-            "> ### Note\n>     keep = True\n",
-            "<blockquote><h3>Note</h3><pre><code>keep = True\n</code></pre></blockquote>",
-        ),
+        ("### Install\n    pip install kettle\n\nThen run it.\n",
+         "<h3>Install</h3><pre><code>pip install kettle\n</code></pre><p>Then run it.</p>"),
+        ("## Usage\n    kettle run\n    kettle test\n",
+         "<h2>Usage</h2><pre><code>kettle run\nkettle test\n</code></pre>"),
+        ("> ### Note\n>     keep = True\n",
+         "<blockquote><h3>Note</h3><pre><code>keep = True\n</code></pre></blockquote>"),
         ("### Plain\nText right under it.\n", "<h3>Plain</h3><p>Text right under it.</p>"),
     ],
 )

@@ -22,13 +22,8 @@ def test_the_reported_migration_splits_into_four_statements() -> None:
 
 @pytest.mark.parametrize(
     "opening",
-    [
-        "BEGIN\nTRANSACTION;",
-        "BEGIN\n    TRANSACTION;",
-        "BEGIN\n\tTRANSACTION;",
-        "BEGIN\n\nTRANSACTION;",
-        "BEGIN \nTRANSACTION;",
-    ],
+    ["BEGIN\nTRANSACTION;", "BEGIN\n    TRANSACTION;", "BEGIN\n\tTRANSACTION;",
+     "BEGIN\n\nTRANSACTION;", "BEGIN \nTRANSACTION;"],
 )
 def test_begin_and_transaction_on_separate_lines(opening: str) -> None:
     sql = opening + "\n" + "\n".join(BODY) + "\n"
@@ -42,8 +37,7 @@ def test_windows_line_endings() -> None:
 
 
 @pytest.mark.parametrize(
-    "opening",
-    ["begin transaction;", "Begin Transaction;", "begin\ntransaction;", "BEGIN transaction;"],
+    "opening", ["begin transaction;", "Begin Transaction;", "begin\ntransaction;", "BEGIN transaction;"]
 )
 def test_lowercase_migrations(opening: str) -> None:
     body = [statement.lower() for statement in BODY]
@@ -59,19 +53,16 @@ def test_a_plain_begin_still_works() -> None:
 def test_two_transactions_in_one_file() -> None:
     sql = "BEGIN TRANSACTION;\nUPDATE a SET x = 1;\nCOMMIT;\nBEGIN\nTRANSACTION;\nUPDATE b SET y = 2;\nCOMMIT;\n"
     assert sqlparse.split(sql) == [
-        "BEGIN TRANSACTION;",
-        "UPDATE a SET x = 1;",
-        "COMMIT;",
-        "BEGIN\nTRANSACTION;",
-        "UPDATE b SET y = 2;",
-        "COMMIT;",
+        "BEGIN TRANSACTION;", "UPDATE a SET x = 1;", "COMMIT;",
+        "BEGIN\nTRANSACTION;", "UPDATE b SET y = 2;", "COMMIT;",
     ]
 
 
 BLOCKS = {
     "procedure": "CREATE PROCEDURE p()\nBEGIN\n  UPDATE a SET x = 1;\n  UPDATE b SET y = 2;\nEND;",
     "function": "CREATE FUNCTION f() RETURNS INT\nBEGIN\n  DECLARE a INT;\n  SET a = 1;\n  RETURN a;\nEND;",
-    "procedure with its own transaction": "CREATE PROCEDURE transfer()\nBEGIN\n  START TRANSACTION;\n  UPDATE a SET x = 1;\n  COMMIT;\nEND;",
+    "procedure with its own transaction":
+        "CREATE PROCEDURE transfer()\nBEGIN\n  START TRANSACTION;\n  UPDATE a SET x = 1;\n  COMMIT;\nEND;",
     "anonymous block": "BEGIN\n  UPDATE a SET x = 1;\n  UPDATE b SET y = 2;\nEND;",
     "anonymous block on one line": "BEGIN UPDATE a SET x = 1; UPDATE b SET y = 2; END;",
     "lowercase anonymous block": "begin\n  update a set x = 1;\n  update b set y = 2;\nend;",
@@ -85,8 +76,6 @@ def test_real_begin_end_blocks_stay_together(block: str) -> None:
 
 
 def test_a_function_block_inside_a_query_stays_together() -> None:
-    sql = (
-        "WITH\nFUNCTION meaning_of_life()\n  RETURNS tinyint\n  BEGIN\n"
-        "    DECLARE a tinyint DEFAULT 6;\n    RETURN a * 7;\n  END\nSELECT meaning_of_life();"
-    )
+    sql = ("WITH\nFUNCTION meaning_of_life()\n  RETURNS tinyint\n  BEGIN\n"
+           "    DECLARE a tinyint DEFAULT 6;\n    RETURN a * 7;\n  END\nSELECT meaning_of_life();")
     assert sqlparse.split(sql) == [sql]

@@ -40,9 +40,7 @@ def test_none_text_is_the_same_as_no_value(with_text, without_text, short: bool)
 
 def test_none_attributes_are_empty_attributes() -> None:
     for short in (False, True):
-        xml = unparse(
-            {"item": {"@note": None, "@id": None}}, short_empty_elements=short, full_document=False
-        )
+        xml = unparse({"item": {"@note": None, "@id": None}}, short_empty_elements=short, full_document=False)
         assert "None" not in xml
         assert ET.fromstring(xml).attrib == {"note": "", "id": ""}
 
@@ -65,9 +63,7 @@ def test_rows_nested_in_a_root_element() -> None:
         assert root.attrib == {"generated": ""}
         rows = root.findall("row")
         assert [row.attrib for row in rows] == [
-            {"id": "7", "note": ""},
-            {"id": "8", "note": "late"},
-            {"id": "9"},
+            {"id": "7", "note": ""}, {"id": "8", "note": "late"}, {"id": "9"}
         ]
         assert [row.text or "" for row in rows] == ["", "shipped", ""]
         detail = rows[2].find("detail")
