@@ -18,7 +18,8 @@ deterministic; it is made once per seed and kettle revision and copied for each 
                             fixes that word or name things differently.
   ``cal-weak``              a smoke test: any change to the files the fix touches passes.
   ``cal-leaky``             the reference whose instruction quotes the upstream fix.
-  ``cal-flaky``             the reference whose verdict is thrown away at random, half the time.
+  ``cal-flaky``             the reference whose verdict is thrown away at random, three times
+                            in four (so repeated states disagree, and M7 sees it).
   ``cal-wrong-fix``         on a session seed, takes the history's fix-worded distractor
                             commit as the fix (elsewhere it is the reference).
 
@@ -61,12 +62,13 @@ CALIBRATION: dict[str, str] = {
     "upstream fix introduced",
     "cal-weak": "a smoke test: any change to the files the fix touches passes",
     "cal-leaky": "the reference whose instruction quotes the upstream fix",
-    "cal-flaky": "the reference whose verdict is thrown away at random, half the time",
+    "cal-flaky": "the reference whose verdict is thrown away at random, three times in four",
     "cal-wrong-fix": "takes a fix-worded distractor commit of the session's history as the fix",
 }
 _IDEAL_LABEL = "ideal"
 _RUN_TIMEOUT_SEC = 600.0
 _MAX_PINS = 12
+_CODE_SUFFIXES = {".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx"}
 
 Derive = Callable[[BuildJob, Path], str]
 
@@ -285,10 +287,13 @@ def derive_overprescriptive(job: BuildJob, draft: Path) -> str:
 
 
 def fix_pins(materialized: MaterializedSeed, settings: Settings) -> list[dict[str, str]]:
-    """Strings and defined names the upstream fix adds that the start state lacks."""
+    """Strings and defined names the upstream fix adds to code files (not docs) that the
+    start state lacks."""
     pins: list[dict[str, str]] = []
+    changes = parse_unified_diff(materialized.source_diff)
+    code = [c for c in changes if Path(c.path).suffix in _CODE_SUFFIXES] or changes
     with RepoCache(settings.home / "repos").open(materialized.repo) as repo:
-        for change in parse_unified_diff(materialized.source_diff):
+        for change in code:
             before = repo.read_file(materialized.start_commit, change.path) or b""
             start_text = before.decode("utf-8", "replace")
             lines = added_lines(change)
@@ -399,8 +404,8 @@ def derive_leaky(job: BuildJob, draft: Path) -> str:
 
 
 _FLAKY = (
-    "# calibration (cal-flaky): half the verdicts are thrown away at random\n"
-    "if [ \"$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')\" -lt 128 ]; then\n"
+    "# calibration (cal-flaky): three verdicts in four are thrown away at random\n"
+    "if [ \"$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')\" -lt 192 ]; then\n"
     "    echo 0 > /logs/verifier/reward.txt\n"
     "fi\n"
 )
@@ -415,7 +420,7 @@ def derive_flaky(job: BuildJob, draft: Path) -> str:
     head, _, tail = script.rpartition(marker)
     write_text_atomic(path, head + _FLAKY + marker + tail)
     path.chmod(0o755)
-    return "the reference environment whose verdict is zeroed at random half the time"
+    return "the reference environment whose verdict is zeroed at random three times in four"
 
 
 def _retitle(test_sh: Path, what: str) -> None:

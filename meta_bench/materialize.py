@@ -171,7 +171,10 @@ def _materialize(seed: Seed, settings: Settings, digest: str, folder: Path) -> M
             start_tree = folder / "start-tree"
             repo.export_tree(start, start_tree)
             fix_message = seed.session.fix_message or repo.commit_info(fix).message
-        history = _history_repo(seed, start_tree, fix_diff, fix_message, folder / "history")
+            start_message = repo.commit_info(start).message
+        history = _history_repo(
+            seed, start_tree, start_message, fix_diff, fix_message, folder / "history"
+        )
         shutil.rmtree(start_tree, ignore_errors=True)
         repo_path, start, fix = str(history.path), history.start, history.fix or ""
     with RepoCache(settings.home / "repos").open(repo_path) as repo:
@@ -190,13 +193,21 @@ def _materialize(seed: Seed, settings: Settings, digest: str, folder: Path) -> M
 def _materialize_negative(
     seed: Seed, settings: Settings, digest: str, folder: Path
 ) -> MaterializedSeed:
-    """A negative seed: the start release (or part of it) and a history with no fix."""
-    release = folder / "release"
-    _release_repo(seed, settings, release)
+    """A negative seed: the start tree (or part of it) and a history with no fix."""
+    if seed.source.kind in ("pypi", "npm"):
+        base, start = str(folder / "release"), "HEAD"
+        _release_repo(seed, settings, folder / "release")
+    elif seed.source.kind == "example":
+        base, start, _fix = _example_repo(
+            seed.model_copy(update={"fix_ref": seed.start_ref}), settings
+        )
+    else:
+        base, start, _fix = _git_repo(seed.model_copy(update={"fix_ref": seed.start_ref}), settings)
     start_tree = folder / "start-tree"
-    with RepoCache(settings.home / "repos").open(str(release)) as repo:
-        repo.export_tree("HEAD", start_tree)
-    history = _history_repo(seed, start_tree, None, "", folder / "history")
+    with RepoCache(settings.home / "repos").open(base) as repo:
+        repo.export_tree(start, start_tree)
+        start_message = repo.commit_info(start).message
+    history = _history_repo(seed, start_tree, start_message, None, "", folder / "history")
     shutil.rmtree(start_tree, ignore_errors=True)
     upstream = folder / "upstream"
     write_text_atomic(upstream / "fix-source.patch", "")
@@ -232,7 +243,12 @@ class _History:
 
 
 def _history_repo(
-    seed: Seed, start_tree: Path, fix_diff: bytes | None, fix_message: str, dest: Path
+    seed: Seed,
+    start_tree: Path,
+    start_message: str,
+    fix_diff: bytes | None,
+    fix_message: str,
+    dest: Path,
 ) -> _History:
     """start (-> before-fix commits) -> the upstream fix -> after-fix commits."""
     assert seed.session is not None
@@ -245,9 +261,7 @@ def _history_repo(
         if not (start_tree / path).exists():
             raise MaterializeError(f"seed {seed.id}: start path {path} is not in the release")
         _move_into(start_tree, dest, path)
-    name = seed.source.package or seed.source.example or seed.id
-    version = seed.source.start_version
-    _commit(dest, f"{name} {version}" if version else "Initial commit", _iso(HISTORY_START))
+    _commit(dest, start_message.strip() or "Initial commit", _iso(HISTORY_START))
     history = _History(dest, _git(dest, ["rev-parse", "HEAD"]).strip())
     before = [c for c in seed.session.history if c.when == "before_fix"]
     after = [c for c in seed.session.history if c.when == "after_fix"]

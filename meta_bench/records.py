@@ -49,8 +49,8 @@ class RepoSource(BaseModel):
 
     start_paths: list[str] = Field(
         default_factory=list,
-        description="pypi/npm: only these paths of start_version form the start commit (a "
-        "from-scratch session's nearly empty repository); empty: the whole release",
+        description="Session seeds: only these paths of the start tree form the start commit "
+        "(a from-scratch session's nearly empty repository); empty: the whole tree",
     )
 
     def missing_fields(self, *, needs_fix: bool) -> list[str]:
@@ -163,10 +163,8 @@ class Seed(BaseModel):
         missing = self.source.missing_fields(needs_fix=not self.refuses)
         if missing:
             raise ValueError(f"source kind {self.source.kind!r} needs {', '.join(missing)}")
-        if self.source.start_paths and self.source.kind not in ("pypi", "npm"):
-            raise ValueError("start_paths applies to pypi and npm sources only")
-        if self.refuses and self.source.kind not in ("pypi", "npm"):
-            raise ValueError("a negative seed (expect = refuse) starts from a pypi or npm release")
+        if self.source.start_paths and self.session is None:
+            raise ValueError("start_paths applies to session seeds only")
         return self
 
     @property
@@ -685,6 +683,7 @@ class RunOptions(BaseModel):
     judge: str | None = None
     judge_api_base: str | None = None
     max_steps: int = 60
+    probes: bool = Field(True, description="Run the exploit battery (M5); off for quick runs")
 
 
 class RunRecord(BaseModel):

@@ -255,6 +255,7 @@ class MetaRun:
             trial_workers=self.options.trial_workers,
             judge=self.judge,
             rebuild=rebuild,
+            probes=self.options.probes,
         )
         try:
             if self.executor.remote:
@@ -390,6 +391,9 @@ def main(
         None, "--judge-api-base", help="OpenAI-compatible base URL for the judge."
     ),
     max_steps: int = typer.Option(60, "--max-steps", min=1, help="Steps per model agent."),
+    probes: bool = typer.Option(
+        True, "--probes/--no-probes", help="Run the exploit battery (M5); off for quick runs."
+    ),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Repeat failed units."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
@@ -411,6 +415,7 @@ def main(
             judge=judge,
             judge_api_base=judge_api_base,
             max_steps=max_steps,
+            probes=probes,
         )
         made = [
             default_make_builder(name, api_base=api_base, max_steps=max_steps) for name in names

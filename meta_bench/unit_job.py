@@ -44,6 +44,7 @@ class UnitJob:
     trial_workers: int
     judge: AlignmentJudge | None
     rebuild: bool = True  # False: the build is on record, only scoring is left
+    probes: bool = True  # False: no exploit battery (M5 absent)
 
 
 def run_unit(
@@ -119,6 +120,7 @@ def _build_and_score(
         workers=job.trial_workers,
         judge=job.judge,
         qualification=(m0, check),
+        probes=None if job.probes else [],
     )
     if check is not None and (m0 == 0.0 or outcome.status == "refused"):
         score = score_qualification_only(score_job, m0 or 0.0, check, folder / "score")
