@@ -117,7 +117,7 @@ def test_contestants_are_ranked_and_reference_and_control_rows_are_not() -> None
 def test_every_row_is_scored_on_the_seeds_every_builder_applies_to() -> None:
     whole = board()
     assert whole.common_seeds == ["seed-1", "seed-2"]  # baseline does not apply to seed-3
-    baseline, model, reference, null = whole.rows
+    baseline, _model, reference, null = whole.rows
     assert baseline.meta_score == 0.75 and baseline.own_score == 0.75
     assert reference.meta_score == 1.0 and null.meta_score == 0.0
     assert baseline.seeds_scored == 2 and baseline.seeds_not_applicable == 1
