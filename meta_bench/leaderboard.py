@@ -319,6 +319,9 @@ def render_markdown(board: Leaderboard) -> str:
         + "; ".join(f"{name}: {label}" for name, label in CLASS_LABELS.items())
         + ".",
     ]
+    if board.skipped_seeds:
+        lines += ["", "Skipped (not fetchable here, never scored): "]
+        lines += [f"- {seed}: {why}" for seed, why in board.skipped_seeds.items()]
     if board.comparisons:
         lines += [
             "",

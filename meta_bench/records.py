@@ -619,6 +619,11 @@ class Leaderboard(BaseModel):
     )
     rows: list[BuilderRow]
     comparisons: list[PairedComparison] = Field(default_factory=list)
+    skipped_seeds: dict[str, str] = Field(
+        default_factory=dict,
+        description="Seeds whose project could not be fetched here (e.g. a git URL offline): "
+        "left out of every row, never scored",
+    )
     wall_sec: float | None = None
     render_check: RenderCheck | None = None
 

@@ -57,7 +57,7 @@ from meta_bench.controls import CALIBRATION
 from meta_bench.judge import AlignmentJudge
 from meta_bench.leaderboard import build_leaderboard, check_render, write_leaderboard
 from meta_bench.ledger import RunLedger
-from meta_bench.materialize import SEEDS_DIR, load_seeds
+from meta_bench.materialize import SEEDS_DIR, MaterializeError, load_seeds, materialize
 from meta_bench.records import (
     VARIANT_CLASSES,
     BuildOutcome,
@@ -114,6 +114,7 @@ class MetaRun:
         self._stopping = threading.Event()
         seed_dirs = load_seeds(Path(options.seeds_dir), options.seeds or None)
         self.seeds = [(load_seed(path), path) for path in seed_dirs]
+        self.skipped: dict[str, str] = {}
         self.judge = (
             AlignmentJudge(options.judge, api_base=options.judge_api_base)
             if options.judge
@@ -127,9 +128,24 @@ class MetaRun:
         """Builds per seed: deterministic builders would build the same thing again."""
         return 1 if builder.info.deterministic else self.options.repeats
 
+    def skip_unreachable(self) -> None:
+        """Leave out seeds whose project cannot be fetched here (a git URL offline, a
+        release not downloadable), each with its one-line reason: never scored."""
+        kept = []
+        for seed, path in self.seeds:
+            try:
+                materialize(seed, self.settings)
+            except MaterializeError as error:
+                self.skipped[seed.id] = error.message
+                self.console.print(f"  seed {seed.id}: skipped — {error.message}")
+                continue
+            kept.append((seed, path))
+        self.seeds = kept
+
     def run(self) -> Leaderboard:
         started = time.monotonic()
         record = self._record()
+        self.skip_unreachable()
         units = [
             _Unit(builder, seed, path, repeat)
             for builder in self.builders
@@ -177,6 +193,7 @@ class MetaRun:
             repeats=self.options.repeats,
             wall_sec=record.wall_sec_total,
         )
+        board.skipped_seeds = dict(self.skipped)
         paths = write_leaderboard(board, self.out_dir)
         board.render_check = check_render(paths["html"], board)
         write_model(paths["json"], board)

@@ -205,3 +205,14 @@ def test_the_run_ledger_resumes_interrupted_units_and_keeps_finished_ones(tmp_pa
     assert again.unit("baseline", "seed-1", 1).attempts == 1
     assert again.reopen_failed() == 1
     assert again.unit("baseline", "seed-2", 1).status == "pending"
+
+
+def test_a_seed_that_cannot_be_fetched_is_skipped_with_its_reason_never_scored(
+    tmp_path: Path,
+) -> None:
+    whole = board()
+    whole.skipped_seeds = {"far-away": "cannot clone https://example.invalid/x: no network"}
+    markdown = write_leaderboard(whole, tmp_path)["md"].read_text()
+    assert "- far-away: cannot clone https://example.invalid/x: no network" in markdown
+    assert "far-away" not in {seed.id for seed in whole.seeds}
+    assert "far-away" in (tmp_path / "leaderboard.html").read_text()
