@@ -206,7 +206,9 @@ def _cell(seed: SeedInfo, units: list[UnitResult]) -> SeedCell:
     cell.repeats = [s.env_score for s in scores]
     cell.env_score = metrics.mean([*cell.repeats, *([0.0] * len(failed))])
     for key, (field, _label) in METRICS.items():
-        values = [getattr(s, field) for s in scores if getattr(s, field) is not None]
+        # Without an environment (a refusal, the wrong fix) only M0 says anything.
+        judged = [s for s in scores if s.judged or key == "M0"]
+        values = [getattr(s, field) for s in judged if getattr(s, field) is not None]
         cell.metrics[key] = metrics.mean(values)
     for score in scores:
         for name, result in score.classes.items():

@@ -411,6 +411,9 @@ class EnvScore(BaseModel):
     m0_qualification: float | None = Field(
         None, description="Session seeds: 1 if the builder found the fix or rightly refused"
     )
+    judged: bool = Field(
+        True, description="False: no environment was judged (a refusal, or the wrong fix)"
+    )
     m1_validity: float = 0.0
     m2_recall: float | None = None
     m3_kill_rate: float | None = None

@@ -420,12 +420,10 @@ def score_qualification_only(
         repeat=job.repeat,
         status="scored",
         m0_qualification=m0,
-        m6_leak_free=1.0,
-        m7_determinism=1.0,
+        judged=False,
         checks=[check],
     )
     score.env_score = float(m0 == 1.0 and job.seed.refuses)
-    score.m1_validity = score.env_score
     score.message = f"EnvScore {score.env_score:.3f}: {check.message}"
     out_dir.mkdir(parents=True, exist_ok=True)
     write_model(out_dir / "score.json", score)

@@ -140,3 +140,23 @@ def test_a_contestant_qualifies_the_session_itself_and_may_refuse(tmp_path: Path
     [handed] = qualifier.seen
     assert handed.source_format == "cline" and handed.start_commit == found.start_commit
     assert handed.hints.fix_commit is None and str(seed.folder) not in handed.model_dump_json()
+
+
+def test_seed_check_of_a_negative_seed_reads_the_session_and_records_the_baseline_qualifier(
+    tmp_path: Path,
+) -> None:
+    from meta_bench.check import check_seed
+
+    settings = Settings(home=tmp_path / "home")
+    report = check_seed(
+        negative_seed(tmp_path),
+        None,
+        settings,
+        tmp_path / "out",
+        run_id="r",  # type: ignore[arg-type]
+    )  # a negative seed has nothing to run in Docker
+    assert report.passed, [f.message for f in report.failures]
+    names = [finding.name for finding in report.findings]
+    assert names == ["materialize", "session", "history", "baseline_qualifier"]
+    assert report.qualification is not None and report.qualification.decided_by == "baseline"
+    assert (tmp_path / "out" / "check.json").is_file()
