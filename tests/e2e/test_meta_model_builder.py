@@ -253,6 +253,7 @@ def session_run(tmp_path: Path, docker_engine: DockerEngine, run_id: str, turns:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_a_scripted_model_builder_finds_the_fix_from_a_session_and_is_scored(
     tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
 ) -> None:

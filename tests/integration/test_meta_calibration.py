@@ -26,6 +26,7 @@ from tests.fixtures.meta_seeds import session_seed
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # 16 units, about 130 trials: minutes on a quiet machine
 def test_the_leaderboard_orders_the_calibration_builders_as_their_defects_imply(
     tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
 ) -> None:
