@@ -338,12 +338,13 @@ def session_findings(
             name="history",
             passed=bool(materialized.distractors)
             and (seed.refuses or materialized.strategy == "fix_commit"),
-            message=f"{len(seed.session.history)} commit(s) around the fix, "
-            f"{len(materialized.distractors)} fix-worded distractor(s); "
+            message=f"{len(seed.session.history)} commit(s) "
+            + ("after the start and no fix" if seed.refuses else "around the fix")
+            + f", {len(materialized.distractors)} fix-worded distractor(s)"
             + (
-                "the fix commit applies to the start on its own"
+                "; the fix commit applies to the start on its own"
                 if materialized.strategy == "fix_commit"
-                else f"strategy {materialized.strategy}"
+                else ("" if seed.refuses else f"; strategy {materialized.strategy}")
             )
             if materialized.distractors
             else 'the history needs a fix-worded distractor commit (role = "distractor")',
