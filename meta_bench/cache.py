@@ -33,17 +33,24 @@ FRESH_ENV = "KETTLE_META_FRESH_TRIALS"
 
 
 @cache
-def machinery_digest() -> str:
-    """A hash of the code that builds and judges environments (a changed checkout redoes)."""
+def machinery_digest(*meta_bench_files: str) -> str:
+    """A hash of kettle's factory and runner code (agents, tools, harness, prompts) and of
+    the named meta_bench files: a changed checkout builds and judges afresh."""
     digest = hashlib.sha256()
     for folder in _MACHINERY:
         for path in sorted((_ROOT / folder).rglob("*")):
             if path.is_file() and path.suffix in (".py", ".md", ".j2", ".toml", ".txt", ".sh"):
                 digest.update(path.relative_to(_ROOT).as_posix().encode())
                 digest.update(path.read_bytes())
-    for name in ("builders.py", "materialize.py", "controls.py", "variants.py", "probes.py"):
-        digest.update((_ROOT / "meta_bench" / name).read_bytes())
+    for name in meta_bench_files:
+        digest.update(name.encode() + (_ROOT / "meta_bench" / name).read_bytes())
     return digest.hexdigest()
+
+
+# What a trial runs beyond the environment: the runner, and the patch solver's script.
+TRIAL_CODE = ("variants.py",)
+# What the reference build runs: the factory's policies on the reference repository.
+BUILD_CODE = ("builders.py", "materialize.py")
 
 
 def environment_digest(task: HarborTask, image: str) -> str:
@@ -68,7 +75,7 @@ class TrialCache:
         self.hits = 0
 
     def key(self, environment: str, solver: str, number: int) -> str:
-        text = f"{machinery_digest()}\n{environment}\n{number}\n{solver}"
+        text = f"{machinery_digest(*TRIAL_CODE)}\n{environment}\n{number}\n{solver}"
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _folder(self, key: str) -> Path:

@@ -50,7 +50,7 @@ from meta_bench.builders import (
     builder_info,
     truth_outcome,
 )
-from meta_bench.cache import machinery_digest
+from meta_bench.cache import BUILD_CODE, machinery_digest
 from meta_bench.materialize import meta_home
 from meta_bench.records import BuilderInfo, BuildOutcome, MaterializedSeed, Seed
 from meta_bench.seed_format import load_variants_file
@@ -150,7 +150,7 @@ class ControlBuilder:
 
 def reference_build(job: BuildJob, name: str) -> BuildOutcome:
     """The reference environment in ``job.folder`` (copied from the cache, built if new)."""
-    key = f"{job.seed.id}-{job.materialized.digest[:12]}-{machinery_digest()[:12]}"
+    key = f"{job.seed.id}-{job.materialized.digest[:12]}-{machinery_digest(*BUILD_CODE)[:12]}"
     cached = meta_home(job.settings) / "reference-builds" / key
     with file_lock(cached.with_suffix(".lock")):
         record = cached / "build.json"
