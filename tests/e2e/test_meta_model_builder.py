@@ -133,6 +133,7 @@ def test_a_scripted_model_builder_is_built_scored_and_ranked(
             builders=[PRICED_MODEL],
             seeds_dir=str(SEEDS_DIR),
             seeds=[SEED],
+            repeats=1,
             reruns=2,
             variant_reruns=1,
             api_base=server.base_url,
@@ -194,7 +195,7 @@ def qualification_turns(fix_commit: str) -> list[ScriptTurn]:
         "confidence": 0.9,
     }
     return [
-        turn("git log --oneline\n"),
+        turn("git --no-pager log --oneline --all\n"),
         turn(write_file(f"{OUT}/qualification.json", json.dumps(answer))),
         *done_twice(),
     ]
