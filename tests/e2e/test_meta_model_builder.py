@@ -288,7 +288,11 @@ def test_a_model_that_takes_the_distractor_for_the_fix_scores_zero_without_trial
     board, _ = session_run(tmp_path, docker_engine, test_run_id, qualification_turns(distractor))
     cell = board.rows[0].cells[0]
     assert cell.env_score == 0.0 and cell.metrics["M0"] == 0.0
+    # The factory re-checks the model's claims: the distractor changes only docs, so the
+    # verdict drops to needs_human, a refusal of work that has a fix. Either way M0 is 0.
+    assert cell.qualification is not None and cell.qualification.fix_commit == distractor
+    assert cell.qualification.verdict == "needs_human"
     [check] = cell.failed_checks
-    assert check.name == "qualification" and "distractor" in check.message
+    assert check.name == "qualification" and "refused work that has a fix" in check.message
     folder = tmp_path / "meta" / "openai_gpt-5.1" / seed_dir.name / "r1"
     assert not (folder / "score" / "trials").exists()
