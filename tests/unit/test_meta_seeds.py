@@ -23,10 +23,10 @@ BUNDLED_EXAMPLE_FIXES = {"ledgerline", "verspec"}  # the examples' sessions use 
 
 def test_the_starter_pack_is_mostly_real_projects_in_two_languages() -> None:
     seeds = list(SEEDS.values())
-    assert len(seeds) >= 14
+    assert len(seeds) >= 24
     assert {seed.language for seed in seeds} >= {"python", "javascript"}
-    real = [seed for seed in seeds if seed.source.kind in ("git", "pypi", "npm")]
-    assert len(real) >= len(seeds) - 2
+    real = [s for s in seeds if s.source.kind in ("git", "pypi", "npm") and not s.refuses]
+    assert len(real) >= 16
     assert len({seed.id for seed in seeds}) == len(seeds)
     assert all(path.name == SEEDS[path.name].id for path in SEED_DIRS)
     assert not {seed.source.example for seed in seeds} & BUNDLED_EXAMPLE_FIXES
@@ -36,7 +36,7 @@ def test_the_pack_presents_work_as_sessions_in_every_format_and_has_negative_see
     sessions = [seed.session for seed in SEEDS.values() if seed.session is not None]
     assert {s.format for s in sessions} == {"claude_code", "codex", "cline", "candidates_jsonl"}
     negative = {code for s in sessions if s.expect == "refuse" for code in s.codes}
-    assert {"from_scratch", "typo_only", "no_fix_commit"} <= negative
+    assert {"from_scratch", "typo_only", "docs_only", "no_fix_commit"} <= negative
     for session in sessions:
         assert any(c.role == "distractor" for c in session.history), session
         assert session.expect == "refuse" or session.fix_message
