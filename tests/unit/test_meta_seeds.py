@@ -25,8 +25,9 @@ def test_the_starter_pack_is_mostly_real_projects_in_two_languages() -> None:
     seeds = list(SEEDS.values())
     assert len(seeds) >= 24
     assert {seed.language for seed in seeds} >= {"python", "javascript"}
-    real = [s for s in seeds if s.source.kind in ("git", "pypi", "npm") and not s.refuses]
+    real = [s for s in seeds if s.source.kind in ("git", "pypi", "npm")]
     assert len(real) >= 16
+    assert len([s for s in real if not s.refuses]) >= 14  # real fixes with hidden variants
     assert len({seed.id for seed in seeds}) == len(seeds)
     assert all(path.name == SEEDS[path.name].id for path in SEED_DIRS)
     assert not {seed.source.example for seed in seeds} & BUNDLED_EXAMPLE_FIXES
