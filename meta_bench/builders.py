@@ -1,18 +1,23 @@
 """Builders: who turns a seed into a Harbor task, as the factory would.
 
-A builder gets what the factory gets for a real session, and nothing of the seed's hidden
-folder: a Candidate (the intent's prompts, a repository, the start commit) and a
-Qualification made from the seed (qualified; start and fix commits; the task spirit from
-the intent). It then runs its reconstructor and verifier writer — the factory's own stage
-code — and leaves a task directory.
+A contestant gets what the factory gets for a real session, and nothing of the seed's
+hidden folder. On a session seed that is the session file, with its workspace mapped to
+the seed's repository (a history with distractor commits around the fix): the builder's
+own qualifier must find the start and the fix commit, or refuse the work. On any other
+seed it is a Candidate (the intent's prompts, the repository, the start commit) and a
+Qualification made from the seed (qualified; start and fix commits; the task spirit).
+It then runs its reconstructor and verifier writer — the factory's own stage code — and
+leaves a task directory.
 
 - ``baseline``: the factory's deterministic policies (no model).
 - any model (``gpt-5.1``, ``openai/...``): the factory's model-driven agents.
+- a builder file (``my-builder.toml``, ``meta_bench.builder_file``): a model or the
+  baseline with its own prompts, settings and budgets.
 - ``null``: a control that emits a trivially broken environment (its verifier always
-  writes 1); it must score 0.
-- ``reference``: the baseline machinery fed the hidden truth: a repository whose fix commit
-  holds exactly the upstream fix's source part and the seed's upstream tests, also for
-  ``intent_only`` seeds. A reference row on the leaderboard, not a contestant.
+  writes 1) and never refuses; it must score 0.
+- ``reference`` (the upstream tests as the verifier), ``ideal`` (the seed's ideal tests)
+  and the calibration builders with known defects: controls fed the hidden truth, built
+  in ``meta_bench.controls``.
 
 ``baseline`` and the model agents need a fix commit: on ``intent_only`` seeds they are not
 applicable (reported as such, never as 0).
@@ -24,7 +29,8 @@ import json
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -44,19 +50,27 @@ from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
-from meta_bench.materialize import reference_repo
-from meta_bench.records import BuilderInfo, BuilderRole, BuildOutcome, MaterializedSeed, Seed
+from meta_bench.records import (
+    BuilderInfo,
+    BuildOutcome,
+    HiddenAssets,
+    MaterializedSeed,
+    QualificationOutcome,
+    Seed,
+)
 from tools.repos.git import RepoCache
 from tools.sessions.instruction import compose_instruction
+from tools.sessions.intake import load_sessions
 from tools.sessions.records import Candidate, CandidateHints
 
-BUILTIN_BUILDERS = ("baseline", "null", "reference")
+BUILTIN_BUILDERS = ("baseline", "null", "reference", "ideal")
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
 class BuildJob:
-    """One builder on one seed: everything a build may use."""
+    """One builder on one seed: everything a build may use. ``hidden`` is read by the
+    controls only (the ideal tests); a contestant never touches it."""
 
     seed: Seed
     materialized: MaterializedSeed
@@ -65,6 +79,7 @@ class BuildJob:
     settings: Settings
     run_id: str
     validation_repeats: int = 2
+    hidden: HiddenAssets = field(default_factory=HiddenAssets)
 
 
 class Builder(Protocol):
@@ -108,6 +123,51 @@ def seed_qualification(
     )
 
 
+def session_candidate(materialized: MaterializedSeed) -> Candidate:
+    """A session seed's session, read by the factory's own intake, its workspace mapped to
+    the seed's repository (as ``--repo-map`` does for sessions from another machine)."""
+    if not materialized.session_path or not materialized.workspace:
+        raise KettleError(f"seed {materialized.seed_id} has no session")
+    found = load_sessions(
+        [materialized.session_path], repo_map={materialized.workspace: materialized.builder_repo}
+    )
+    if not found.candidates:
+        problems = "; ".join(str(error) for error in found.errors) or "no session found"
+        raise KettleError(f"seed {materialized.seed_id}: the session does not load: {problems}")
+    return found.candidates[0]
+
+
+def qualification_outcome(qualification: Qualification, message: str = "") -> QualificationOutcome:
+    return QualificationOutcome(
+        verdict=qualification.verdict,
+        fix_commit=qualification.fix_commit,
+        start_commit=qualification.start_commit,
+        codes=qualification.codes(),
+        decided_by=qualification.decided_by,
+        confidence=qualification.confidence,
+        message=message,
+    )
+
+
+def truth_outcome(seed: Seed, materialized: MaterializedSeed) -> QualificationOutcome | None:
+    """What a builder fed the hidden truth decides about a session seed."""
+    if seed.session is None:
+        return None
+    if seed.refuses:
+        return QualificationOutcome(
+            verdict="disqualified",
+            start_commit=materialized.start_commit,
+            codes=list(seed.session.codes),
+            decided_by="hidden truth",
+        )
+    return QualificationOutcome(
+        verdict="qualified",
+        start_commit=materialized.start_commit,
+        fix_commit=materialized.fix_commit,
+        decided_by="hidden truth",
+    )
+
+
 class _Workspace(CandidateWorkspace):
     """A candidate workspace rooted at the build's own folder."""
 
@@ -115,7 +175,9 @@ class _Workspace(CandidateWorkspace):
         self.root = root
 
 
-def _context(job: BuildJob, candidate: Candidate, qualification: Qualification) -> StageContext:
+def _context(
+    job: BuildJob, candidate: Candidate, qualification: Qualification | None, budget: RunBudget
+) -> StageContext:
     return StageContext(
         run_id=job.run_id,
         candidate=candidate,
@@ -124,44 +186,105 @@ def _context(job: BuildJob, candidate: Candidate, qualification: Qualification) 
         images=TaskImages(job.engine, job.settings),
         settings=job.settings,
         repos=RepoCache(job.settings.home / "repos"),
-        costs=RunBudget(None),
+        costs=budget,
         qualification=qualification,
         validation_repeats=job.validation_repeats,
     )
 
 
 class FactoryBuilder:
-    """Runs a pair of factory policies (reconstructor, verifier writer) on a seed."""
+    """Runs a set of factory policies (qualifier, reconstructor, verifier writer) on a seed.
+
+    ``hidden_truth``: build from the reference repository (the upstream fix's source part
+    and exactly the upstream tests) and skip qualification; the controls build this way.
+    ``pick_fix``: hand the reconstructor this commit as the fix instead of qualifying (the
+    wrong-fix calibration builder's distractor).
+    """
 
     def __init__(
-        self, name: str, policies: Policies, info: BuilderInfo, *, hidden_truth: bool = False
+        self,
+        name: str,
+        policies: Policies,
+        info: BuilderInfo,
+        *,
+        hidden_truth: bool = False,
+        budget_usd: float | None = None,
     ) -> None:
         self.name = name
         self.info = info
         self._policies = policies
         self._hidden_truth = hidden_truth
+        self._budget_usd = budget_usd
 
     def not_applicable(self, seed: Seed) -> str | None:
         if seed.visibility == "intent_only" and not self._hidden_truth:
             return "intent_only seed: the factory's agents need a fix commit to build from"
         return None
 
-    def build(self, job: BuildJob) -> BuildOutcome:
+    def build(
+        self, job: BuildJob, *, pick_fix: Callable[[MaterializedSeed], str] | None = None
+    ) -> BuildOutcome:
         started = time.monotonic()
         shutil.rmtree(job.folder, ignore_errors=True)
         job.folder.mkdir(parents=True)
         materialized = job.materialized
+        budget = RunBudget(self._budget_usd)
+        asked: QualificationOutcome | None = None
         if self._hidden_truth:
+            from meta_bench.materialize import reference_repo
+
             repo = str(reference_repo(materialized, job.settings))
             with RepoCache(job.settings.home / "repos").open(repo) as handle:
                 start, fix = handle.resolve("HEAD~1"), handle.resolve("HEAD")
+            assert start is not None
+            candidate = seed_candidate(job.seed, repo, start)
+            qualification = seed_qualification(job.seed, candidate, start, fix)
+            asked = truth_outcome(job.seed, materialized)
+        elif materialized.session_path:
+            candidate = session_candidate(materialized)
+            if pick_fix is not None:
+                start = candidate.start_commit or materialized.start_commit
+                qualification = seed_qualification(
+                    job.seed, candidate, start, pick_fix(materialized)
+                )
+                qualification.decided_by = self.name
+            else:
+                context = _context(job, candidate, None, budget)
+                qualification, candidate = self._policies.qualifier.qualify(context)
+            asked = qualification_outcome(qualification)
+            if qualification.verdict != "qualified":
+                write_model(job.folder / "candidate.json", candidate)
+                write_model(job.folder / "qualification.json", qualification)
+                return BuildOutcome(
+                    builder=self.name,
+                    seed_id=job.seed.id,
+                    status="refused",
+                    message=f"{qualification.verdict}: "
+                    + (", ".join(qualification.codes()) or "no findings"),
+                    qualification=asked,
+                    cost_usd=round(budget.spent, 6),
+                    wall_sec=round(time.monotonic() - started, 3),
+                )
         else:
-            repo, start = materialized.builder_repo, materialized.start_commit
-            fix = materialized.fix_commit
-        assert start is not None
-        candidate = seed_candidate(job.seed, repo, start)
-        qualification = seed_qualification(job.seed, candidate, start, fix)
-        context = _context(job, candidate, qualification)
+            candidate = seed_candidate(
+                job.seed, materialized.builder_repo, materialized.start_commit
+            )
+            qualification = seed_qualification(
+                job.seed, candidate, materialized.start_commit, materialized.fix_commit
+            )
+        outcome = self._build_task(job, candidate, qualification, budget, started)
+        outcome.qualification = asked
+        return outcome
+
+    def _build_task(
+        self,
+        job: BuildJob,
+        candidate: Candidate,
+        qualification: Qualification,
+        budget: RunBudget,
+        started: float,
+    ) -> BuildOutcome:
+        context = _context(job, candidate, qualification, budget)
         workspace = context.workspace
         write_model(workspace.candidate_path, candidate)
         write_model(workspace.qualification_path, qualification)
@@ -186,11 +309,12 @@ class FactoryBuilder:
             except KettleError as error:
                 verifier = VerifierReport(builder=builder, status="failed", message=error.message)
             write_model(workspace.verifier_path, verifier)
-        return _outcome(self.name, job, workspace, reconstruction, verifier, started)
+        return _outcome(self.name, job, workspace, reconstruction, verifier, budget, started)
 
 
 class NullBuilder:
-    """A trivially broken environment: the start tree, and a verifier that always says 1."""
+    """A trivially broken environment: the start tree, and a verifier that always says 1.
+    It never refuses work, so on a negative seed it is wrong too."""
 
     name = "null"
 
@@ -226,12 +350,21 @@ class NullBuilder:
             "#!/bin/bash\n# null builder: every state passes\nmkdir -p /logs/verifier\n"
             "echo 1 > /logs/verifier/reward.txt\n",
         )
+        asked = None
+        if job.seed.session is not None:
+            asked = QualificationOutcome(
+                verdict="qualified",
+                start_commit=materialized.start_commit,
+                fix_commit=None if job.seed.refuses else materialized.fix_commit,
+                decided_by="null",
+            )
         return BuildOutcome(
             builder=self.name,
             seed_id=job.seed.id,
             status="built",
             message="wrote an environment whose verifier always passes",
             task_dir=str(draft),
+            qualification=asked,
             cost_usd=0.0,
             wall_sec=round(time.monotonic() - started, 3),
         )
@@ -244,27 +377,41 @@ def make_builder(
     max_steps: int = 60,
     make_model: ModelFactory | None = None,
 ) -> Builder:
-    """``baseline``, ``null``, ``reference``, or a model name for the factory's agents."""
-    revision = code_revision()
-    common = {"kettle_version": kettle_version(), "code_revision": revision}
+    """``baseline``, ``null``, ``reference``, ``ideal``, a calibration builder
+    (``meta_bench.controls.CALIBRATION``), a builder file (``*.toml``), or a model name."""
+    from meta_bench.builder_file import is_builder_file, load_builder_file
+    from meta_bench.controls import CALIBRATION, control_builder
+
     if name == "null":
-        return NullBuilder(BuilderInfo(name=name, role="control", kind="null", **common))
-    if name in ("baseline", "reference"):
-        role: BuilderRole = "contestant" if name == "baseline" else "reference"
-        info = BuilderInfo(name=name, role=role, kind=name, **common)  # type: ignore[arg-type]
-        return FactoryBuilder(name, make_policies(None), info, hidden_truth=name == "reference")
+        return NullBuilder(builder_info(name, role="control", kind="null"))
+    if name in ("reference", "ideal") or name in CALIBRATION:
+        return control_builder(name)
+    if name == "baseline":
+        info = builder_info(name, role="contestant", kind="baseline")
+        return FactoryBuilder(name, make_policies(None), info)
+    if is_builder_file(name):
+        return load_builder_file(Path(name), api_base=api_base, make_model=make_model)
     spec = ModelSpec.resolve(name, api_base)
-    info = BuilderInfo(
-        name=name,
+    info = builder_info(
+        name,
         role="contestant",
         kind="model",
         model=spec.litellm_name,
         api_base=spec.api_base,
-        litellm_version=_litellm_version(),
-        **common,
+        litellm_version=litellm_version(),
+        deterministic=False,
     )
     policies = make_policies(spec, max_steps=max_steps, make_model=make_model)
     return FactoryBuilder(name, policies, info)
+
+
+def builder_info(name: str, **fields: object) -> BuilderInfo:
+    return BuilderInfo(
+        name=name,
+        kettle_version=kettle_version(),
+        code_revision=code_revision(),
+        **fields,  # type: ignore[arg-type]
+    )
 
 
 def code_revision() -> str:
@@ -289,7 +436,7 @@ def code_revision() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def _litellm_version() -> str | None:
+def litellm_version() -> str | None:
     from importlib import metadata
 
     try:
@@ -304,10 +451,12 @@ def _outcome(
     workspace: CandidateWorkspace,
     reconstruction: ReconstructionReport,
     verifier: VerifierReport,
+    budget: RunBudget,
     started: float,
 ) -> BuildOutcome:
     tokens = _trajectory_tokens(workspace.trajectories)
-    costs = [c for c in (reconstruction.cost_usd, verifier.cost_usd) if c is not None]
+    # A model without a known price leaves its report's cost None: the total is unknown.
+    unknown = any(r.steps and r.cost_usd is None for r in (reconstruction, verifier))
     loadable = _loads(workspace.draft)
     ok = reconstruction.status == "ok" and verifier.status == "ok"
     return BuildOutcome(
@@ -323,7 +472,7 @@ def _outcome(
         task_dir=str(workspace.draft) if loadable else None,
         reconstruction=reconstruction.message,
         verifier=verifier.message,
-        cost_usd=round(sum(costs), 6) if costs else (None if tokens["steps"] else 0.0),
+        cost_usd=None if unknown else round(budget.spent, 6),
         prompt_tokens=tokens["prompt"],
         completion_tokens=tokens["completion"],
         cached_tokens=tokens["cached"],

@@ -96,7 +96,12 @@ def draft_seed(
     specs = [
         (
             VariantSpec(
-                name=m.name, kind="wrong", technique=m.technique, description=m.description
+                name=m.name,
+                kind="wrong",
+                upstream="rejected",
+                technique=m.technique,
+                description=m.description,
+                rationale="(a mutant of the fix: which of the user's words rule it out?)",
             ),
             patch,
         )
@@ -115,6 +120,7 @@ def draft_seed(
             workers=workers,
             probes=[],
             leaks=False,
+            gate_first=False,
         ),
         engine,
         settings,
@@ -192,9 +198,10 @@ def _write_seed(out_dir: Path, seed: Seed, wrong: list[tuple[VariantSpec, str]])
     if not data["source"].get("fix_paths"):
         data["source"].pop("fix_paths", None)
     header = (
-        "# Drafted by `python -m meta_bench.seed new`. Rewrite [intent] in the user's voice,\n"
-        "# add >= 2 correct variants and a partial-fix and a special-case wrong variant under\n"
-        "# hidden/, then run `python -m meta_bench.seed check` on this folder.\n"
+        "# Drafted by `python -m meta_bench.seed new`. Rewrite [intent] in the user's voice;\n"
+        "# under hidden/ add >= 2 variants of each class (correct_accepted, correct_rejected,\n"
+        "# wrong_caught, wrong_missed) with rationales in the user's words, and an [ideal]\n"
+        "# control; then run `python -m meta_bench.seed check` on this folder.\n"
     )
     write_text_atomic(out_dir / SEED_FILE, header + tomli_w.dumps(data))
     for spec, patch in wrong:
@@ -206,7 +213,9 @@ def _write_seed(out_dir: Path, seed: Seed, wrong: list[tuple[VariantSpec, str]])
         else []
     )
     names = {entry["name"] for entry in existing}
-    entries = existing + [spec.model_dump() for spec, _ in wrong if spec.name not in names]
+    entries = existing + [
+        spec.model_dump(exclude_none=True) for spec, _ in wrong if spec.name not in names
+    ]
     write_text_atomic(variants_path, tomli_w.dumps({"variants": entries}))
 
 

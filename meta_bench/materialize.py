@@ -15,12 +15,24 @@ scorer's oracle applies) and its test part (the upstream tests). Kinds:
 For ``visibility = "intent_only"`` builders get ``builder_repo``: a repository whose history
 ends at the start commit, so no fix can be found in it.
 
+A session seed (``[session]``) is rebuilt as a history offline: the start tree (for a
+from-scratch seed only ``source.start_paths`` of it) as the first commit, then the seed's
+own commits written before the fix (unrelated ones and fix-worded distractors, patches in
+``hidden/history/``), the upstream fix with its upstream message, and the commits after
+it. That repository, with a work tree as a user's would have, is both ``repo`` and
+``builder_repo``; the session file written beside it (``session/``, in the seed's format)
+names its workspace, which builders map to it. A negative seed (``expect = "refuse"``) has
+no fix commit: its record's ``fix_commit`` is the history's last commit and it has no
+source or test paths.
+
 Results are cached under ``$KETTLE_HOME/meta_bench`` keyed by a digest of everything that
 decides them; a second call returns the cached record at once. Layout of one seed::
 
     seeds/<seed-id>-<digest>/materialized.json   MaterializedSeed
     seeds/<seed-id>-<digest>/repo/               pypi/npm: the two-commit repository
     seeds/<seed-id>-<digest>/builder.git         intent_only: history up to the start
+    seeds/<seed-id>-<digest>/history/            session seeds: the repository builders get
+    seeds/<seed-id>-<digest>/session/            session seeds: the session file(s)
     seeds/<seed-id>-<digest>/upstream/           fix-source.patch, fix-tests.patch, tests/
 """
 
@@ -35,13 +47,15 @@ import tarfile
 import tempfile
 import tomllib
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from harness.errors import KettleError, RepositoryError
 from harness.fsio import file_lock, read_model, write_model, write_text_atomic
 from harness.settings import Settings
-from meta_bench.records import MaterializedSeed, Seed
-from meta_bench.seed_format import SEED_FILE, load_seed
+from meta_bench.records import HistoryCommit, MaterializedSeed, Seed
+from meta_bench.seed_format import SEED_FILE, history_patch, load_seed
+from meta_bench.sessions import SessionScript, session_id_for, write_session
 from tools.repos.examples import (
     HISTORY_FILE,
     PROJECTS_DIR,
@@ -54,10 +68,21 @@ from tools.repos.patches import git_diff, plan_solution
 
 SEEDS_DIR = Path(__file__).resolve().parent / "seeds"
 # Bump when the way a seed is materialized changes: cached results are then rebuilt.
-MATERIALIZE_VERSION = 1
+MATERIALIZE_VERSION = 2
 _AUTHOR = ("kettle meta-bench", "meta-bench@kettle.invalid")
 _START_DATE = "2024-01-01T00:00:00+00:00"
 _FIX_DATE = "2024-01-02T00:00:00+00:00"
+# A session seed's timeline: the start commit, the session two days later, then one commit
+# every seven hours from the day after (all well inside a qualifier's fix window).
+HISTORY_START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+SESSION_START = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
+_HISTORY_FIRST = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
+_HISTORY_STEP = timedelta(hours=7)
+_HISTORY_AUTHORS = [
+    ("Dana Whitfield", "dana@users.noreply.example.org"),
+    ("Ravi Anand", "ravi@users.noreply.example.org"),
+    ("Mo Keller", "mo@users.noreply.example.org"),
+]
 _DOWNLOAD_TIMEOUT_SEC = 600
 
 
@@ -113,10 +138,20 @@ def seed_digest(seed: Seed) -> str:
     digest.update("\n".join(seed.upstream_test_paths).encode())
     if seed.source.kind == "example":
         digest.update(project_digest(_example_folder(seed)).encode())
+    if seed.session is not None:
+        digest.update(seed.session.model_dump_json().encode())
+        digest.update(seed.intent.model_dump_json().encode())
+        for commit in seed.session.history:
+            if commit.patch:
+                digest.update(_history_text(seed, commit).encode())
     return digest.hexdigest()
 
 
 def _materialize(seed: Seed, settings: Settings, digest: str, folder: Path) -> MaterializedSeed:
+    if seed.session is not None and seed.visibility != "factory":
+        raise MaterializeError(f'seed {seed.id}: a session seed has visibility = "factory"')
+    if seed.refuses:
+        return _materialize_negative(seed, settings, digest, folder)
     source = seed.source
     upstream_url: str | None = None
     if source.kind == "example":
@@ -130,6 +165,18 @@ def _materialize(seed: Seed, settings: Settings, digest: str, folder: Path) -> M
         repo_path = str(folder / "repo")
         start, fix = _head_commits(folder / "repo")
         upstream_url = f"{source.kind}:{source.package}@{source.fix_version}"
+    if seed.session is not None:
+        with RepoCache(settings.home / "repos").open(repo_path) as repo:
+            fix_diff = _full_diff(repo.git_dir, start, fix)
+            start_tree = folder / "start-tree"
+            repo.export_tree(start, start_tree)
+            fix_message = seed.session.fix_message or repo.commit_info(fix).message
+            start_message = repo.commit_info(start).message
+        history = _history_repo(
+            seed, start_tree, start_message, fix_diff, fix_message, folder / "history"
+        )
+        shutil.rmtree(start_tree, ignore_errors=True)
+        repo_path, start, fix = str(history.path), history.start, history.fix or ""
     with RepoCache(settings.home / "repos").open(repo_path) as repo:
         record = _split_fix(seed, repo, start, fix, digest, folder)
     record.upstream_url = upstream_url
@@ -137,7 +184,187 @@ def _materialize(seed: Seed, settings: Settings, digest: str, folder: Path) -> M
     record.builder_repo = repo_path
     if seed.visibility == "intent_only":
         record.builder_repo = str(_history_until(Path(repo_path), start, folder / "builder.git"))
+    if seed.session is not None:
+        record.distractors = history.distractors
+        _write_session(seed, record, folder)
     return record
+
+
+def _materialize_negative(
+    seed: Seed, settings: Settings, digest: str, folder: Path
+) -> MaterializedSeed:
+    """A negative seed: the start tree (or part of it) and a history with no fix."""
+    if seed.source.kind in ("pypi", "npm"):
+        base, start = str(folder / "release"), "HEAD"
+        _release_repo(seed, settings, folder / "release")
+    elif seed.source.kind == "example":
+        base, start, _fix = _example_repo(
+            seed.model_copy(update={"fix_ref": seed.start_ref}), settings
+        )
+    else:
+        base, start, _fix = _git_repo(seed.model_copy(update={"fix_ref": seed.start_ref}), settings)
+    start_tree = folder / "start-tree"
+    with RepoCache(settings.home / "repos").open(base) as repo:
+        repo.export_tree(start, start_tree)
+        start_message = repo.commit_info(start).message
+    history = _history_repo(seed, start_tree, start_message, None, "", folder / "history")
+    shutil.rmtree(start_tree, ignore_errors=True)
+    upstream = folder / "upstream"
+    write_text_atomic(upstream / "fix-source.patch", "")
+    write_text_atomic(upstream / "fix-tests.patch", "")
+    head = _git(history.path, ["rev-parse", "HEAD"]).strip()
+    record = MaterializedSeed(
+        seed_id=seed.id,
+        digest=digest,
+        repo=str(history.path),
+        builder_repo=str(history.path),
+        start_commit=history.start,
+        fix_commit=head,
+        source_paths=[],
+        test_paths=[],
+        strategy="none",
+        folder=str(folder),
+        distractors=history.distractors,
+        expect="refuse",
+    )
+    _write_session(seed, record, folder)
+    return record
+
+
+# --- session seeds: a history around the fix, and the session over it --------------------
+
+
+class _History:
+    def __init__(self, path: Path, start: str) -> None:
+        self.path = path
+        self.start = start
+        self.fix: str | None = None
+        self.distractors: list[str] = []
+
+
+def _history_repo(
+    seed: Seed,
+    start_tree: Path,
+    start_message: str,
+    fix_diff: bytes | None,
+    fix_message: str,
+    dest: Path,
+) -> _History:
+    """start (-> before-fix commits) -> the upstream fix -> after-fix commits."""
+    assert seed.session is not None
+    shutil.rmtree(dest, ignore_errors=True)
+    _git(dest.parent, ["init", "-q", "-b", "main", str(dest)])
+    kept = seed.source.start_paths
+    for entry in sorted(start_tree.iterdir()) if not kept else []:
+        _move_into(start_tree, dest, entry.name)
+    for path in kept:
+        if not (start_tree / path).exists():
+            raise MaterializeError(f"seed {seed.id}: start path {path} is not in the release")
+        _move_into(start_tree, dest, path)
+    _commit(dest, start_message.strip() or "Initial commit", _iso(HISTORY_START))
+    history = _History(dest, _git(dest, ["rev-parse", "HEAD"]).strip())
+    before = [c for c in seed.session.history if c.when == "before_fix"]
+    after = [c for c in seed.session.history if c.when == "after_fix"]
+    moments = (_HISTORY_FIRST + n * _HISTORY_STEP for n in range(10_000))
+    for number, commit in enumerate(before):
+        _history_commit(seed, history, commit, start_tree, next(moments), number)
+    if fix_diff is not None:
+        if fix_diff:
+            _apply(dest, fix_diff, f"seed {seed.id}: the upstream fix")
+        message = fix_message.strip() or "Fix the reported bug"
+        _commit(dest, message, _iso(next(moments)), author=_HISTORY_AUTHORS[0])
+        history.fix = _git(dest, ["rev-parse", "HEAD"]).strip()
+    for number, commit in enumerate(after, start=len(before) + 1):
+        _history_commit(seed, history, commit, start_tree, next(moments), number)
+    return history
+
+
+def _history_commit(
+    seed: Seed,
+    history: _History,
+    commit: HistoryCommit,
+    start_tree: Path,
+    moment: datetime,
+    number: int,
+) -> None:
+    if commit.release_rest:
+        for entry in sorted(start_tree.rglob("*")):
+            if entry.is_file() or entry.is_symlink():
+                _move_into(start_tree, history.path, entry.relative_to(start_tree).as_posix())
+    else:
+        patch = _history_text(seed, commit).encode("utf-8")
+        _apply(history.path, patch, f"seed {seed.id}: history patch {commit.patch}")
+    author = _HISTORY_AUTHORS[number % len(_HISTORY_AUTHORS)]
+    _commit(history.path, commit.message.strip(), _iso(moment), author=author)
+    if commit.role == "distractor":
+        history.distractors.append(_git(history.path, ["rev-parse", "HEAD"]).strip())
+
+
+def _history_text(seed: Seed, commit: HistoryCommit) -> str:
+    if seed.folder is None:
+        raise MaterializeError(
+            f"seed {seed.id}: its history patches are read from its folder",
+            "load the seed with meta_bench.seed_format.load_seed",
+        )
+    return history_patch(seed.folder, commit.patch)
+
+
+def _move_into(tree: Path, repo: Path, path: str) -> None:
+    source, target = tree / path, repo / path
+    if not source.exists() and not source.is_symlink():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(source), str(target))
+
+
+def _apply(repo: Path, patch: bytes, what: str) -> None:
+    result = subprocess.run(
+        ["git", "apply", "--binary", "--whitespace=nowarn", "-"],
+        cwd=repo,
+        input=patch,
+        capture_output=True,
+        timeout=_DOWNLOAD_TIMEOUT_SEC,
+        check=False,
+    )
+    if result.returncode != 0:
+        reason = _last_line(result.stderr.decode("utf-8", "replace"))
+        raise MaterializeError(f"{what} does not apply: {reason}")
+
+
+def _write_session(seed: Seed, record: MaterializedSeed, folder: Path) -> None:
+    """The session builders get, in the seed's format, over ``record.builder_repo``."""
+    session = seed.session
+    assert session is not None
+    script = SessionScript(
+        session_id=session_id_for(seed.id),
+        workspace=session.workspace,
+        started_at=SESSION_START,
+        first_prompt=seed.intent.first_prompt.strip(),
+        follow_ups=[text.strip() for text in seed.intent.follow_ups],
+        files=session.files,
+        start_commit=record.start_commit
+        if session.format in ("codex", "candidates_jsonl")
+        else None,
+        repo=record.builder_repo,
+    )
+    shutil.rmtree(folder / "session", ignore_errors=True)
+    record.session_path = str(write_session(session.format, folder / "session", script))
+    record.workspace = session.workspace
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _full_diff(git_dir: Path, start: str, fix: str) -> bytes:
+    """Every change from ``start`` to ``fix`` (binary-safe): the upstream fix, whole."""
+    args = ["git", f"--git-dir={git_dir}", "diff", "--binary", "--full-index", "--no-renames"]
+    args += ["--no-color", "--no-ext-diff", "--no-textconv", start, fix]
+    result = subprocess.run(args, capture_output=True, timeout=_DOWNLOAD_TIMEOUT_SEC, check=False)
+    if result.returncode != 0:
+        reason = _last_line(result.stderr.decode("utf-8", "replace"))
+        raise MaterializeError(f"git diff {start[:12]}..{fix[:12]} failed: {reason}")
+    return result.stdout
 
 
 def _split_fix(
@@ -234,15 +461,22 @@ def _git_repo(seed: Seed, settings: Settings) -> tuple[str, str, str]:
 
 def _release_repo(seed: Seed, settings: Settings, repo: Path) -> None:
     source = seed.source
-    assert source.package and source.start_version and source.fix_version
+    assert source.package and source.start_version
     downloads = meta_home(settings) / "downloads" / source.kind
     with tempfile.TemporaryDirectory(prefix="kettle-release-") as scratch:
         trees = []
         for version in (source.start_version, source.fix_version):
+            if version is None:  # a negative seed: the start release alone
+                continue
             archive = download_release(source.kind, source.package, version, downloads)
             tree = Path(scratch) / version
             unpack_archive(archive, tree)
             trees.append(tree)
+        if len(trees) == 1:
+            _git(repo.parent, ["init", "-q", "-b", "main", str(repo)])
+            _copy_tree(trees[0], repo)
+            _commit(repo, f"{source.package} {source.start_version}", _START_DATE)
+            return
         start_tree, fix_tree = trees
         missing = [
             path
@@ -372,12 +606,12 @@ def _ignore_git(_directory: str, names: list[str]) -> list[str]:
     return [name for name in names if name == ".git"]
 
 
-def _commit(repo: Path, message: str, date: str) -> None:
+def _commit(repo: Path, message: str, date: str, *, author: tuple[str, str] = _AUTHOR) -> None:
     env = {
-        "GIT_AUTHOR_NAME": _AUTHOR[0],
-        "GIT_AUTHOR_EMAIL": _AUTHOR[1],
-        "GIT_COMMITTER_NAME": _AUTHOR[0],
-        "GIT_COMMITTER_EMAIL": _AUTHOR[1],
+        "GIT_AUTHOR_NAME": author[0],
+        "GIT_AUTHOR_EMAIL": author[1],
+        "GIT_COMMITTER_NAME": author[0],
+        "GIT_COMMITTER_EMAIL": author[1],
         "GIT_AUTHOR_DATE": date,
         "GIT_COMMITTER_DATE": date,
     }

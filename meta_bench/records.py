@@ -5,16 +5,31 @@ score, a seed check, the run's ledger rows and options, and the leaderboard."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
-BuilderRole = Literal["contestant", "reference", "control"]
+BuilderRole = Literal["contestant", "reference", "control", "calibration"]
+BuilderKind = Literal["baseline", "model", "null", "reference", "ideal", "calibration"]
 UnitState = Literal["scored", "not_built", "not_applicable", "failed"]
 UnitStatus = Literal["pending", "building", "scoring", "done", "not_applicable", "failed"]
-SCHEMA_VERSION = 1
-Metric = Literal["M1", "M2", "M3", "M5", "M6", "M7", "M8"]
+SCHEMA_VERSION = 2
+Metric = Literal["M0", "M1", "M2", "M3", "M5", "M6", "M7", "M8"]
 StateKind = Literal["start", "oracle", "correct", "wrong", "probe"]
+VariantKind = Literal["correct", "wrong"]
+UpstreamVerdict = Literal["accepted", "rejected"]
+# A hidden variant's class: is it a right fix by the user's words (kind), and what do the
+# upstream tests make of it (upstream)? The two classes the upstream tests get wrong are
+# where a verifier written from the user's intent can beat them.
+VariantClass = Literal["correct_accepted", "correct_rejected", "wrong_caught", "wrong_missed"]
+VARIANT_CLASSES: tuple[VariantClass, ...] = get_args(VariantClass)
+SessionFormat = Literal["claude_code", "codex", "cline", "candidates_jsonl"]
+
+
+def variant_class(kind: VariantKind, upstream: UpstreamVerdict) -> VariantClass:
+    if kind == "correct":
+        return "correct_accepted" if upstream == "accepted" else "correct_rejected"
+    return "wrong_missed" if upstream == "accepted" else "wrong_caught"
 
 
 class RepoSource(BaseModel):
@@ -32,18 +47,22 @@ class RepoSource(BaseModel):
     )
     example: str | None = Field(None, description="example: a folder name in examples/projects")
 
-    @model_validator(mode="after")
-    def _fields_of_kind(self) -> RepoSource:
+    start_paths: list[str] = Field(
+        default_factory=list,
+        description="Session seeds: only these paths of the start tree form the start commit "
+        "(a from-scratch session's nearly empty repository); empty: the whole tree",
+    )
+
+    def missing_fields(self, *, needs_fix: bool) -> list[str]:
         needed = {
             "git": ["url"],
-            "pypi": ["package", "start_version", "fix_version", "fix_paths"],
-            "npm": ["package", "start_version", "fix_version", "fix_paths"],
+            "pypi": ["package", "start_version"],
+            "npm": ["package", "start_version"],
             "example": ["example"],
         }[self.kind]
-        missing = [name for name in needed if not getattr(self, name)]
-        if missing:
-            raise ValueError(f"source kind {self.kind!r} needs {', '.join(missing)}")
-        return self
+        if needs_fix and self.kind in ("pypi", "npm"):
+            needed += ["fix_version", "fix_paths"]
+        return [name for name in needed if not getattr(self, name)]
 
 
 class Intent(BaseModel):
@@ -51,6 +70,53 @@ class Intent(BaseModel):
 
     first_prompt: str
     follow_ups: list[str] = Field(default_factory=list)
+
+
+class HistoryCommit(BaseModel):
+    """A commit kettle writes into a session seed's history (a patch under hidden/history/)."""
+
+    message: str = Field(description="The commit message, as its author would write it")
+    patch: str = Field("", description="File name under hidden/history/ (a git diff)")
+    when: Literal["before_fix", "after_fix"] = "before_fix"
+    role: Literal["unrelated", "distractor"] = Field(
+        "unrelated",
+        description="distractor: worded like a fix of what the user asked, but it is not",
+    )
+    release_rest: bool = Field(
+        False,
+        description="Instead of a patch: every file of the start release that the start "
+        "commit left out (with source.start_paths: the project written after the session)",
+    )
+
+    @model_validator(mode="after")
+    def _one_change(self) -> HistoryCommit:
+        if bool(self.patch) == self.release_rest:
+            raise ValueError("a history commit has either a patch or release_rest = true")
+        return self
+
+
+class SessionSetup(BaseModel):
+    """How a seed is presented as real work: a session file over a repository with history.
+
+    Builders get the session (and the workspace it names, mapped to the repository), never
+    the start or fix commit: finding them, or refusing the work, is theirs to do.
+    """
+
+    format: SessionFormat
+    workspace: str = Field(description="The directory the session says it worked in")
+    files: list[str] = Field(
+        default_factory=list, description="Repo-relative files the session's agent edited"
+    )
+    expect: Literal["fix", "refuse"] = Field(
+        "fix", description="fix: the upstream fix is to be found; refuse: a negative seed"
+    )
+    codes: list[str] = Field(
+        default_factory=list, description="refuse: the disqualifiers a refusal should cite"
+    )
+    fix_message: str = Field(
+        "", description="The upstream fix commit's message (its upstream wording)"
+    )
+    history: list[HistoryCommit] = Field(default_factory=list)
 
 
 class Seed(BaseModel):
@@ -78,21 +144,90 @@ class Seed(BaseModel):
     upstream_test_paths: list[str] = Field(
         default_factory=list, description="Test files of the upstream fix (repo-relative)"
     )
+    session: SessionSetup | None = Field(
+        None, description="Present the seed as a session over a history (see SessionSetup)"
+    )
+    _folder: Path | None = PrivateAttr(None)
+
+    @property
+    def folder(self) -> Path | None:
+        """The seed's folder, when it was loaded from one (its hidden/ is read from there)."""
+        return self._folder
+
+    def at(self, folder: Path) -> Seed:
+        self._folder = folder.resolve()
+        return self
+
+    @model_validator(mode="after")
+    def _source_complete(self) -> Seed:
+        missing = self.source.missing_fields(needs_fix=not self.refuses)
+        if missing:
+            raise ValueError(f"source kind {self.source.kind!r} needs {', '.join(missing)}")
+        if self.source.start_paths and self.session is None:
+            raise ValueError("start_paths applies to session seeds only")
+        return self
+
+    @property
+    def refuses(self) -> bool:
+        """A negative seed: the right answer is to refuse the work (no environment)."""
+        return self.session is not None and self.session.expect == "refuse"
 
 
 class VariantSpec(BaseModel):
     name: str = Field(description="File stem of the patch in correct/ or wrong/")
-    kind: Literal["correct", "wrong"]
+    kind: VariantKind
+    upstream: UpstreamVerdict | None = Field(
+        None,
+        description="What the upstream tests do with it (seed check verifies it); omitted: "
+        "accepted for correct variants, rejected for wrong ones",
+    )
     description: str
     technique: str = Field(
-        description="correct: different_algorithm | different_layout | different_names | ...; "
-        "wrong: partial_fix | special_case | mutant_flip_condition | mutant_off_by_one | "
-        "mutant_drop_branch | mutant_revert_hunk | ..."
+        description="correct: different_algorithm | different_layout | different_names | "
+        "different_message | ...; wrong: partial_fix | special_case | example_only | "
+        "one_of_two_places | breaks_kept_behaviour | mutant_* | ..."
+    )
+    rationale: str = Field(
+        "", description="Why it is right or wrong by the user's own words (quote them)"
+    )
+
+    @property
+    def expected_upstream(self) -> UpstreamVerdict:
+        if self.upstream is not None:
+            return self.upstream
+        return "accepted" if self.kind == "correct" else "rejected"
+
+    @property
+    def variant_class(self) -> VariantClass:
+        return variant_class(self.kind, self.expected_upstream)
+
+
+class IdealSpec(BaseModel):
+    """The ideal control: outcome tests written from the user's words, not the upstream's."""
+
+    command: str = Field(description="Run from the repository root; exit 0 means accepted")
+    files: list[str] = Field(
+        min_length=1, description="Repo-relative paths; stored under hidden/ideal/<path>"
     )
 
 
 class VariantsFile(BaseModel):
-    variants: list[VariantSpec]
+    ideal: IdealSpec | None = None
+    exempt: dict[VariantClass, str] = Field(
+        default_factory=dict,
+        description="A class the bug cannot have, with why (e.g. the upstream tests pin "
+        "nothing a valid fix could choose differently)",
+    )
+    variants: list[VariantSpec] = Field(default_factory=list)
+
+
+class HiddenAssets(BaseModel):
+    """Everything of a seed's hidden/ folder the scorer and the controls read."""
+
+    variants: list[tuple[VariantSpec, str]] = Field(default_factory=list)
+    ideal: IdealSpec | None = None
+    ideal_files: dict[str, str] = Field(default_factory=dict, description="path -> content")
+    exempt: dict[VariantClass, str] = Field(default_factory=dict)
 
 
 class BuilderInfo(BaseModel):
@@ -101,12 +236,35 @@ class BuilderInfo(BaseModel):
     schema_version: int = 1
     name: str
     role: BuilderRole
-    kind: Literal["baseline", "model", "null", "reference"]
+    kind: BuilderKind
     kettle_version: str
     code_revision: str = Field(description="git revision of kettle's code ('+dirty' if edited)")
     model: str | None = Field(None, description="The litellm model string the agents called")
     api_base: str | None = None
     litellm_version: str | None = None
+    defect: str | None = Field(None, description="calibration: the known defect it has")
+    deterministic: bool = Field(
+        True, description="Builds the same environment every time (built once per seed)"
+    )
+    config_path: str | None = Field(None, description="The builder file (--builder X.toml)")
+    config_sha256: str | None = Field(
+        None, description="sha256 of the builder file and every prompt file it names"
+    )
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="What the builder file set (steps, budgets, prompts)"
+    )
+
+
+class QualificationOutcome(BaseModel):
+    """What a builder decided about a session seed's work, and whether that was right."""
+
+    verdict: Literal["qualified", "disqualified", "needs_human"]
+    fix_commit: str | None = None
+    start_commit: str | None = None
+    codes: list[str] = Field(default_factory=list)
+    decided_by: str
+    confidence: float | None = None
+    message: str = ""
 
 
 class BuildOutcome(BaseModel):
@@ -115,9 +273,12 @@ class BuildOutcome(BaseModel):
     schema_version: int = 1
     builder: str
     seed_id: str
-    status: Literal["built", "failed", "not_applicable"]
+    status: Literal["built", "failed", "not_applicable", "refused"]
     message: str = ""
     task_dir: str | None = Field(None, description="The task directory to score, if any")
+    qualification: QualificationOutcome | None = Field(
+        None, description="Session seeds: what the builder's qualifier decided"
+    )
     reconstruction: str = ""
     verifier: str = ""
     cost_usd: float | None = None
@@ -143,6 +304,16 @@ class MaterializedSeed(BaseModel):
     strategy: str = Field(description="fix_commit | cumulative (see tools.repos.patches)")
     upstream_url: str | None = Field(None, description="A public place the fix can be fetched")
     folder: str = Field(description="The cache folder holding upstream/")
+    session_path: str | None = Field(
+        None, description="Session seeds: the session file or task folder builders get"
+    )
+    workspace: str | None = Field(
+        None, description="Session seeds: the workspace the session names (maps to builder_repo)"
+    )
+    distractors: list[str] = Field(
+        default_factory=list, description="Session seeds: fix-worded commits that are not the fix"
+    )
+    expect: Literal["fix", "refuse"] = "fix"
 
     @property
     def upstream_dir(self) -> Path:
@@ -214,6 +385,20 @@ class Cost(BaseModel):
     build_wall_sec: float = 0.0
     score_wall_sec: float = 0.0
     judge_usd: float | None = None
+    reused_trials: int = Field(0, description="Trials copied from an identical environment's")
+
+
+class ClassResult(BaseModel):
+    """How an environment judged one class of hidden variants."""
+
+    total: int = 0
+    right: int = Field(
+        0, description="correct: accepted in every run; wrong: rejected in every run"
+    )
+
+    @property
+    def rate(self) -> float | None:
+        return self.right / self.total if self.total else None
 
 
 class EnvScore(BaseModel):
@@ -223,6 +408,12 @@ class EnvScore(BaseModel):
     repeat: int = 1
     status: Literal["scored", "not_built", "not_applicable"]
     message: str = ""
+    m0_qualification: float | None = Field(
+        None, description="Session seeds: 1 if the builder found the fix or rightly refused"
+    )
+    judged: bool = Field(
+        True, description="False: no environment was judged (a refusal, or the wrong fix)"
+    )
     m1_validity: float = 0.0
     m2_recall: float | None = None
     m3_kill_rate: float | None = None
@@ -232,6 +423,7 @@ class EnvScore(BaseModel):
     m7_determinism: float = 0.0
     m8_alignment: float | None = None
     env_score: float = 0.0
+    classes: dict[VariantClass, ClassResult] = Field(default_factory=dict)
     cost: Cost = Field(default_factory=Cost)
     checks: list[ScoreCheck] = Field(default_factory=list)
     states: list[StateRuns] = Field(default_factory=list)
@@ -248,14 +440,33 @@ class SeedFinding(BaseModel):
     evidence: dict[str, object] = Field(default_factory=dict)
 
 
+class VariantVerdict(BaseModel):
+    """One hidden solution as the seed check saw it: its class, the upstream tests' verdict
+    and the ideal control's."""
+
+    name: str = Field(description="'start', 'oracle' (the upstream fix) or the variant")
+    kind: Literal["start", "oracle", "correct", "wrong"]
+    declared: VariantClass | None = None
+    upstream: Literal["accepted", "rejected", "inconsistent", "not_run"] = "not_run"
+    ideal: Literal["accepted", "rejected", "inconsistent", "not_run"] = "not_run"
+    passed: bool = False
+
+
 class SeedCheckReport(BaseModel):
-    schema_version: int = 1
+    schema_version: int = 2
     seed_id: str
     passed: bool
     status: Literal["checked", "broken"]
     findings: list[SeedFinding]
+    variants: list[VariantVerdict] = Field(default_factory=list)
+    classes: dict[VariantClass, int] = Field(default_factory=dict)
     reference: BuildOutcome | None = None
     score: EnvScore | None = None
+    ideal: BuildOutcome | None = None
+    ideal_score: EnvScore | None = None
+    qualification: QualificationOutcome | None = Field(
+        None, description="Session seeds: what the baseline qualifier makes of the session"
+    )
     duration_sec: float = 0.0
 
     @property
@@ -299,6 +510,9 @@ class SeedInfo(BaseModel):
     language: str
     kind: str
     visibility: str
+    session: str | None = Field(None, description="The session format builders get, if any")
+    expect: Literal["fix", "refuse"] = "fix"
+    classes: dict[VariantClass, int] = Field(default_factory=dict)
 
 
 class UnitResult(BaseModel):
@@ -325,9 +539,12 @@ class FailedCheck(BaseModel):
 class SeedCell(BaseModel):
     seed_id: str
     state: UnitState
-    env_score: float | None = None
+    env_score: float | None = Field(None, description="Mean over repeats; failed units are 0")
     repeats: list[float] = Field(default_factory=list)
+    failed_repeats: int = Field(0, description="Units the machinery could not finish (0 each)")
     metrics: dict[str, float | None] = Field(default_factory=dict)
+    classes: dict[VariantClass, ClassResult] = Field(default_factory=dict)
+    qualification: QualificationOutcome | None = None
     detail: str = ""
     failed_checks: list[FailedCheck] = Field(default_factory=list)
     cost_usd: float | None = None
@@ -349,13 +566,20 @@ class BuilderRow(BaseModel):
     role: str
     info: BuilderInfo
     rank: int | None = None
-    meta_score: float | None = None
+    meta_score: float | None = Field(None, description="Mean EnvScore over the common seeds")
     ci_low: float | None = None
     ci_high: float | None = None
+    own_score: float | None = Field(
+        None, description="Mean EnvScore over every seed the builder applies to"
+    )
     seeds_scored: int = 0
     seeds_not_applicable: int = 0
     seeds_failed: int = 0
     metrics: dict[str, float | None] = Field(default_factory=dict)
+    classes: dict[VariantClass, float | None] = Field(
+        default_factory=dict, description="Per class: mean over seeds of the share judged right"
+    )
+    qualification: float | None = Field(None, description="M0 over the session seeds")
     cost: CostTotals = Field(default_factory=CostTotals)
     cells: list[SeedCell] = Field(default_factory=list)
 
@@ -366,15 +590,43 @@ class RenderCheck(BaseModel):
     message: str
 
 
+class PairedComparison(BaseModel):
+    """A − B over the common seeds, with a paired bootstrap interval (seeds resampled
+    together for both builders, repeats within each seed)."""
+
+    a: str
+    b: str
+    diff: float
+    ci_low: float
+    ci_high: float
+    p_a_not_better: float = Field(
+        description="Share of bootstrap resamples in which A's mean is not above B's"
+    )
+    seeds: int
+
+    @property
+    def significant(self) -> bool:
+        return self.ci_low > 0 or self.ci_high < 0
+
+
 class Leaderboard(BaseModel):
-    schema_version: int = 1
+    schema_version: int = 2
     generated_at: str
     run_id: str
     command: str
     judge: str | None = None
     repeats: int = 1
     seeds: list[SeedInfo]
+    common_seeds: list[str] = Field(
+        default_factory=list, description="Seeds every row applies to: MetaScores use these"
+    )
     rows: list[BuilderRow]
+    comparisons: list[PairedComparison] = Field(default_factory=list)
+    skipped_seeds: dict[str, str] = Field(
+        default_factory=dict,
+        description="Seeds whose project could not be fetched here (e.g. a git URL offline): "
+        "left out of every row, never scored",
+    )
     wall_sec: float | None = None
     render_check: RenderCheck | None = None
 
@@ -399,12 +651,38 @@ class Mutant(BaseModel):
     files: dict[str, str | None]
 
 
-class RunOptions(BaseModel):
+PromptRole = Literal["qualify", "reconstruct", "verifier"]
+
+
+class BuilderFile(BaseModel):
+    """``--builder NAME.toml``: a builder as configuration, so prompt or model variants are
+    compared without code changes. Prompt files are jinja templates rendered with
+    ``default`` (the role's own prompt, already rendered): replace it, or extend it."""
+
     schema_version: int = 1
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str = ""
+    model: str = Field(description="'baseline' (no model) or a model name / litellm string")
+    api_base: str | None = None
+    max_steps: int = Field(60, ge=1, description="Model turns per role")
+    max_wall_sec: float = Field(3600.0, gt=0, description="Wall time per role")
+    context_window: int | None = Field(None, gt=0)
+    budget_usd: float | None = Field(None, gt=0, description="Dollars per build, all roles")
+    prompts: dict[PromptRole, str] = Field(
+        default_factory=dict, description="Role -> prompt file, relative to the builder file"
+    )
+
+    model_config = {"extra": "forbid"}
+
+
+class RunOptions(BaseModel):
+    schema_version: int = 2
     builders: list[str]
     seeds_dir: str
     seeds: list[str] = Field(default_factory=list, description="Seed ids; empty: all")
-    repeats: int = 1
+    repeats: int = Field(
+        3, description="Builds per seed of builders that are not deterministic (models)"
+    )
     concurrency: int = 1
     trial_workers: int = 2
     reruns: int = 3
@@ -413,6 +691,7 @@ class RunOptions(BaseModel):
     judge: str | None = None
     judge_api_base: str | None = None
     max_steps: int = 60
+    probes: bool = Field(True, description="Run the exploit battery (M5); off for quick runs")
 
 
 class RunRecord(BaseModel):

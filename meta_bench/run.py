@@ -1,7 +1,14 @@
 """python -m meta_bench.run — build every seed with every builder, score, and publish a leaderboard.
 
-    python -m meta_bench.run --builder baseline --builder null --builder reference --out DIR
+    python -m meta_bench.run --builder baseline --builder null --builder reference \
+        --builder ideal --out DIR
     python -m meta_bench.run --builder gpt-5.1 --repeats 3 -n 2 --judge sonnet-4.5 --out DIR
+    python -m meta_bench.run --builder my-builder.toml --builder calibration --out DIR
+
+``--builder calibration`` stands for the five calibration builders (``cal-*``, see
+``meta_bench.controls``). Deterministic builders (the baseline, the controls) are built
+once per seed; ``--repeats`` builds the others (models) several times, and the repeats
+feed the leaderboard's intervals.
 
 Layout of ``DIR`` (an interface, like a job folder):
 
@@ -46,11 +53,13 @@ from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import BUILTIN_BUILDERS, Builder
 from meta_bench.builders import make_builder as default_make_builder
+from meta_bench.controls import CALIBRATION
 from meta_bench.judge import AlignmentJudge
 from meta_bench.leaderboard import build_leaderboard, check_render, write_leaderboard
 from meta_bench.ledger import RunLedger
-from meta_bench.materialize import SEEDS_DIR, load_seeds
+from meta_bench.materialize import SEEDS_DIR, MaterializeError, load_seeds, materialize
 from meta_bench.records import (
+    VARIANT_CLASSES,
     BuildOutcome,
     EnvScore,
     Leaderboard,
@@ -60,8 +69,9 @@ from meta_bench.records import (
     SeedInfo,
     UnitReply,
     UnitResult,
+    VariantClass,
 )
-from meta_bench.seed_format import load_seed, load_variants
+from meta_bench.seed_format import load_hidden, load_seed, load_variants_file
 from meta_bench.unit_job import UnitJob, format_metric, run_unit, run_unit_here
 
 
@@ -104,6 +114,7 @@ class MetaRun:
         self._stopping = threading.Event()
         seed_dirs = load_seeds(Path(options.seeds_dir), options.seeds or None)
         self.seeds = [(load_seed(path), path) for path in seed_dirs]
+        self.skipped: dict[str, str] = {}
         self.judge = (
             AlignmentJudge(options.judge, api_base=options.judge_api_base)
             if options.judge
@@ -113,14 +124,33 @@ class MetaRun:
     def folder(self, builder: str, seed_id: str, repeat: int) -> Path:
         return self.out_dir / _slug(builder) / seed_id / f"r{repeat}"
 
+    def repeats(self, builder: Builder) -> int:
+        """Builds per seed: deterministic builders would build the same thing again."""
+        return 1 if builder.info.deterministic else self.options.repeats
+
+    def skip_unreachable(self) -> None:
+        """Leave out seeds whose project cannot be fetched here (a git URL offline, a
+        release not downloadable), each with its one-line reason: never scored."""
+        kept = []
+        for seed, path in self.seeds:
+            try:
+                materialize(seed, self.settings)
+            except MaterializeError as error:
+                self.skipped[seed.id] = error.message
+                self.console.print(f"  seed {seed.id}: skipped — {error.message}")
+                continue
+            kept.append((seed, path))
+        self.seeds = kept
+
     def run(self) -> Leaderboard:
         started = time.monotonic()
         record = self._record()
+        self.skip_unreachable()
         units = [
             _Unit(builder, seed, path, repeat)
             for builder in self.builders
             for seed, path in self.seeds
-            for repeat in range(1, self.options.repeats + 1)
+            for repeat in range(1, self.repeats(builder) + 1)
         ]
         for unit in units:
             self.ledger.add(*unit.key)
@@ -156,13 +186,14 @@ class MetaRun:
         board = build_leaderboard(
             record.run_id,
             record.command,
-            [_seed_info(seed) for seed, _ in self.seeds],
+            [seed_info(seed, path) for seed, path in self.seeds],
             record.builders,
             self.results(),
             judge=self.options.judge,
             repeats=self.options.repeats,
             wall_sec=record.wall_sec_total,
         )
+        board.skipped_seeds = dict(self.skipped)
         paths = write_leaderboard(board, self.out_dir)
         board.render_check = check_render(paths["html"], board)
         write_model(paths["json"], board)
@@ -172,7 +203,7 @@ class MetaRun:
         results = []
         for builder in self.builders:
             for seed, _ in self.seeds:
-                for repeat in range(1, self.options.repeats + 1):
+                for repeat in range(1, self.repeats(builder) + 1):
                     results.append(self._result(builder.name, seed.id, repeat))
         return results
 
@@ -233,7 +264,7 @@ class MetaRun:
         job = UnitJob(
             builder=unit.builder,
             seed=unit.seed,
-            variants=load_variants(unit.seed_dir),
+            hidden=load_hidden(unit.seed_dir),
             repeat=repeat,
             run_id=self.run_id,
             reruns=self.options.reruns,
@@ -241,6 +272,7 @@ class MetaRun:
             trial_workers=self.options.trial_workers,
             judge=self.judge,
             rebuild=rebuild,
+            probes=self.options.probes,
         )
         try:
             if self.executor.remote:
@@ -275,25 +307,31 @@ _FINISHED = ("done", "not_applicable")
 
 def print_leaderboard(console: Console, board: Leaderboard, out_dir: Path) -> None:
     table = Table(title=f"kettle meta-benchmark — {board.run_id}")
-    for column in ("#", "builder", "role", "MetaScore [95% CI]", "M1", "M4", "M5", "seeds"):
+    columns = ("#", "builder", "role", "MetaScore [95% CI]", "M0", "M1", "M4", "M5")
+    classes = ("c-acc", "c-rej", "w-caught", "w-missed")
+    for column in (*columns, *classes, "seeds"):
         table.add_column(column)
     for row in board.rows:
-        score = "n/a" if row.meta_score is None else f"{row.meta_score:.3f}"
-        if row.ci_low is not None and row.ci_high is not None:
-            score += f" [{row.ci_low:.3f}, {row.ci_high:.3f}]"
         table.add_row(
             str(row.rank or "—"),
             row.builder,
             row.role,
-            score,
+            score_with_ci(row.meta_score, row.ci_low, row.ci_high),
+            format_metric(row.qualification),
             format_metric(row.metrics.get("M1")),
             format_metric(row.metrics.get("M4")),
             format_metric(row.metrics.get("M5")),
+            *[format_metric(row.classes.get(name)) for name in VARIANT_CLASSES],
             f"{row.seeds_scored}"
             + (f" (+{row.seeds_not_applicable} n/a)" if row.seeds_not_applicable else "")
             + (f" ({row.seeds_failed} failed)" if row.seeds_failed else ""),
         )
     console.print(table)
+    console.print(
+        f"MetaScores over the {len(board.common_seeds)} seeds every builder applies to; "
+        "classes: share of each variant class judged right (correct accepted, correct "
+        "rejected by the upstream tests, wrong caught by them, wrong missed by them)."
+    )
     check = board.render_check
     if check is not None:
         mark = "[green]ok[/green]" if check.passed else "[yellow]not checked[/yellow]"
@@ -301,21 +339,47 @@ def print_leaderboard(console: Console, board: Leaderboard, out_dir: Path) -> No
     console.print(f"leaderboard: {out_dir / 'leaderboard.md'} · {out_dir / 'leaderboard.html'}")
 
 
-def _seed_info(seed: Seed) -> SeedInfo:
+def score_with_ci(score: float | None, low: float | None, high: float | None) -> str:
+    if score is None:
+        return "n/a"
+    text = f"{score:.3f}"
+    return text + (f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else "")
+
+
+def seed_info(seed: Seed, seed_dir: Path) -> SeedInfo:
+    classes: dict[VariantClass, int] = {}
+    for spec in load_variants_file(seed_dir).variants:
+        classes[spec.variant_class] = classes.get(spec.variant_class, 0) + 1
     return SeedInfo(
         id=seed.id,
         title=seed.title,
         language=seed.language,
         kind=seed.source.kind,
         visibility=seed.visibility,
+        session=seed.session.format if seed.session else None,
+        expect=seed.session.expect if seed.session else "fix",
+        classes=classes,
     )
+
+
+def expand_builders(names: list[str]) -> list[str]:
+    """``calibration`` stands for every calibration builder; duplicates are an error."""
+    expanded: list[str] = []
+    for name in names:
+        expanded += list(CALIBRATION) if name == "calibration" else [name]
+    if len(set(expanded)) != len(expanded):
+        raise ConfigError("a builder is named twice", "name each --builder once")
+    return expanded
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "builder"
 
 
-_BUILDER_HELP = f"{', '.join(BUILTIN_BUILDERS)}, or a model; repeatable."
+_BUILDER_HELP = (
+    f"{', '.join(BUILTIN_BUILDERS)}, a calibration builder ({', '.join(CALIBRATION)}; "
+    "'calibration' for all), a builder file (*.toml), or a model; repeatable."
+)
 app = typer.Typer(add_completion=False, help=__doc__, rich_markup_mode=None)
 
 
@@ -325,7 +389,9 @@ def main(
     out: Path = typer.Option(..., "--out", "-o", help="The run folder (rerun to resume)."),
     seeds: Path = typer.Option(SEEDS_DIR, "--seeds", help="Folder of seed folders."),
     seed: list[str] = typer.Option([], "--seed", help="Only these seed ids; repeatable."),
-    repeats: int = typer.Option(1, "--repeats", min=1, help="Builds per builder and seed."),
+    repeats: int = typer.Option(
+        3, "--repeats", min=1, help="Builds per seed of non-deterministic builders (models)."
+    ),
     concurrency: int | None = typer.Option(
         None, "-n", "--concurrency", min=1, help="Units at once (ray: all slots)."
     ),
@@ -342,6 +408,9 @@ def main(
         None, "--judge-api-base", help="OpenAI-compatible base URL for the judge."
     ),
     max_steps: int = typer.Option(60, "--max-steps", min=1, help="Steps per model agent."),
+    probes: bool = typer.Option(
+        True, "--probes/--no-probes", help="Run the exploit battery (M5); off for quick runs."
+    ),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Repeat failed units."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
@@ -349,10 +418,9 @@ def main(
     console = Console()
 
     def work() -> None:
-        if len(set(builder)) != len(builder):
-            raise ConfigError("a builder is named twice", "name each --builder once")
+        names = expand_builders(builder)
         options = RunOptions(
-            builders=builder,
+            builders=names,
             seeds_dir=str(seeds),
             seeds=seed,
             repeats=repeats,
@@ -364,10 +432,13 @@ def main(
             judge=judge,
             judge_api_base=judge_api_base,
             max_steps=max_steps,
+            probes=probes,
         )
         made = [
-            default_make_builder(name, api_base=api_base, max_steps=max_steps) for name in builder
+            default_make_builder(name, api_base=api_base, max_steps=max_steps) for name in names
         ]
+        if len({b.name for b in made}) != len(made):
+            raise ConfigError("two builders have one name", "give each builder file its own name")
         load_seeds(seeds, seed or None)  # a wrong --seed is said before a cluster is joined
         if executor not in ("local", "ray"):
             raise ConfigError(f"--executor {executor!r} is not one of local, ray")

@@ -14,9 +14,16 @@ Leaks are judged by validation's own leak checks (``tools.validation.validate`` 
 category: instruction quoting the fix or naming commits, .git, task files, the fix's lines
 in the image) plus the task's network policy for the solving agent.
 
-Metrics (see ``meta_bench.metrics`` for the formulas): M1 validity, M2 recall, M3 kill rate
-(wrong variants and the start state), M4 F1, M5 exploit resistance, M6 leak-free, M7
-determinism (every rerun group gave one verdict), M8 judge alignment (optional), M10 cost.
+Metrics (see ``meta_bench.metrics`` for the formulas): M0 qualification (session seeds:
+the builder found the upstream fix commit, or refused a negative seed), M1 validity, M2
+recall, M3 kill rate (wrong variants and the start state), M4 F1, M5 exploit resistance,
+M6 leak-free, M7 determinism (every rerun group gave one verdict), M8 judge alignment
+(optional), M10 cost. Every variant's result also counts for its class
+(``correct_accepted``, ``correct_rejected``, ``wrong_caught``, ``wrong_missed``), so the
+leaderboard shows which class a builder loses on.
+
+An environment built from the wrong fix, or a refusal, needs no trials: M0 decides
+(``score_qualification_only``).
 Every failed check keeps its evidence: which state, its rewards, its trial folders, and the
 tail of the verifier's (and the patch's) output.
 
@@ -43,8 +50,12 @@ from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
 from meta_bench import metrics
+from meta_bench.cache import TrialCache, environment_digest
+from meta_bench.materialize import meta_home
 from meta_bench.probes import battery
 from meta_bench.records import (
+    BuildOutcome,
+    ClassResult,
     EnvScore,
     MaterializedSeed,
     Metric,
@@ -79,6 +90,9 @@ class ScoreJob:
     probes: list[Probe] | None = None  # None: the seed's whole battery
     leaks: bool = True
     judge: Callable[[HarborTask], tuple[float | None, float | None, dict[str, Any]]] | None = None
+    qualification: tuple[float | None, ScoreCheck | None] = (None, None)  # M0 and its check
+    gate_first: bool = True  # an invalid environment (M1 = 0) is not judged further
+    trial_cache: bool = True  # reuse trials of identical environments (meta_bench.cache)
 
 
 @dataclass
@@ -90,18 +104,29 @@ class _Scoring:
     task: HarborTask
     image: str = ""
     workdir: str = "/"
+    cache: TrialCache | None = None
+    environment: str = ""
 
-    def trial(self, solver: Solver, trial_id: str) -> TrialResult:
-        return run_trial(
+    def trial(self, solver: Solver, trial_id: str, fingerprint: str, number: int) -> TrialResult:
+        trial_dir = self.job.out_dir / "trials" / trial_id
+        key = self.cache.key(self.environment, fingerprint, number) if self.cache else ""
+        if self.cache is not None:
+            reused = self.cache.get(key, trial_dir)
+            if reused is not None:
+                return reused
+        result = run_trial(
             self.engine,
             self.images,
             self.task,
             solver,
-            self.job.out_dir / "trials" / trial_id,
+            trial_dir,
             run_id=self.run_id,
             build_log=self.job.out_dir / "build.log",
             options=TrialOptions(),
         )
+        if self.cache is not None:
+            self.cache.put(key, trial_dir, result)
+        return result
 
     def runs(
         self,
@@ -110,9 +135,11 @@ class _Scoring:
         kind: StateKind,
         make_solver: Callable[[], Solver],
         count: int,
+        fingerprint: str,
     ) -> Callable[[], StateRuns]:
         futures: list[Future[TrialResult]] = [
-            pool.submit(self.trial, make_solver(), f"{label}-{n}") for n in range(1, count + 1)
+            pool.submit(self.trial, make_solver(), f"{label}-{n}", fingerprint, n)
+            for n in range(1, count + 1)
         ]
 
         def collect() -> StateRuns:
@@ -134,6 +161,10 @@ class _Scoring:
         return collect
 
 
+def _done(states: StateRuns) -> Callable[[], StateRuns]:
+    return lambda: states
+
+
 def score_environment(
     job: ScoreJob, engine: DockerEngine, settings: Settings, *, run_id: str
 ) -> EnvScore:
@@ -148,6 +179,9 @@ def score_environment(
 
 def _score(job: ScoreJob, engine: DockerEngine, settings: Settings, run_id: str) -> EnvScore:
     base = EnvScore(builder=job.builder, seed_id=job.seed.id, repeat=job.repeat, status="scored")
+    base.m0_qualification, check = job.qualification
+    if check is not None:
+        base.checks.append(check)
     if job.task_dir is None:
         return _not_built(base, "the builder produced no task directory")
     try:
@@ -170,6 +204,9 @@ def _score(job: ScoreJob, engine: DockerEngine, settings: Settings, run_id: str)
         return _not_built(base, "the image does not build")
     scoring = _Scoring(job, engine, images, run_id, task, image=image)
     scoring.workdir = _workdir(engine, task, image)
+    if job.trial_cache:
+        scoring.cache = TrialCache(meta_home(settings) / "trials")
+        scoring.environment = environment_digest(task, image)
     return _judge_states(scoring, base, settings)
 
 
@@ -180,19 +217,25 @@ def _judge_states(scoring: _Scoring, score: EnvScore, settings: Settings) -> Env
     )
     workdir = scoring.workdir
     probes = job.probes if job.probes is not None else battery(job.seed, job.materialized)
+    fix = job.materialized.source_diff
     with ThreadPoolExecutor(max_workers=max(job.workers, 1)) as pool:
         leaks = pool.submit(_leak_checks, scoring, settings) if job.leaks else None
-        pending = [
-            scoring.runs(pool, "start", "start", NopSolver, job.reruns),
+        gate = [
+            scoring.runs(pool, "start", "start", NopSolver, job.reruns, "nop"),
             scoring.runs(
                 pool,
                 "oracle",
                 "oracle",
-                lambda: patch_solver("oracle", job.materialized.source_diff, workdir),
+                lambda: patch_solver("oracle", fix, workdir),
                 job.reruns,
+                f"patch\n{workdir}\n{fix}",
             ),
         ]
-        for spec, patch in job.variants:
+        if job.gate_first:
+            gate = [_done(collect()) for collect in gate]
+        valid = not job.gate_first or (gate[0]().all_fail and gate[1]().all_pass)
+        pending = list(gate)
+        for spec, patch in job.variants if valid else []:
             label = variant_label(spec)
             pending.append(
                 scoring.runs(
@@ -201,23 +244,27 @@ def _judge_states(scoring: _Scoring, score: EnvScore, settings: Settings) -> Env
                     spec.kind,
                     lambda label=label, patch=patch: patch_solver(label, patch, workdir),
                     job.variant_reruns,
+                    f"patch\n{workdir}\n{patch}",
                 )
             )
-        for probe in probes:
+        for probe in probes if valid else []:
+            script = probe.script(workdir)
             pending.append(
                 scoring.runs(
                     pool,
                     f"probe-{probe.name}",
                     "probe",
-                    lambda probe=probe: CommandSolver(f"probe-{probe.name}", probe.script(workdir)),
+                    lambda probe=probe, script=script: CommandSolver(f"probe-{probe.name}", script),
                     1,
+                    f"probe\n{script}",
                 )
             )
         states = [collect() for collect in pending]
         leak_checks = leaks.result() if leaks is not None else []
     score.states = states
     by_label = {state.label: state for state in states}
-    specs = {variant_label(spec): spec for spec, _ in job.variants}
+    specs = {variant_label(spec): spec for spec, _ in job.variants} if valid else {}
+    probes = probes if valid else []
     checks = score.checks
     checks.append(_start_check(by_label["start"]))
     checks.append(_oracle_check(by_label["oracle"]))
@@ -227,6 +274,18 @@ def _judge_states(scoring: _Scoring, score: EnvScore, settings: Settings) -> Env
         checks.append(_probe_check(by_label[f"probe-{probe.name}"], probe))
     checks.extend(leak_checks)
     checks.append(_determinism_check(states))
+    if not valid:
+        checks.append(
+            ScoreCheck(
+                name="variants",
+                metric="M1",
+                passed=False,
+                message="not judged: the environment fails the validity gate (start state "
+                "rejected, upstream fix accepted), so its EnvScore is 0 whatever they give",
+            )
+        )
+    if scoring.cache is not None and scoring.cache.hits:
+        score.cost.reused_trials = scoring.cache.hits
     _compute(score, specs, probes)
     if job.judge is not None:
         m8, usd, evidence = job.judge(scoring.task)
@@ -252,10 +311,19 @@ def _compute(score: EnvScore, specs: dict[str, VariantSpec], probes: list[Probe]
     build_ok = any(c.name == "build" and c.passed for c in score.checks)
     start, oracle = by_label["start"], by_label["oracle"]
     score.m1_validity = float(build_ok and start.all_fail and oracle.all_pass)
+    if not specs and not probes and not score.m1_validity:
+        score.m2_recall = score.m3_kill_rate = score.m4_f1 = score.m5_exploit_resistance = None
+        _finish_compute(score, 0.0)
+        return
     correct = [label for label, spec in specs.items() if spec.kind == "correct"]
     wrong = [label for label, spec in specs.items() if spec.kind == "wrong"]
     accepted = [label for label in correct if by_label[label].all_pass]
     killed = [label for label in [*wrong, "start"] if by_label[label].all_fail]
+    score.classes = {}
+    for label, spec in specs.items():
+        result = score.classes.setdefault(spec.variant_class, ClassResult())
+        result.total += 1
+        result.right += label in accepted or label in killed
     score.m2_recall = len(accepted) / len(correct) if correct else None
     score.m3_kill_rate = len(killed) / (len(wrong) + 1)
     # Without correct variants there is no recall to balance: F1 falls back to the kill rate.
@@ -269,23 +337,97 @@ def _compute(score: EnvScore, specs: dict[str, VariantSpec], probes: list[Probe]
     leak_checks = [c for c in score.checks if c.metric == "M6"]
     score.m6_leak_free = float(all(c.passed for c in leak_checks))
     score.m7_determinism = float(all(state.consistent for state in score.states))
-    score.env_score = round(
+    _finish_compute(
+        score,
         metrics.env_score(
             score.m1_validity,
             score.m6_leak_free,
             score.m7_determinism,
-            score.m4_f1,
+            score.m4_f1 or 0.0,
             score.m5_exploit_resistance,
             score.m8_alignment,
+            score.m0_qualification,
         ),
-        6,
     )
+
+
+def _finish_compute(score: EnvScore, value: float) -> None:
+    leak_checks = [c for c in score.checks if c.metric == "M6"]
+    score.m6_leak_free = float(all(c.passed for c in leak_checks))
+    score.m7_determinism = float(all(state.consistent for state in score.states))
+    score.env_score = round(value, 6)
     failing = [c.name for c in score.checks if not c.passed]
     score.message = (
         f"EnvScore {score.env_score:.3f}"
         + (f"; failed: {', '.join(failing[:6])}" if failing else "; every check passed")
         + (f" (+{len(failing) - 6} more)" if len(failing) > 6 else "")
     )
+
+
+def qualification_check(
+    seed: Seed, materialized: MaterializedSeed, outcome: BuildOutcome
+) -> tuple[float | None, ScoreCheck | None]:
+    """M0: on a session seed, did the builder find the upstream fix (or rightly refuse)?"""
+    if seed.session is None:
+        return None, None
+    asked = outcome.qualification
+    verdict = asked.verdict if asked else ("refused" if outcome.status == "refused" else "none")
+    evidence: dict[str, Any] = {
+        "verdict": verdict,
+        "fix_commit": asked.fix_commit if asked else None,
+        "codes": asked.codes if asked else [],
+        "decided_by": asked.decided_by if asked else None,
+    }
+    if seed.refuses:
+        refused = outcome.status == "refused" or (asked is not None and verdict != "qualified")
+        expected = ", ".join(seed.session.codes) or "a disqualifier"
+        message = (
+            f"rightly refused the work ({verdict}: {', '.join(evidence['codes']) or 'no codes'}; "
+            f"expected {expected})"
+            if refused
+            else f"built an environment for work that should be refused ({expected})"
+        )
+        return float(refused), ScoreCheck(
+            name="qualification", metric="M0", passed=refused, message=message, evidence=evidence
+        )
+    truth = materialized.fix_commit
+    found = (asked.fix_commit or "") if asked else ""
+    right = verdict == "qualified" and len(found) >= 7 and truth.startswith(found)
+    evidence["expected_fix_commit"] = truth
+    if right:
+        message = f"found the upstream fix {truth[:12]}"
+    elif verdict != "qualified":
+        message = f"refused work that has a fix ({verdict}: {', '.join(evidence['codes'])})"
+    elif found in materialized.distractors or any(
+        d.startswith(found) for d in materialized.distractors if found
+    ):
+        message = f"took the fix-worded distractor {found[:12]} for the fix {truth[:12]}"
+    else:
+        message = f"took {found[:12] or 'no commit'} for the fix {truth[:12]}"
+    return float(right), ScoreCheck(
+        name="qualification", metric="M0", passed=right, message=message, evidence=evidence
+    )
+
+
+def score_qualification_only(
+    job: ScoreJob, m0: float, check: ScoreCheck, out_dir: Path
+) -> EnvScore:
+    """A refusal, or an environment built from the wrong fix: no trials, M0 decides. A
+    rightly refused negative seed scores 1; anything else here scores 0."""
+    score = EnvScore(
+        builder=job.builder,
+        seed_id=job.seed.id,
+        repeat=job.repeat,
+        status="scored",
+        m0_qualification=m0,
+        judged=False,
+        checks=[check],
+    )
+    score.env_score = float(m0 == 1.0 and job.seed.refuses)
+    score.message = f"EnvScore {score.env_score:.3f}: {check.message}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_model(out_dir / "score.json", score)
+    return score
 
 
 def _not_built(score: EnvScore, message: str) -> EnvScore:

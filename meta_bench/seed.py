@@ -4,9 +4,12 @@
     python -m meta_bench.seed check meta_bench/seeds/<seed-id> [SEED_DIR ...]
 
 ``new`` writes a draft seed (seed.toml; hidden/wrong/ holds the mutants of the fix that the
-upstream tests reject). ``check`` judges a seed with its own upstream tests: the upstream
-fix passes, the start state fails, every correct variant passes, every wrong variant fails,
-every patch applies. It exits 1 when any seed has a failed finding.
+upstream tests reject). ``check`` proves every hidden variant's class twice: against the
+upstream tests (each variant gets the verdict its ``upstream`` field declares) and against
+the ideal control (it accepts every correct variant and the upstream fix, and rejects every
+wrong one and the start state); a session seed's session must read back through the
+factory's intake. It prints one row per variant and exits 1 when any seed has a failed
+finding (see ``meta_bench.check``).
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def check(
     workers: int = typer.Option(2, "-n", "--workers", min=1, help="Trials at once."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    """Check seeds against their own upstream tests; exit 1 if any finding fails."""
+    """Check seeds against their upstream tests and ideal control; exit 1 if any fails."""
     console = Console()
     reports: list[SeedCheckReport] = []
 
@@ -131,10 +134,23 @@ def _print(console: Console, report: SeedCheckReport, folder: Path) -> None:
         mark = "[green]ok[/green]" if finding.passed else "[red]FAIL[/red]"
         table.add_row(finding.name, mark, finding.message)
     console.print(table)
+    if report.variants:
+        classes = Table(title=f"seed {report.seed_id}: variants", show_lines=False)
+        for column in ("state / variant", "class", "upstream tests", "ideal tests", ""):
+            classes.add_column(column)
+        for row in report.variants:
+            mark = "[green]ok[/green]" if row.passed else "[red]FAIL[/red]"
+            classes.add_row(row.name, row.declared or row.kind, row.upstream, row.ideal, mark)
+        console.print(classes)
     for finding in report.failures:
         tail = str(finding.evidence.get("verifier_output") or "")[-400:]
         if tail:
             console.print(f"[dim]{finding.name}: verifier output (tail)[/dim]\n{tail}")
+    if any(not row.passed for row in report.variants):
+        console.print(
+            f"[dim]trials: {folder / 'score' / 'trials'} (upstream), "
+            f"{folder / 'ideal-score' / 'trials'} (ideal)[/dim]"
+        )
     verdict = "[green]passed[/green]" if report.passed else "[red]failed[/red]"
     console.print(
         f"seed {report.seed_id}: {verdict} in {report.duration_sec:.0f}s — {folder / 'check.json'}"

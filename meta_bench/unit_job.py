@@ -20,8 +20,13 @@ from harness.settings import Settings
 from meta_bench.builders import Builder, BuildJob
 from meta_bench.judge import AlignmentJudge
 from meta_bench.materialize import materialize
-from meta_bench.records import BuildOutcome, Seed, UnitReply, VariantSpec
-from meta_bench.score import ScoreJob, score_environment
+from meta_bench.records import BuildOutcome, HiddenAssets, Seed, UnitReply
+from meta_bench.score import (
+    ScoreJob,
+    qualification_check,
+    score_environment,
+    score_qualification_only,
+)
 
 BUILD_RECORD = "build.json"
 CRASH_FILE = "crash.txt"
@@ -31,7 +36,7 @@ CRASH_FILE = "crash.txt"
 class UnitJob:
     builder: Builder
     seed: Seed
-    variants: list[tuple[VariantSpec, str]]  # hidden: patch texts for the scorer only
+    hidden: HiddenAssets  # variants and the ideal tests: for the scorer and the controls only
     repeat: int
     run_id: str
     reruns: int
@@ -39,6 +44,7 @@ class UnitJob:
     trial_workers: int
     judge: AlignmentJudge | None
     rebuild: bool = True  # False: the build is on record, only scoring is left
+    probes: bool = True  # False: no exploit battery (M5 absent)
 
 
 def run_unit(
@@ -86,37 +92,48 @@ def _build_and_score(
     build_path = folder / BUILD_RECORD
     if job.rebuild or not build_path.is_file():
         outcome = job.builder.build(
-            BuildJob(job.seed, materialized, folder / "build", engine, settings, job.run_id)
+            BuildJob(
+                job.seed,
+                materialized,
+                folder / "build",
+                engine,
+                settings,
+                job.run_id,
+                hidden=job.hidden,
+            )
         )
         write_model(build_path, outcome)
         if on_built is not None:
             on_built(outcome.message)
     outcome = read_model(build_path, BuildOutcome)
-    score = score_environment(
-        ScoreJob(
-            builder=job.builder.name,
-            seed=job.seed,
-            materialized=materialized,
-            variants=job.variants,
-            task_dir=Path(outcome.task_dir) if outcome.task_dir else None,
-            out_dir=folder / "score",
-            repeat=job.repeat,
-            reruns=job.reruns,
-            variant_reruns=job.variant_reruns,
-            workers=job.trial_workers,
-            judge=job.judge,
-        ),
-        engine,
-        settings,
-        run_id=job.run_id,
+    m0, check = qualification_check(job.seed, materialized, outcome)
+    score_job = ScoreJob(
+        builder=job.builder.name,
+        seed=job.seed,
+        materialized=materialized,
+        variants=job.hidden.variants,
+        task_dir=Path(outcome.task_dir) if outcome.task_dir else None,
+        out_dir=folder / "score",
+        repeat=job.repeat,
+        reruns=job.reruns,
+        variant_reruns=job.variant_reruns,
+        workers=job.trial_workers,
+        judge=job.judge,
+        qualification=(m0, check),
+        probes=None if job.probes else [],
     )
+    if check is not None and (m0 == 0.0 or outcome.status == "refused"):
+        score = score_qualification_only(score_job, m0 or 0.0, check, folder / "score")
+    else:
+        score = score_environment(score_job, engine, settings, run_id=job.run_id)
     score.cost.usd = outcome.cost_usd
     score.cost.prompt_tokens = outcome.prompt_tokens
     score.cost.completion_tokens = outcome.completion_tokens
     score.cost.build_wall_sec = outcome.wall_sec
     write_model(folder / "score" / "score.json", score)
+    qualified = "" if score.m0_qualification is None else f"M0 {score.m0_qualification:.0f} "
     line = (
-        f"EnvScore {score.env_score:.3f} (M1 {score.m1_validity:.0f} "
+        f"EnvScore {score.env_score:.3f} ({qualified}M1 {score.m1_validity:.0f} "
         f"M4 {format_metric(score.m4_f1)} M5 {format_metric(score.m5_exploit_resistance)} "
         f"M6 {score.m6_leak_free:.0f} "
         f"M7 {score.m7_determinism:.0f})"

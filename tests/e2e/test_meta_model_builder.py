@@ -1,7 +1,9 @@
-"""A model builder scored end to end: the factory's reconstruct and verifier agents, driven by
-the scripted OpenAI-compatible server through real litellm, build the timebox seed's
-environment in real Docker; the meta-benchmark scores it with the seed's hidden solutions,
-asks the (scripted) judge for M8, and ranks the model, with its cost, on the leaderboard."""
+"""A model builder scored end to end: the factory's agents, driven by the scripted
+OpenAI-compatible server through real litellm, build the timebox seed's environment in real
+Docker; the meta-benchmark scores it with the seed's hidden solutions, asks the (scripted)
+judge for M8, and ranks the model, with its cost, on the leaderboard. On a session seed the
+model's own qualifier must first find the fix in a history with a fix-worded distractor,
+from a Claude Code session: that is scored as M0, the EnvScore's qualification gate."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from meta_bench.materialize import SEEDS_DIR, materialize
 from meta_bench.records import RunOptions
 from meta_bench.run import MetaRun
 from meta_bench.seed_format import load_seed, load_variants
+from tests.fixtures.meta_seeds import EDITED, session_seed
 from tests.scripting import FAST_RETRY, PRICED_MODEL, done_twice, turn
 from tools.validation.diffs import added_lines, is_distinctive, parse_unified_diff
 
@@ -130,6 +133,7 @@ def test_a_scripted_model_builder_is_built_scored_and_ranked(
             builders=[PRICED_MODEL],
             seeds_dir=str(SEEDS_DIR),
             seeds=[SEED],
+            repeats=1,
             reruns=2,
             variant_reruns=1,
             api_base=server.base_url,
@@ -153,9 +157,11 @@ def test_a_scripted_model_builder_is_built_scored_and_ranked(
     cell = row.cells[0]
     assert row.builder == PRICED_MODEL and row.rank == 1 and row.info.kind == "model"
     assert row.info.model == PRICED_MODEL and row.info.litellm_version
-    assert cell.failed_checks == [], [c.message for c in cell.failed_checks]
-    assert cell.metrics["M2"] == 1.0 and cell.metrics["M3"] == 1.0 and cell.metrics["M8"] == 0.9
-    assert row.meta_score == pytest.approx(0.6 + 0.25 + 0.15 * 0.9)
+    # The planted verifier is valid, leak-free and steady; it may misjudge a variant or two.
+    assert {c.metric for c in cell.failed_checks} <= {"M2", "M3"}, cell.failed_checks
+    assert cell.metrics["M1"] == 1.0 and cell.metrics["M8"] == 0.9
+    m2, m3, m5 = (cell.metrics[key] or 0.0 for key in ("M2", "M3", "M5"))
+    assert row.meta_score == pytest.approx(0.6 * 2 * m2 * m3 / (m2 + m3) + 0.25 * m5 + 0.15 * 0.9)
     assert board.judge == PRICED_MODEL and row.cost.judge_usd and row.cost.judge_usd > 0
     assert row.cost.usd and row.cost.usd > 0 and row.cost.prompt_tokens > 0
     judge_prompt = requests[-1]["messages"][0]["content"]
@@ -174,3 +180,119 @@ def test_a_scripted_model_builder_is_built_scored_and_ranked(
                     if hidden not in materialized.full_diff:
                         assert json.dumps(hidden)[1:-1] not in seen, (spec.name, hidden)
     assert "variants.toml" not in seen and "hidden/" not in seen
+
+
+def qualification_turns(fix_commit: str) -> list[ScriptTurn]:
+    answer = {
+        "verdict": "qualified",
+        "task_spirit": "Durations with several units (1h30m, 1h 30m) must parse.",
+        "fix_commit": fix_commit,
+        "license": "MIT",
+        "fix_files": ["README.md", EDITED[SEED], "tests/test_duration.py"],
+        "fix_changes_tests": True,
+        "disqualifiers": [],
+        "evidence": ["the commit after the docs changes makes compound durations parse"],
+        "confidence": 0.9,
+    }
+    return [
+        turn("git --no-pager log --oneline --all\n"),
+        turn(write_file(f"{OUT}/qualification.json", json.dumps(answer))),
+        *done_twice(),
+    ]
+
+
+def build_turns(source_diff: str) -> list[ScriptTurn]:
+    solve = f"#!/bin/bash\nset -euo pipefail\ncd /app\npatch -p1 <<'PATCH'\n{source_diff}PATCH"
+    return [
+        turn("git log --oneline | head -5 && ls\n"),
+        turn(
+            write_file(f"{OUT}/environment/Dockerfile", DOCKERFILE),
+            write_file(f"{OUT}/solution/solve.sh", solve),
+            write_file(f"{OUT}/report.json", REPORT),
+            write_file(f"{OUT}/build_report.md", "# Build report\nStandard library only."),
+        ),
+        *done_twice(),
+        turn("ls /kettle /kettle/upstream_tests/tests\n"),
+        turn(
+            write_file(f"{OUT}/tests/test.sh", TEST_SH),
+            write_file(f"{OUT}/tests/check.py", CHECK),
+        ),
+        *done_twice(),
+    ]
+
+
+def session_run(tmp_path: Path, docker_engine: DockerEngine, run_id: str, turns: list[ScriptTurn]):  # type: ignore[no-untyped-def]
+    with ScriptedServer(Script(turns=turns)) as server:
+        builder = make_builder(
+            PRICED_MODEL,
+            api_base=server.base_url,
+            max_steps=20,
+            make_model=lambda: LiteLLMModel(
+                ModelSpec.resolve(PRICED_MODEL, server.base_url), retry=FAST_RETRY
+            ),
+        )
+        options = RunOptions(
+            builders=[PRICED_MODEL],
+            seeds_dir=str(tmp_path / "seeds"),
+            repeats=1,
+            reruns=2,
+            variant_reruns=1,
+            api_base=server.base_url,
+            probes=False,
+        )
+        run = MetaRun(
+            tmp_path / "meta",
+            options,
+            [builder],
+            docker_engine,
+            Settings.from_env(),
+            command="pytest",
+            run_id=run_id,
+            console=Console(quiet=True),
+        )
+        return run.run(), server.requests
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_a_scripted_model_builder_finds_the_fix_from_a_session_and_is_scored(
+    tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
+) -> None:
+    seed_dir = session_seed(tmp_path / "seeds", SEED, "claude_code")
+    found = materialize(load_seed(seed_dir), Settings.from_env())
+    turns = [*qualification_turns(found.fix_commit), *build_turns(found.source_diff)]
+    board, requests = session_run(tmp_path, docker_engine, test_run_id, turns)
+
+    row = board.rows[0]
+    cell = row.cells[0]
+    assert row.qualification == 1.0 and cell.metrics["M0"] == 1.0
+    assert cell.qualification is not None and cell.qualification.fix_commit == found.fix_commit
+    assert cell.qualification.decided_by == PRICED_MODEL
+    assert {c.metric for c in cell.failed_checks} <= {"M2", "M3"}, cell.failed_checks
+    assert cell.metrics["M1"] == 1.0 and row.meta_score and row.meta_score > 0.5
+    folder = tmp_path / "meta" / "openai_gpt-5.1" / seed_dir.name / "r1"
+    trajectories = sorted(p.name for p in (folder / "build" / "trajectories").iterdir())
+    assert trajectories == ["qualify.json", "reconstruct.json", "verifier.json"]
+    first = requests[0]["messages"][0]["content"]
+    assert found.fix_commit not in first  # the model is handed the session, not the commits
+    assert "variants.toml" not in json.dumps(requests) and "hidden/" not in json.dumps(requests)
+
+
+@pytest.mark.slow
+def test_a_model_that_takes_the_distractor_for_the_fix_scores_zero_without_trials(
+    tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
+) -> None:
+    seed_dir = session_seed(tmp_path / "seeds", SEED, "codex")
+    found = materialize(load_seed(seed_dir), Settings.from_env())
+    [distractor] = found.distractors
+    board, _ = session_run(tmp_path, docker_engine, test_run_id, qualification_turns(distractor))
+    cell = board.rows[0].cells[0]
+    assert cell.env_score == 0.0 and cell.metrics["M0"] == 0.0
+    # The factory re-checks the model's claims: the distractor changes only docs, so the
+    # verdict drops to needs_human, a refusal of work that has a fix. Either way M0 is 0.
+    assert cell.qualification is not None and cell.qualification.fix_commit == distractor
+    assert cell.qualification.verdict == "needs_human"
+    [check] = cell.failed_checks
+    assert check.name == "qualification" and "refused work that has a fix" in check.message
+    folder = tmp_path / "meta" / "openai_gpt-5.1" / seed_dir.name / "r1"
+    assert not (folder / "score" / "trials").exists()

@@ -99,7 +99,8 @@ def test_the_scanner_finds_a_planted_variant_line(
 def test_hidden_assets_never_reach_a_builder(
     tmp_path: Path, scanning_engine: ScanningEngine, docker_engine: DockerEngine, test_run_id: str
 ) -> None:
-    settings = Settings.from_env()
+    # A fresh kettle home: the reference is built here, in a scanned container, not reused.
+    settings = Settings.from_env().model_copy(update={"home": tmp_path / "home"})
     seed = load_seed(SEED_DIR)
     materialized = materialize(seed, settings)
     patterns = hidden_lines(materialized)
@@ -107,7 +108,7 @@ def test_hidden_assets_never_reach_a_builder(
     scanning_engine.patterns = patterns
     hidden = SEED_DIR / HIDDEN_DIR
     assert not Path(materialized.builder_repo).resolve().is_relative_to(SEED_DIR.resolve())
-    for name in ("baseline", "reference", "null"):
+    for name in ("baseline", "reference", "null", "cal-overprescriptive"):
         outcome = make_builder(name).build(
             BuildJob(seed, materialized, tmp_path / name, scanning_engine, settings, test_run_id)
         )

@@ -3,7 +3,8 @@
 The environments are written by hand for the timebox seed (durations with several units):
 the project needs only Python's standard library, so every image builds in seconds, and
 the verifiers are small scripts run with the image's own python3. The scorer applies the
-seed's hidden solutions (upstream fix, 2 correct and 4 wrong variants) in fresh containers.
+seed's hidden solutions (upstream fix, 2 correct and 4 wrong variants: the seed's classes
+the upstream tests get right) in fresh containers.
 """
 
 from __future__ import annotations
@@ -16,14 +17,22 @@ from agents.factory.assemble import draft_config
 from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from meta_bench.builders import seed_candidate, seed_qualification
-from meta_bench.materialize import SEEDS_DIR, materialize
+from meta_bench.materialize import materialize
 from meta_bench.records import EnvScore, MaterializedSeed, Seed
 from meta_bench.score import ScoreJob, score_environment
 from meta_bench.seed_format import load_seed, load_variants
+from tests.fixtures.meta_seeds import trimmed_seed
 from tools.repos.git import RepoCache
 from tools.sessions.instruction import compose_instruction
 
-SEED_DIR = SEEDS_DIR / "timebox-compound-durations"
+KEPT = [
+    "single_pattern",
+    "tokenizer_module",
+    "no_spaces_between_units",
+    "hours_and_minutes_only",
+    "any_order_adds_up",
+    "repeated_units_add_up",
+]
 
 BEHAVIOUR = """
 import sys
@@ -80,8 +89,13 @@ if [ -f /app/src/timebox/duration.py ]; then echo 1; else echo 0; fi > /logs/ver
 
 
 @pytest.fixture(scope="module")
-def seed() -> Seed:
-    return load_seed(SEED_DIR)
+def seed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return trimmed_seed(tmp_path_factory.mktemp("seeds"), "timebox-compound-durations", KEPT)
+
+
+@pytest.fixture(scope="module")
+def seed(seed_dir: Path) -> Seed:
+    return load_seed(seed_dir)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +151,7 @@ def score(
         builder="planted",
         seed=seed,
         materialized=materialized,
-        variants=load_variants(SEED_DIR),
+        variants=load_variants(seed.folder),  # type: ignore[arg-type]
         task_dir=task,
         out_dir=task.parent / "score",
         **options,  # type: ignore[arg-type]
@@ -186,7 +200,7 @@ def test_a_verifier_that_checks_only_that_the_file_exists_loses_kill_rate(
     task = planted(tmp_path, seed, materialized, test_sh=FILE_EXISTS)
     result = score(
         task, seed, materialized, docker_engine, test_run_id, probes=[], leaks=False,
-        variant_reruns=1,
+        variant_reruns=1, gate_first=False,
     )  # fmt: skip
     assert result.m2_recall == 1.0
     assert result.m3_kill_rate == 0.0 and result.m4_f1 == 0.0
@@ -216,7 +230,7 @@ def test_a_flaky_verifier_fails_determinism(
     task = planted(tmp_path, seed, materialized, test_sh=FLAKY_CHECK)
     result = score(
         task, seed, materialized, docker_engine, test_run_id, probes=[], leaks=False,
-        reruns=3, variant_reruns=3,
+        reruns=3, variant_reruns=3, gate_first=False,
     )  # fmt: skip
     # Seven states judged three times each: all seven consistent by chance is 1 in 16384.
     assert result.m7_determinism == 0.0 and result.env_score == 0.0

@@ -1,5 +1,6 @@
-"""Seed tooling: `seed check` judges a seed with its own upstream tests and names every
-broken variant; `seed new` drafts a seed whose wrong variants the upstream tests reject."""
+"""Seed tooling: `seed check` proves every variant's class against the upstream tests and
+the ideal control and names every broken variant; `seed new` drafts a seed whose wrong
+variants the upstream tests reject."""
 
 from __future__ import annotations
 
@@ -22,20 +23,34 @@ BROKEN_VARIANTS = """
 [[variants]]
 name = "actually_correct"
 kind = "wrong"
+upstream = "rejected"
 technique = "mislabelled"
 description = "a correct fix filed as wrong"
+rationale = "filed wrong by mistake: the upstream tests and the ideal tests both accept it"
 
 [[variants]]
 name = "actually_wrong"
 kind = "correct"
+upstream = "accepted"
 technique = "mislabelled"
 description = "a wrong fix filed as correct"
+rationale = "filed correct by mistake: the upstream tests and the ideal tests reject it"
+
+[[variants]]
+name = "not_missed"
+kind = "wrong"
+upstream = "accepted"
+technique = "mislabelled"
+description = "a wrong fix the upstream tests catch, filed as one they miss"
+rationale = "filed as missed by the upstream tests, but they catch it"
 
 [[variants]]
 name = "stale"
 kind = "correct"
+upstream = "accepted"
 technique = "stale"
 description = "written against another version of the file"
+rationale = "its context lines are from another version: it does not apply"
 """
 
 
@@ -52,6 +67,9 @@ def test_check_passes_sound_variants_and_names_every_broken_one(
     shutil.copy(
         hidden / "wrong" / "any_order_adds_up.patch", hidden / "correct" / "actually_wrong.patch"
     )
+    # not_missed: a wrong_caught variant filed again as one the upstream tests miss.
+    caught = (hidden / "wrong" / "repeated_units_add_up.patch").read_text()
+    (hidden / "wrong" / "not_missed.patch").write_text(caught)
     stale = (hidden / "correct" / "single_pattern.patch").read_text()
     (hidden / "correct" / "stale.patch").write_text(stale.replace("from decimal", "from fractions"))
     with (hidden / "variants.toml").open("a") as handle:
@@ -64,19 +82,34 @@ def test_check_passes_sound_variants_and_names_every_broken_one(
     assert set(failed) == {
         "wrong:actually_correct",
         "correct:actually_wrong",
+        "wrong:not_missed",
         "correct:stale:applies",
         "correct:stale:distinct",  # only its context lines differ from single_pattern
         "wrong:actually_correct:distinct",
         "correct:actually_wrong:distinct",
+        "wrong:not_missed:distinct",
     }
-    assert "does not fail the upstream tests" in failed["wrong:actually_correct"]
-    assert "does not pass the upstream tests" in failed["correct:actually_wrong"]
+    assert "but: upstream accepted, ideal accepted" in failed["wrong:actually_correct"]
+    assert "but: upstream rejected, ideal rejected" in failed["correct:actually_wrong"]
+    assert "wrong_missed not_missed" in failed["wrong:not_missed"]
+    assert "but: upstream rejected, ideal rejected" in failed["wrong:not_missed"]
     assert (
         "the same change as correct variant single_pattern"
         in failed["wrong:actually_correct:distinct"]
     )
     passed = {finding.name for finding in report.findings if finding.passed}
     assert {"start", "oracle", "correct:tokenizer_module", "wrong:hours_and_minutes_only"} <= passed
+    assert {"correct:own_order_message", "wrong:strips_all_spaces", "variant_classes"} <= passed
+    rows = {row.name: row for row in report.variants}
+    assert (rows["own_order_message"].upstream, rows["own_order_message"].ideal) == (
+        "rejected",
+        "accepted",
+    )
+    assert (rows["strips_all_spaces"].upstream, rows["strips_all_spaces"].ideal) == (
+        "accepted",
+        "rejected",
+    )
+    assert report.classes["correct_rejected"] == 2 and report.classes["wrong_missed"] == 4
     assert (tmp_path / "out" / "check.json").is_file()
 
 

@@ -38,21 +38,18 @@ def settings(tmp_path: Path) -> Settings:
 def test_an_example_seed_gives_its_start_and_fix_commits_and_the_split_fix(
     settings: Settings,
 ) -> None:
-    seed = load_seed(SEEDS / "ledgerline-bank-notation")
+    seed = load_seed(SEEDS / "timebox-compound-durations")
     found = materialize(seed, settings)
     assert found.builder_repo == found.repo
     assert git(found.repo, "log", "-1", "--format=%s", found.fix_commit).startswith(
-        "Parse debits written in parentheses"
+        "Accept durations with several units"
     )
     assert git(found.repo, "rev-parse", f"{found.fix_commit}~1") == found.start_commit
-    assert found.source_paths == ["src/ledgerline/parse.py"]
-    assert found.test_paths == ["tests/test_parse.py"]
-    assert '+    elif cleaned.endswith("-"):' in found.source_diff
-    assert "tests/" not in found.source_diff and "b/tests/test_parse.py" in found.test_diff
-    assert (
-        "test_debits_in_accounting_notation_are_negative"
-        in found.upstream_tests()["tests/test_parse.py"]
-    )
+    assert found.source_paths == ["README.md", "src/timebox/duration.py"]
+    assert found.test_paths == ["tests/test_duration.py"]
+    assert "b/src/timebox/duration.py" in found.source_diff
+    assert "tests/" not in found.source_diff and "b/tests/test_duration.py" in found.test_diff
+    assert "def test_" in found.upstream_tests()["tests/test_duration.py"]
 
 
 def test_materializing_twice_reuses_the_cached_result(settings: Settings) -> None:
@@ -64,7 +61,7 @@ def test_materializing_twice_reuses_the_cached_result(settings: Settings) -> Non
 
 
 def test_intent_only_builders_get_a_history_that_ends_at_the_start(settings: Settings) -> None:
-    seed = load_seed(SEEDS / "ledgerline-bank-notation").model_copy(
+    seed = load_seed(SEEDS / "timebox-compound-durations").model_copy(
         update={"visibility": "intent_only"}
     )
     found = materialize(seed, settings)
