@@ -308,7 +308,8 @@ class TestJudgeRunsInAProject:
         (tmp_path / "app" / "calc.py").write_text("def add(a, b):\n    return a + b  # edited\n")
         summary = self._run(plan)
         assert summary["reward"] == 0
-        assert summary["integrity_problems"] == [f"changed: {tmp_path}/app/calc.py"]
+        [problem] = summary["integrity_problems"]
+        assert problem.startswith(f"changed: {tmp_path}/app/calc.py")
         assert summary["runs"] == []
 
     def test_a_redirected_interpreter_scores_zero(self, tmp_path: Path) -> None:
