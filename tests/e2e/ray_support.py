@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -30,8 +31,14 @@ def succeeded(result: subprocess.CompletedProcess[str]) -> None:
 
 
 def stage_rows(run_dir: Path) -> dict[tuple[str, str], tuple[str, int, str | None]]:
+    """Every stage's row; none while the driver has yet to create the ledger's tables."""
     with sqlite3.connect(run_dir / "ledger.sqlite") as db:
-        rows = db.execute("SELECT candidate_id, stage, status, attempts, detail FROM stages")
+        try:
+            rows = db.execute("SELECT candidate_id, stage, status, attempts, detail FROM stages")
+        except sqlite3.OperationalError as error:
+            if "no such table" in str(error):
+                return {}
+            raise
         return {(c, s): (status, attempts, detail) for c, s, status, attempts, detail in rows}
 
 
@@ -51,6 +58,14 @@ def build_result(run_dir: Path) -> dict[str, object]:
                 files[str(path.relative_to(task))] = hashlib.sha256(path.read_bytes()).hexdigest()
         tasks[task.name] = files
     return {"candidates": candidates, "tasks": tasks}
+
+
+def no_ray_units_within(seconds: float) -> list[int]:
+    """Ray ends a cancelled worker asynchronously: the units still running after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (pids := ray_unit_pids()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return pids
 
 
 def ray_unit_pids() -> list[int]:
@@ -73,15 +88,21 @@ def build_on_ray_and_break_something(
     )  # fmt: skip
     broken = False
     deadline = time.monotonic() + 600
-    while not broken and time.monotonic() < deadline and driver.poll() is None:
-        time.sleep(0.5)
-        if not (run_dir / "ledger.sqlite").exists():
-            continue
-        running = [key for key, row in stage_rows(run_dir).items() if row[0] == "running"]
-        if any(stage == "validate" for _, stage in running) and ray_unit_pids():
-            break_it()
-            broken = True
-    driver.wait(timeout=1200)
+    try:
+        while not broken and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.5)
+            if not (run_dir / "ledger.sqlite").exists():
+                continue
+            running = [key for key, row in stage_rows(run_dir).items() if row[0] == "running"]
+            if any(stage == "validate" for _, stage in running) and ray_unit_pids():
+                break_it()
+                broken = True
+        driver.wait(timeout=1200)
+    finally:
+        # A failed test must not leave its build running into the next one on the cluster.
+        if driver.poll() is None:
+            driver.send_signal(signal.SIGINT)
+            driver.wait(timeout=180)
     err = log.read_text()
     assert broken, f"no validate stage was seen running on a worker\n{err[-2000:]}"
     assert driver.returncode == 0, err[-3000:]

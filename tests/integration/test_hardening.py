@@ -388,16 +388,15 @@ def test_nothing_a_trial_creates_outlives_it(
     tmp_path: Path, docker_engine: DockerEngine, test_run_id: str
 ) -> None:
     run_id = f"{test_run_id}-hygiene"
-    before_networks = {n["Id"] for n in docker_engine.api.networks()}
-    before_volumes = {v["Name"] for v in docker_engine.api.volumes().get("Volumes") or []}
+    before_networks = _networks_not_composed(docker_engine)
+    before_volumes = _volumes_not_composed(docker_engine)
     for mode in ("shared", "separate"):
         trial(copy_task(tmp_path / mode), OracleSolver(), tmp_path / mode, docker_engine, run_id,
               TrialOptions(verifier_mode=mode))  # fmt: skip
     assert docker_engine.kettle_containers(run_id) == []
     assert docker_engine.kettle_snapshots(run_id) == []
-    assert {n["Id"] for n in docker_engine.api.networks()} == before_networks
-    volumes = {v["Name"] for v in docker_engine.api.volumes().get("Volumes") or []}
-    assert volumes <= before_volumes
+    assert _networks_not_composed(docker_engine) <= before_networks
+    assert _volumes_not_composed(docker_engine) <= before_volumes
     record = json.loads((tmp_path / "separate" / "trial" / "result.json").read_text())
     assert record["verifier_mode"] == "separate" and record["reward"] == 1.0
 
@@ -421,3 +420,17 @@ def test_an_agent_that_stops_its_own_container_is_still_judged_on_its_outcome(
     assert result.error is None, result.error
     assert result.reward == expected
     assert docker_engine.kettle_containers(test_run_id) == []
+
+
+# Harbor's tests on the other xdist worker start compose projects meanwhile; their networks
+# and volumes carry compose's label and are not the trial's.
+COMPOSE_PROJECT = "com.docker.compose.project"
+
+
+def _networks_not_composed(engine: DockerEngine) -> set[str]:
+    return {n["Id"] for n in engine.api.networks() if COMPOSE_PROJECT not in (n["Labels"] or {})}
+
+
+def _volumes_not_composed(engine: DockerEngine) -> set[str]:
+    volumes = engine.api.volumes().get("Volumes") or []
+    return {v["Name"] for v in volumes if COMPOSE_PROJECT not in (v.get("Labels") or {})}
