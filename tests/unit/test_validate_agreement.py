@@ -32,7 +32,7 @@ def test_an_empty_settings_file_reads_as_no_settings(tmp_path):
 
 
 def _tests(tmp_path: Path, name: str, text: str) -> Path:
-    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests").mkdir(parents=True)
     (tmp_path / "tests" / name).write_text(text)
     return tmp_path / "tests"
 
@@ -56,3 +56,19 @@ def test_a_verifier_for_another_bug_is_a_mismatch(tmp_path: Path) -> None:
     )
     assert not check.passed and check.severity == "warning"
     assert "share nothing telling with the instruction" in check.message
+
+
+def test_a_verifier_that_names_no_fail_to_pass_tests_is_compared_as_a_whole(
+    tmp_path: Path,
+) -> None:
+    """A model-written verifier may not list its fail-to-pass tests: its files stand in."""
+    agreeing = check_agreement(INSTRUCTION, [], _tests(tmp_path / "a", "test_x.py", EXPORT_TESTS))
+    assert agreeing.passed and "the verifier's files" in agreeing.message
+    other = check_agreement(INSTRUCTION, [], _tests(tmp_path / "b", "test_y.py", CONFIG_TESTS))
+    assert not other.passed and "share nothing telling" in other.message
+
+
+def test_a_verifier_without_files_cannot_agree(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    check = check_agreement(INSTRUCTION, [], tmp_path / "tests")
+    assert not check.passed and "no verifier tests" in check.message

@@ -97,6 +97,16 @@ def test_sources(test_ids: list[str], tests_dir: Path) -> dict[str, str]:
     return sources
 
 
+def _all_files(tests_dir: Path) -> dict[str, str]:
+    if not tests_dir.is_dir():
+        return {}
+    return {
+        path.relative_to(tests_dir).as_posix(): path.read_text(errors="replace")
+        for path in sorted(tests_dir.rglob("*"))
+        if path.is_file() and path.stat().st_size < 2_000_000
+    }
+
+
 def _test_body(name: str, texts: list[str]) -> str:
     for text in texts:
         found = re.search(
@@ -116,7 +126,9 @@ def check_agreement(instruction: str, test_ids: list[str], tests_dir: Path) -> V
     """Warning-level check: the fail-to-pass tests share telling terms with the instruction."""
     body = instruction.split("The project is in `")[0]
     asked_telling, asked_words = _terms(body)
-    sources = test_sources(test_ids, tests_dir)
+    # A verifier that names no fail-to-pass tests (a model-written one may not) is compared
+    # as a whole: every file it runs.
+    sources = test_sources(test_ids, tests_dir) if test_ids else _all_files(tests_dir)
     tested_telling: set[str] = set()
     tested_words: set[str] = set()
     for test_id, source in sources.items():
@@ -131,15 +143,16 @@ def check_agreement(instruction: str, test_ids: list[str], tests_dir: Path) -> V
         "shared_words": shared_words[:20],
         "instruction_terms": sorted(asked_telling)[:20],
     }
-    if not test_ids:
+    if not sources:
         return ValidationCheck(
             name=NAME,
             category="static",
             passed=False,
             severity="warning",
-            message="no fail-to-pass tests to compare with the instruction",
+            message="no verifier tests to compare with the instruction",
             evidence=evidence,
         )
+    compared = "the fail-to-pass tests" if test_ids else "the verifier's files"
     if shared_telling or len(shared_words) >= MIN_SHARED_WORDS:
         shown = ", ".join(shared_telling[:5] or shared_words[:5])
         return ValidationCheck(
@@ -147,7 +160,7 @@ def check_agreement(instruction: str, test_ids: list[str], tests_dir: Path) -> V
             category="static",
             passed=True,
             severity="warning",
-            message=f"the fail-to-pass tests exercise what the instruction asks ({shown})",
+            message=f"{compared} exercise what the instruction asks ({shown})",
             evidence=evidence,
         )
     return ValidationCheck(
@@ -155,7 +168,7 @@ def check_agreement(instruction: str, test_ids: list[str], tests_dir: Path) -> V
         category="static",
         passed=False,
         severity="warning",
-        message="the fail-to-pass tests share nothing telling with the instruction "
+        message=f"{compared} share nothing telling with the instruction "
         f"({len(shared_words)} ordinary word(s)): the verifier may test another change than "
         "the one the user asked for — a human should compare them",
         evidence=evidence,
