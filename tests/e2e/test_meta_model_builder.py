@@ -31,15 +31,20 @@ OUT = "/kettle/out"
 
 DOCKERFILE = """ARG BASE_IMAGE=kettle/base:bookworm
 FROM ${BASE_IMAGE}
+RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install pytest==9.2.0
+ENV PATH=/opt/venv/bin:$PATH PYTHONPATH=/app/src
 WORKDIR /app
 COPY app/ /app/
 """
+# Claims the host re-checks hold: the suite runs, the user's example fails at the start.
 REPORT = json.dumps(
     {
         "language": "python",
         "workdir": "/app",
-        "test_command": "PYTHONPATH=src python3 -c 'import timebox'",
-        "dependencies": [],
+        "test_command": "python -m pytest -q",
+        "reproduction": 'python -c "from timebox import parse_duration; '
+        "assert parse_duration('1h30m') == 5400\"",
+        "dependencies": ["pytest==9.2.0"],
         "obstacles": [],
     }
 )
