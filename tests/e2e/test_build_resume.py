@@ -37,7 +37,8 @@ def test_kill_9_mid_run_then_rerun_completes_without_repeating_finished_stages(
 ) -> None:
     run_dir = tmp_path / "killed-run"
     process = subprocess.Popen(
-        [*BUILD, "--out", str(run_dir), "--approve", "auto"],
+        # One validation repeat: this test is about resuming, not about flaky verifiers.
+        [*BUILD, "--out", str(run_dir), "--approve", "auto", "--repeats", "1"],
         cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
@@ -62,7 +63,7 @@ def test_kill_9_mid_run_then_rerun_completes_without_repeating_finished_stages(
     done_before = {key for key, (status, _) in before.items() if status == "done"}
     assert interrupted and done_before
 
-    rerun = run_build("--out", str(run_dir), "--approve", "auto")
+    rerun = run_build("--out", str(run_dir), "--approve", "auto", "--repeats", "1")
     assert rerun.returncode == 0, rerun.stderr
 
     after = stages(run_dir)

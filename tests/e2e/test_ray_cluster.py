@@ -21,6 +21,7 @@ import pytest
 from ray.cluster_utils import Cluster
 
 from harness.executors.base import ExecutorConfig, make_executor
+from harness.run_budget import BudgetLimits
 from harness.sandbox.engine import DockerEngine
 from harness.scripted_server import Script, ScriptedServer
 from tests.conftest import REPO_ROOT
@@ -58,10 +59,17 @@ def ray_address(ray_cluster: Cluster) -> str:
     return ray_cluster.address
 
 
-def test_examples_built_on_ray_match_local_even_when_a_worker_is_killed_mid_stage(
+def test_a_ray_run_ended_by_its_wall_time_budget_is_finished_by_a_rerun_that_loses_a_worker(
     tmp_path: Path, ray_address: str, local_build: dict[str, object], docker_engine: DockerEngine
 ) -> None:
+    """Two ways a Ray run is cut short, one build: the budget ends the first run between
+    stages; the rerun loses a worker mid-stage and still matches the local build."""
     run_dir = tmp_path / "ray-run"
+    ray = ["--executor", "ray", "--ray-address", ray_address, "--out", str(run_dir)]
+    stopped = run(BUILD, *ray, "--budget-minutes", "0.2")
+    succeeded(stopped)
+    assert "wall-time budget" in stopped.stderr
+    assert any(row[0] == "pending" for row in stage_rows(run_dir).values())
 
     def kill_a_worker() -> None:
         os.kill(ray_unit_pids()[0], signal.SIGKILL)
@@ -73,45 +81,31 @@ def test_examples_built_on_ray_match_local_even_when_a_worker_is_killed_mid_stag
     assert docker_engine.kettle_containers(run_dir.name) == []
 
 
-@pytest.mark.parametrize(
-    ("first", "second"),
-    [("local", "ray"), ("ray", "local")],
-    ids=["begun-locally-finished-on-ray", "begun-on-ray-finished-locally"],
-)
-def test_a_run_begun_with_one_executor_is_finished_by_the_other(
-    first: str, second: str, tmp_path: Path, ray_address: str, local_build: dict[str, object]
+def test_a_run_moves_between_executors_without_repeating_finished_stages(
+    tmp_path: Path, ray_address: str, local_build: dict[str, object]
 ) -> None:
+    """Begun locally, continued on Ray, finished locally: the same tasks as a local build."""
     run_dir = tmp_path / "run"
+    local = ["--executor", "local", "--out", str(run_dir)]
+    ray = ["--executor", "ray", "--ray-address", ray_address, "--out", str(run_dir)]
 
-    def executor(kind: str) -> list[str]:
-        return ["--executor", kind, *(["--ray-address", ray_address] if kind == "ray" else [])]
-
-    succeeded(run(BUILD, *executor(first), "--stages", "reconstruct", "--out", str(run_dir)))
-    after_first = stage_rows(run_dir)
-    assert {row[0] for (_, stage), row in after_first.items() if stage == "verifier"} == {
+    succeeded(run(BUILD, *local, "--stages", "reconstruct"))
+    after_local = stage_rows(run_dir)
+    assert {row[0] for (_, stage), row in after_local.items() if stage == "verifier"} == {
         "pending",
         "skipped",
     }
-    succeeded(run(BUILD, *executor(second), "--out", str(run_dir)))
+    succeeded(run(BUILD, *ray, "--stages", "verifier"))
+    after_ray = stage_rows(run_dir)
+    assert any(
+        row[0] == "done" and after_local[key][0] == "pending" for key, row in after_ray.items()
+    ), "Ray did none of the work"
+    succeeded(run(BUILD, *local))
 
     assert build_result(run_dir) == local_build
     for key, row in stage_rows(run_dir).items():
-        if after_first[key][0] == "done":
+        if after_ray[key][0] == "done":
             assert row[:2] == ("done", 1), f"{key} was repeated: {row}"
-
-
-def test_a_wall_time_budget_ends_a_ray_run_and_the_rerun_finishes_it(
-    tmp_path: Path, ray_address: str, local_build: dict[str, object]
-) -> None:
-    run_dir = tmp_path / "run"
-    ray = ["--executor", "ray", "--ray-address", ray_address, "--out", str(run_dir)]
-    stopped = run(BUILD, *ray, "--budget-minutes", "0.2")
-    succeeded(stopped)
-    assert "wall-time budget" in stopped.stderr
-    assert any(row[0] == "pending" for row in stage_rows(run_dir).values())
-
-    succeeded(run(BUILD, *ray))
-    assert build_result(run_dir) == local_build
 
 
 def test_ctrl_c_on_the_driver_cancels_remote_units_and_removes_their_containers(
@@ -143,7 +137,7 @@ def test_ctrl_c_on_the_driver_cancels_remote_units_and_removes_their_containers(
 def test_a_meta_benchmark_slice_scores_the_same_on_ray_as_locally(
     tmp_path: Path, ray_address: str
 ) -> None:
-    slice_args = ["--builder", "baseline", "--builder", "null", "--seed", "verspec-numeric-compare"]
+    slice_args = ["--builder", "baseline", "--builder", "null", "--seed", "pagewise-last-page"]
     local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
     succeeded(run(META, *slice_args, "--out", str(local_dir)))
     succeeded(
@@ -159,7 +153,7 @@ def test_a_meta_benchmark_slice_scores_the_same_on_ray_as_locally(
         }
 
     assert scores(ray_dir) == scores(local_dir)
-    assert scores(ray_dir)["baseline"]["meta_score"] == 1.0
+    assert scores(ray_dir)["baseline"]["meta_score"] > 0.0
     assert scores(ray_dir)["null"]["meta_score"] == 0.0
 
 
@@ -170,7 +164,7 @@ def test_the_run_budget_is_one_budget_across_the_cluster(ray_address: str) -> No
     try:
         import ray
 
-        budget = executor.budget(1.0, None)
+        budget = executor.budget(BudgetLimits(usd=1.0))
 
         def spend(shared: object, dollars: float) -> str | None:
             shared.add(dollars)  # type: ignore[attr-defined]
