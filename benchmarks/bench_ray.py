@@ -31,7 +31,7 @@ from harness.executors.base import ExecutorConfig, make_executor
 from harness.executors.local import LocalExecutor
 from tests.fixtures.ray_cluster import start_local_cluster
 
-META_SEEDS = ("ledgerline-bank-notation", "verspec-numeric-compare")
+META_SEEDS = ("pagewise-last-page", "timebox-compound-durations")
 
 
 def timed(command: list[str]) -> float:
