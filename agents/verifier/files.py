@@ -48,6 +48,8 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _DROPPED_PYTEST_OPTIONS = {"required_plugins"}
 # Options whose values are paths relative to the ini file: made absolute under /app.
 _PATH_PYTEST_OPTIONS = {"pythonpath"}
+# Options pytest reads as shell-split arguments (type "args"), not one entry per line.
+_ARGS_PYTEST_OPTIONS = {"addopts", "testpaths", "norecursedirs", "python_files"}
 
 
 def python_runs(facts: RuntimeFacts, modules: list[str], workdir: str) -> list[RunSpec]:
@@ -246,6 +248,10 @@ def pytest_ini(options: dict[str, str | list[str]], *, source: str | None, workd
         items = [item.strip() for item in items if item.strip()]
         if key in _PATH_PYTEST_OPTIONS:
             items = [_absolute(token, workdir) for item in items for token in item.split()]
+        elif key in _ARGS_PYTEST_OPTIONS and isinstance(value, list):
+            # A TOML list holds one argument per item ("-m", "not slow"); pytest splits an
+            # ini value like a shell, so an item with a space must stay one argument.
+            items = [shlex.quote(item) for item in items]
         if not items:
             lines.append(f"{key} =")
         elif len(items) == 1 and not isinstance(value, list):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -342,6 +343,15 @@ class TestPytestSettings:
         assert "[pytest]" in text
         assert "addopts = -ra --strict-markers" in text
         assert "markers =\n    slow: slow tests\n    db: needs db" in text
+
+    def test_a_toml_list_of_arguments_keeps_each_item_one_argument(self) -> None:
+        """pyproject's addopts = ["-m", "not property"] must not become -m not property."""
+        text = pytest_ini(
+            {"addopts": ["-ra", "-m", "not property"]}, source="pyproject.toml", workdir="/app"
+        )
+        section = text.split("[pytest]\n", 1)[1]
+        assert section == "addopts =\n    -ra\n    -m\n    'not property'\n"
+        assert shlex.split(" ".join(section.splitlines()[1:])) == ["-ra", "-m", "not property"]
 
     def test_relative_pythonpath_entries_are_anchored_in_the_workdir(self) -> None:
         text = pytest_ini({"pythonpath": "src lib"}, source="pytest.ini", workdir="/app")
