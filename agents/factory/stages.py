@@ -39,6 +39,7 @@ from tools.sessions.instruction import compose_instruction
 from tools.sessions.records import Candidate
 from tools.validation.agreement import NAME as AGREEMENT
 from tools.validation.agreement import check_agreement
+from tools.validation.image_scan import start_counts
 from tools.validation.records import NearMiss
 from tools.validation.validate import HARBOR_PARITY, HiddenFacts, ValidationReport, validate_task
 
@@ -217,6 +218,7 @@ def hidden_facts(run: CandidateRun) -> HiddenFacts:
     candidate = run.context.candidate
     fix_diff = None
     near_misses: list[NearMiss] = []
+    counts: dict[str, dict[str, int]] = {}
     if qualification.fix_commit and qualification.start_commit and candidate.repo:
         with run.context.repos.open(candidate.repo) as repo:
             patch = plan_solution(
@@ -227,6 +229,13 @@ def hidden_facts(run: CandidateRun) -> HiddenFacts:
             )
             fix_diff = fix_diff_text(repo, patch)
             near_misses = session_near_misses(candidate, repo, qualification.start_commit)
+            start = qualification.start_commit
+
+            def read_start(path: str) -> str | None:
+                data = repo.read_file(start, path)
+                return None if data is None else data.decode("utf-8", errors="replace")
+
+            counts = start_counts(fix_diff, read_start) if fix_diff else {}
     # An instruction the verifier writer rewrote must still carry the user's request.
     verifier = run.context.workspace.verifier_path
     rewritten = verifier.is_file() and read_model(verifier, VerifierReport).instruction_changed
@@ -235,6 +244,7 @@ def hidden_facts(run: CandidateRun) -> HiddenFacts:
         fix_commit=qualification.fix_commit,
         start_commit=qualification.start_commit,
         near_misses=near_misses,
+        start_counts=counts,
         user_request=compose_instruction(run.context.candidate) if rewritten else None,
     )
 

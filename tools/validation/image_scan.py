@@ -13,7 +13,7 @@ import shlex
 import tarfile
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from harness.errors import SandboxError
@@ -120,15 +120,34 @@ def scan_task_files(sandbox: Sandbox, task: HarborTask) -> ValidationCheck:
     )
 
 
+def fix_lines(changes: list[FileChange]) -> dict[str, list[str]]:
+    """Per changed file, the distinctive lines the fix adds: what the image is searched for."""
+    return {
+        change.path: [line for line in added_lines(change) if is_distinctive(line)]
+        for change in changes
+    }
+
+
+def start_counts(
+    fix_diff: str, read_start: Callable[[str], str | None]
+) -> dict[str, dict[str, int]]:
+    """How often each line of ``fix_lines`` occurs in the start commit's version of its file
+    (``read_start(path)``; None when the fix creates the file)."""
+    counts: dict[str, dict[str, int]] = {}
+    for path, lines in fix_lines(parse_unified_diff(fix_diff)).items():
+        text = read_start(path)
+        if text is not None:
+            counts[path] = {line: text.count(line) for line in lines}
+    return counts
+
+
 class FixSearch:
     """What to search the image for: the fix's distinctive lines per file, and secrets."""
 
     def __init__(self, hidden: HiddenFacts) -> None:
         self.changes: list[FileChange] = parse_unified_diff(hidden.fix_diff or "")
-        self.lines: dict[str, list[str]] = {
-            change.path: [line for line in added_lines(change) if is_distinctive(line)]
-            for change in self.changes
-        }
+        self.lines: dict[str, list[str]] = fix_lines(self.changes)
+        self.start_counts = hidden.start_counts
         secrets = [s.strip() for s in hidden.extra_secrets if len(s.strip()) >= _MIN_SECRET_CHARS]
         # grep -F takes one pattern per line: a multi-line secret is searched by its longest line.
         self.secrets = [max(s.splitlines(), key=len) for s in secrets]
@@ -150,7 +169,15 @@ class FixSearch:
             location, text = located
             self.start_files[path] = location
             present = [line for line in lines if line in text]
-            fixed = copy_of_fix(set(present), lines)
+            known = self.start_counts.get(path)
+            # With the start commit's counts, a line proves the fix only if the image has it
+            # more often than the start commit does (a fix may copy a guard its file has).
+            beyond_start = (
+                [line for line in present if text.count(line) > known.get(line, 0)]
+                if known is not None
+                else present
+            )
+            fixed = copy_of_fix(set(beyond_start), lines)
             if fixed:
                 self.already_fixed[path] = fixed
             self.lines[path] = [line for line in lines if line not in present]

@@ -43,6 +43,11 @@ class HiddenFacts(BaseModel):
     extra_secrets: list[str] = Field(
         default_factory=list, description="Any other strings that must not appear anywhere"
     )
+    start_counts: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="Per file the fix changes: how often each line the fix adds occurs in the "
+        "start commit's version (a fix may repeat a line its file already has elsewhere)",
+    )
     near_misses: list[NearMiss] = Field(
         default_factory=list, description="Failed attempts replayed in validation: must score 0"
     )
