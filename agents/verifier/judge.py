@@ -301,12 +301,14 @@ def _interpreter(path: str) -> dict:
 
 
 def _python_paths(python: str) -> dict:
+    # Python 3.8/3.9 too (bullseye): entry_points(group=...) and EntryPoint.dist are 3.10+.
     code = (
         "import json, sysconfig, importlib.metadata as m; "
-        "eps = m.entry_points(group='pytest11'); "
+        "eps = [(d.metadata['Name'], e) for d in m.distributions() "
+        "for e in d.entry_points if e.group == 'pytest11']; "
         "print(json.dumps({'paths': sysconfig.get_paths(), 'plugins': sorted("
-        "{(e.name, e.value) for e in eps}), 'plugin_dists': sorted("
-        "{e.dist.name for e in eps if getattr(e, 'dist', None)})}))"
+        "{(e.name, e.value) for _, e in eps}), 'plugin_dists': sorted("
+        "{name for name, _ in eps if name})}))"
     )
     output = subprocess.run(
         [python, "-I", "-c", code], capture_output=True, text=True, check=True, timeout=120
