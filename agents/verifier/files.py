@@ -56,6 +56,11 @@ def python_runs(facts: RuntimeFacts, modules: list[str], workdir: str) -> list[R
     """One pytest run per test file, so a file that does not import costs only its tests."""
     assert facts.python is not None, "a Python image has a Python"
     plugins = [arg for module in facts.plugin_modules for arg in ("-p", module)]
+    if plugins:
+        # Loading a distribution's plugins one by one can import a module before its own -p
+        # (xdist.looponfail imports xdist.plugin); pytest warns, and a project whose
+        # filterwarnings = error (click) then collects nothing.
+        plugins += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
     runs = []
     for number, module in enumerate(modules, 1):
         report = f"{REPORTS_DIR}/{number:02d}.xml"
