@@ -401,7 +401,9 @@ def _probe(
             assert project.node is not None
             install_dir = posixpath.normpath(posixpath.join(project_dir, project.node.install_dir))
             bins = f"{project_dir}/node_modules/.bin:{install_dir}/node_modules/.bin"
-            command = f"PATH={bins}:$PATH {runner_command(project.node, relative)}"
+            # Exported: the runner command expands $(command -v jest) and chains a build with
+            # &&, which a one-command PATH=... prefix would not reach.
+            command = f"export PATH={bins}:$PATH && {runner_command(project.node, relative)}"
         return run_suite(sandbox, f"cd {shlex.quote(project_dir)} && {command}", workdir=WORKDIR)
 
 

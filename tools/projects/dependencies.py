@@ -377,7 +377,9 @@ def set_up_node(
     script = setup.test_script or "node --test"
     steps = [setup.build_script, script] if setup.build_script else [script]
     command = " && ".join(steps)
-    return dependencies, f"cd {shlex.quote(install.project_dir)} && PATH={path} {command}"
+    # Exported, so every command of a chained script (build && test && typecheck) finds
+    # the project's binaries, not just the first.
+    return dependencies, f"cd {shlex.quote(install.project_dir)} && export PATH={path} && {command}"
 
 
 def _join(project_dir: str, relative: str) -> str:
