@@ -292,6 +292,14 @@ def test_package_json_license_and_npm_unlicensed(tmp_path: Path) -> None:
     assert _detect(tmp_path / "b", {"package.json": closed})[:2] == (PROPRIETARY, False)
 
 
+def test_the_blue_oak_model_license_is_open_source(tmp_path: Path) -> None:
+    """minimatch, glob and other isaacs packages use it: by id and by its text."""
+    blue_oak = json.dumps({"name": "x", "license": "BlueOak-1.0.0"})
+    assert _detect(tmp_path / "a", {"package.json": blue_oak})[:2] == ("BlueOak-1.0.0", True)
+    text = "# Blue Oak Model License\n\nVersion 1.0.0\n\n## Purpose\n\nThis license gives..."
+    assert _detect(tmp_path / "b", {"LICENSE.md": text})[:2] == ("BlueOak-1.0.0", True)
+
+
 def test_package_json_can_point_at_its_license_file(tmp_path: Path) -> None:
     files = {
         "package.json": json.dumps({"license": "SEE LICENSE IN TERMS.txt"}),

@@ -46,7 +46,7 @@ _OSI_APPROVED_TEXT = """
     OSL-1.0 OSL-2.0 OSL-2.1 OSL-3.0 PHP-3.0 PHP-3.01 PSF-2.0 PostgreSQL Python-2.0 QPL-1.0
     RPL-1.1 RPL-1.5 RPSL-1.0 RSCPL SISSL SPL-1.0 SimPL-2.0 Sleepycat UCL-1.0 UPL-1.0
     Unicode-DFS-2016 Unicode-3.0 Unlicense VSL-1.0 W3C Watcom-1.0 Xnet ZPL-2.0 ZPL-2.1 Zlib
-    CC0-1.0"""
+    CC0-1.0 BlueOak-1.0.0"""
 OSI_APPROVED = frozenset(_OSI_APPROVED_TEXT.split())
 _NOT_OPEN_SOURCE_TEXT = """
     BUSL-1.1 SSPL-1.0 Elastic-2.0 CC-BY-NC-4.0 CC-BY-NC-SA-4.0 CC-BY-NC-ND-4.0 WTFPL
@@ -151,6 +151,7 @@ _OPEN_RULES = (
     _rule("OFL-1.1", "SIL Open Font License", "Version 1.1"),
     _rule("Unlicense", "This is free and unencumbered software released into the public domain"),
     _rule("CC0-1.0", "CC0 1.0 Universal"),
+    _rule("BlueOak-1.0.0", "Blue Oak Model License", "Version 1.0.0"),
     _rule("WTFPL", "Do What The Fuck You Want To Public License"),
     _rule("BSD-4-Clause", _BSD_GRANT, _BSD_ADVERTISING),
     _rule("BSD-3-Clause", _BSD_GRANT, _BSD_ENDORSE),
