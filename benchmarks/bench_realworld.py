@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/bench_realworld.py --repos-dir /work/.mirror
     .venv/bin/python benchmarks/bench_realworld.py --repos-dir DIR --only attrs-slots -n 2
+    .venv/bin/python benchmarks/bench_realworld.py --repos-dir DIR --stages qualify --no-harbor \
+        --results benchmarks/results/realworld-qualify.json      # the search for the fix only
 
 Each case of ``benchmarks/realworld/cases.toml`` (a pair of real upstream commits, the
 user's prompt and follow-up written from the symptom) becomes one line of a
@@ -65,18 +67,23 @@ def candidate_line(case: dict, *, give_fix: bool = False) -> dict:
     return line
 
 
-def run_factory(candidates: Path, out: Path, concurrency: int, repo_map: list[str]) -> float:
+def run_factory(
+    candidates: Path, out: Path, concurrency: int, repo_map: list[str], stages: str | None
+) -> float:
     started = time.monotonic()
     command = [
         sys.executable, "-m", "harness.build", "--candidates", str(candidates),
         "--out", str(out), "--approve", "auto", "-n", str(concurrency),
         *[option for mapping in repo_map for option in ("--repo-map", mapping)],
+        *(["--stages", stages] if stages else []),
     ]  # fmt: skip
     subprocess.run(command, cwd=ROOT, check=False, stdin=subprocess.DEVNULL)
     return time.monotonic() - started
 
 
-def case_result(case: dict, run_dir: Path, summary: dict, harbor: Path | None) -> dict:
+def case_result(
+    case: dict, run_dir: Path, summary: dict, harbor: Path | None, repo: Path | None = None
+) -> dict:
     row: dict = {"id": case["id"], "language": case["language"], "tags": case.get("tags", [])}
     expected = case.get("expect", "qualified")
     found = next((c for c in summary["candidates"] if c["candidate_id"] == case["id"]), None)
@@ -100,7 +107,7 @@ def case_result(case: dict, run_dir: Path, summary: dict, harbor: Path | None) -
             None if row["right"] else f"expected disqualified ({case.get('expect_reason')})"
         )
         return row
-    row["right_fix"] = bool(chosen) and _same_commit(chosen, case)
+    row["right_fix"] = bool(chosen) and _same_commit(chosen, case, repo)
     row["published"] = found["state"] == "published"
     failed = next((s for s in found["stages"] if s["status"] == "failed"), None)
     if not row["published"]:
@@ -131,9 +138,19 @@ def case_result(case: dict, run_dir: Path, summary: dict, harbor: Path | None) -
     return row
 
 
-def _same_commit(chosen: str, case: dict) -> bool:
+def _same_commit(chosen: str, case: dict, repo: Path | None = None) -> bool:
+    """The case's fix, or the merge that brought exactly that fix in (its pull request)."""
     wanted = {case["fix_commit"], case.get("fix_first_commit") or case["fix_commit"]}
-    return any(w.startswith(chosen) or chosen.startswith(w) for w in wanted if w)
+    if any(w.startswith(chosen) or chosen.startswith(w) for w in wanted if w):
+        return True
+    if repo is None:
+        return False
+    parents = subprocess.run(
+        ["git", f"--git-dir={repo / '.git' if (repo / '.git').exists() else repo}",
+         "rev-list", "--parents", "-n", "1", chosen],
+        capture_output=True, text=True, check=False,
+    ).stdout.split()[2:]  # fmt: skip
+    return case["fix_commit"] in parents
 
 
 def _one_line(text: str) -> str:
@@ -184,6 +201,9 @@ def main() -> None:
         action="store_true",
         help="hint each case's fix commit (measures the build, not the search for the fix)",
     )
+    parser.add_argument(
+        "--stages", help="last stage to run, e.g. qualify (measures the search for the fix only)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     cases = tomllib.loads(args.cases.read_text())["case"]
@@ -205,10 +225,15 @@ def main() -> None:
         print(f"no repository under {args.repos_dir} for: {', '.join(missing)}", file=sys.stderr)
     candidates = out / "candidates.jsonl"
     candidates.write_text("\n".join(lines) + "\n")
-    wall = run_factory(candidates, out, args.concurrency, sorted(repo_map.values()))
+    wall = run_factory(candidates, out, args.concurrency, sorted(repo_map.values()), args.stages)
     summary = json.loads((out / "summary.json").read_text())
     harbor = None if args.no_harbor else harbor_python(Settings.from_env())
-    rows = [case_result(c, out, summary, harbor) for c in cases if c["id"] not in missing]
+    repos = {c["id"]: find_repo(args.repos_dir.resolve(), c["repo"]) for c in cases}
+    rows = [
+        case_result(c, out, summary, harbor, repos[c["id"]])
+        for c in cases
+        if c["id"] not in missing
+    ]
     rows += [{"id": m, "stage": "intake", "reason": "repository not found"} for m in missing]
     result = {
         "benchmark": "realworld",
@@ -216,6 +241,7 @@ def main() -> None:
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "builder": "baseline",
         "fix_hinted": args.give_fix,
+        "last_stage": args.stages or "publish",
         "harbor": str(harbor) if harbor else None,
         "wall_minutes": round(wall / 60, 1),
         "totals": totals(rows),
