@@ -22,6 +22,7 @@ from meta_bench.records import EnvScore, MaterializedSeed, Seed
 from meta_bench.score import ScoreJob, score_environment
 from meta_bench.seed_format import load_seed, load_variants
 from tests.fixtures.meta_seeds import trimmed_seed
+from tools.projects.dockerfile import with_agent_user
 from tools.repos.git import RepoCache
 from tools.sessions.instruction import compose_instruction
 
@@ -124,7 +125,8 @@ def planted(
         notes.write_bytes(fixed or b"")
         dockerfile += "COPY notes/ /opt/notes/\n"
     dockerfile += "COPY app/ /app/\nWORKDIR /app\n"
-    (task / "environment" / "Dockerfile").write_text(dockerfile)
+    # The task runs its agent as the unprivileged user its task.toml names.
+    (task / "environment" / "Dockerfile").write_text(with_agent_user(dockerfile))
     candidate = seed_candidate(seed, materialized.repo, materialized.start_commit)
     qualification = seed_qualification(seed, candidate, materialized.start_commit, None)
     (task / "task.toml").write_text(
