@@ -199,21 +199,31 @@ def test_non_root_agent_user_cannot_write_where_the_verifier_writes(
 
 class EnvironmentSpy:
     """Wraps a solver; when it finishes, looks for the host's secrets inside the container
-    (every process's environment, every file), from the host, as root."""
+    (every process's environment, read from the host; every file, as the container's root)."""
 
-    def __init__(self, inner, secrets: list[str]) -> None:
+    def __init__(self, inner, secrets: list[str], engine: DockerEngine) -> None:
         self.inner = inner
         self.name = inner.name
         self.secrets = secrets
+        self.engine = engine
         self.environ_dump = ""
         self.files_with_secrets = ""
+
+    def _environments(self, container_id: str) -> str:
+        # Read from the host: the trial's root lacks SYS_PTRACE (it cannot read the agent
+        # user's /proc/*/environ) and no-new-privileges refuses a privileged exec.
+        listing = self.engine.client.api.top(container_id, ps_args="-o pid")
+        pids = [row[0] for row in listing["Processes"]]
+        return "\n".join(
+            Path(f"/proc/{pid}/environ").read_bytes().replace(b"\0", b"\n").decode(errors="replace")
+            for pid in pids
+            if Path(f"/proc/{pid}/environ").exists()
+        )
 
     def solve(self, context: SolverContext) -> SolveOutcome:
         outcome = self.inner.solve(context)
         box = context.sandbox
-        self.environ_dump = box.exec(
-            "for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ 2>/dev/null; done", user="0"
-        ).stdout
+        self.environ_dump = self._environments(box.id)
         patterns = [arg for secret in self.secrets for arg in ("-e", secret)]
         self.files_with_secrets = box.exec(
             ["grep", "-r", "-l", "-s", "-F", *patterns, "/", "--exclude-dir=proc",
@@ -254,7 +264,7 @@ def test_host_secrets_never_enter_the_container_during_a_terminus_trial(
             return LiteLLMModel(ModelSpec.resolve(PRICED_MODEL, server.base_url), retry=FAST_RETRY)
 
         spy = EnvironmentSpy(
-            TerminusSolver(make_model, Budgets(max_steps=10)), list(secrets.values())
+            TerminusSolver(make_model, Budgets(max_steps=10)), list(secrets.values()), docker_engine
         )
         result = trial(copy_task(tmp_path), spy, tmp_path, docker_engine, test_run_id)
     assert result.error is None and result.agent_result and result.agent_result.steps >= 3
@@ -365,6 +375,7 @@ def test_tool_tampering_is_undone_and_reported_and_harbor_mode_shows_the_hole(
         "printf '#!/bin/sh\\nexit 0\\n' > /usr/local/bin/diff; chmod +x /usr/local/bin/diff",
     )
     task_dir = copy_task(tmp_path)
+    edit_toml(task_dir, 'user = "agent"\n', "")  # only a root agent can write /usr/bin
     (task_dir / "tests" / "test.sh").write_text(NAIVE_REQSTATS_TEST)
     guarded = trial(task_dir, fake_diff, tmp_path, docker_engine, test_run_id, name="guarded")
     assert guarded.reward == 0.0
@@ -374,12 +385,13 @@ def test_tool_tampering_is_undone_and_reported_and_harbor_mode_shows_the_hole(
 
     # Harbor's shared semantics (what validation uses to probe a verifier alone):
     # the faked diff makes the naive verifier pass — a hole only the runner closed above.
-    harbor = TrialOptions(stop_agent_processes=False, restore_tools=False)
+    harbor = TrialOptions(stop_agent_processes=False, restore_tools=False, verifier_mode="shared")
     exposed = trial(task_dir, fake_diff, tmp_path, docker_engine, test_run_id, harbor, "harbor")
     assert exposed.reward == 1.0
 
     # The example's own verifier compares in bash and needs no diff: it holds even there.
     hardened = copy_task(tmp_path / "hardened")
+    edit_toml(hardened, 'user = "agent"\n', "")
     held = trial(hardened, fake_diff, tmp_path / "hardened", docker_engine, test_run_id, harbor)
     assert held.reward == 0.0
 

@@ -162,6 +162,8 @@ def test_a_context_copy_that_no_copy_instruction_takes_in_is_only_a_warning(
     [
         ("RUN git clone https://example.com/r.git /src", "git clone"),
         ("RUN git init /app && git -C /app add -A", "git init"),
+        ("RUN git -c safe.directory=/app -C /app init -q", "git init"),
+        ("RUN git --no-pager clone --depth 1 https://example.com/r.git", "git clone"),
         ("COPY tests/ /app/tests/", "looks like tests or a solution"),
         ("COPY --chown=1000 solve.sh /", "looks like tests or a solution"),
     ],

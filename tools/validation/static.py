@@ -251,7 +251,10 @@ def _instruction_findings(
             )
     if instruction.keyword == "RUN":
         command = instruction.arguments
-        makes_history = re.search(r"\bgit\s+(?:clone|init)\b", command)
+        # Global options may stand between `git` and its command (`git -c k=v init`).
+        makes_history = re.search(
+            r"\bgit(?:\s+(?:-[cC]\s+\S+|--?[\w-]+(?:=\S+)?))*\s+(clone|init)\b", command
+        )
         later = instructions[instructions.index(instruction) :]
         removes = any(
             re.search(r"\brm\b[^;&|]*\.git\b", other.arguments)
@@ -263,7 +266,8 @@ def _instruction_findings(
                 {
                     "severity": "warning",
                     "line": instruction.line,
-                    "finding": f"`{makes_history.group(0)}` leaves a .git with the repo's history",
+                    "finding": f"`git {makes_history.group(1)}` leaves a .git with the repo's "
+                    "history",
                     "fix": "remove it in the same RUN (`&& rm -rf <repo>/.git`): history can "
                     "hold the fix",
                 }
