@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from agents.context import CandidateWorkspace, StageContext
+from agents.factory.assemble import draft_config
 from agents.qualify.baseline import qualify_baseline
 from agents.qualify.records import Qualification
 from agents.reconstruct.baseline import BaselineReconstructor
@@ -27,7 +28,6 @@ from harness.sandbox.engine import DockerEngine
 from harness.settings import Settings
 from harness.task.folder import HarborTask
 from harness.task.image import TaskImages
-from harness.task.records import TaskConfig
 from tools.repos.examples import (
     SESSIONS_DIR,
     WORKSPACE_ROOT,
@@ -151,13 +151,8 @@ def test_a_qualified_example_becomes_a_validated_task(
     assert verifier.pass_to_pass
     assert "test.sh" in verifier.test_files
 
-    config = TaskConfig.model_validate(
-        {
-            "task": {"name": f"kettle/example-{language}"},
-            "metadata": {"kettle": {"agent_internet": False}},
-            "environment": {"workdir": "/app", "build_timeout_sec": 1200},
-        }
-    )
+    # The factory's own task.toml: Harbor's strictest settings (agent user, separate verifier).
+    config = draft_config(example.candidate, example.qualification, reconstruction, "baseline")
     (draft / "task.toml").write_text(config.to_toml())
     task_dir = examples.root / "tasks" / f"example-{language}"
     task = HarborTask.load(draft).write(task_dir, overwrite=True)
