@@ -7,7 +7,8 @@ the job ran, whatever the rewards; non-zero with a one-line reason when it could
 ``--resume --job-name NAME`` reruns a job folder's errored and unfinished trials and keeps
 the finished ones. ``--verifier-mode separate`` verifies every trial in a fresh container
 started from a snapshot of the agent's final filesystem. Containers left by crashed kettle
-runs on this machine are removed at start (see also ``python -m harness.gc``).
+runs on this machine are removed at start (``KETTLE_REAP_AT_START=0`` keeps them; see also
+``python -m harness.gc``).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ SUITE_PYTHON = {"bullseye": "3.9", "bookworm": "3.11", "trixie": "3.13"}
 # Where the host's CA bundle lands inside images. The distro's ca-certificates package
 # rewrites /etc/ssl/certs, so the bundle lives outside it.
 CONTAINER_CA_PATH = "/usr/local/share/kettle/host-ca.pem"
+_FALSE = {"0", "false", "no", "off"}
 
 
 class Settings(BaseModel):
@@ -47,6 +48,12 @@ class Settings(BaseModel):
         "(KETTLE_CA_BUNDLE, else SSL_CERT_FILE).",
     )
     docker_start_timeout_sec: float = 90.0
+    reap_at_start: bool = Field(
+        True,
+        description="harness.run and harness.build remove containers of dead kettle processes "
+        "when they start (KETTLE_REAP_AT_START=0 keeps them, e.g. to inspect a crash, until "
+        "`python -m harness.gc`).",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -60,6 +67,8 @@ class Settings(BaseModel):
             values["debian_mirror"] = env["KETTLE_DEBIAN_MIRROR"]
         if env.get("KETTLE_HOME"):
             values["home"] = Path(env["KETTLE_HOME"])
+        if env.get("KETTLE_REAP_AT_START"):
+            values["reap_at_start"] = env["KETTLE_REAP_AT_START"].strip().lower() not in _FALSE
         ca = env.get("KETTLE_CA_BUNDLE") or env.get("SSL_CERT_FILE")
         if ca and Path(ca).is_file():
             values["ca_bundle"] = Path(ca)

@@ -14,6 +14,9 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# A run's start-up cleanup would remove the dead-owner containers that the cleanup tests plant
+# on the other worker; only the tests in the serial group below turn it back on.
+os.environ["KETTLE_REAP_AT_START"] = "0"
 
 from harness.sandbox.container import DockerSandbox
 from harness.sandbox.engine import DockerEngine
@@ -37,31 +40,37 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "e2e" in parts:
             item.add_marker(pytest.mark.docker)
             item.add_marker(pytest.mark.e2e)
-    # The Ray tests are the suite's longest chain (one worker runs them in turn): they start
-    # first, so the other worker's tests fill the time beside them.
-    items.sort(key=lambda item: not _in_ray_group(item.nodeid))
+    # The serial group is the suite's longest chain (one worker runs it in turn): it starts
+    # first, so the other worker's tests fill the time beside it.
+    items.sort(key=lambda item: not _in_serial_group(item.nodeid))
 
 
-def _in_ray_group(nodeid: str) -> bool:
-    return nodeid.startswith(RAY_TESTS)
+def _in_serial_group(nodeid: str) -> bool:
+    return nodeid.startswith(SERIAL_TESTS)
 
 
-# Ray clusters claim this machine's Ray ports: their tests run on one xdist worker, in turn.
-# (xdist's own xdist_group marker cannot do this under pytest 9: it renames a test's nodeid
-# through an attribute pytest 9 no longer reads, so the group never forms.)
-RAY_TESTS = "tests/e2e/test_ray_"
+# Tests that must not run beside each other run on one xdist worker, in turn: Ray clusters
+# claim this machine's Ray ports, and the cleanup tests plant dead-owner containers that
+# another test's cleanup would take. (xdist's own xdist_group marker cannot do this under
+# pytest 9: it renames a test's nodeid through an attribute pytest 9 no longer reads.)
+SERIAL_TESTS = (
+    "tests/e2e/test_ray_",
+    "tests/integration/test_gc.py",
+    "tests/integration/test_sandbox.py::test_reaper_",
+    "tests/e2e/test_build_resume.py::test_kill_9_",
+)
 
 
-class _RayTogether(LoadScopeScheduling):
-    """xdist's load scheduling, with every Ray test in one unit of work."""
+class _SerialGroup(LoadScopeScheduling):
+    """xdist's load scheduling, with every serial test in one unit of work."""
 
     def _split_scope(self, nodeid: str) -> str:
-        return "ray" if _in_ray_group(nodeid) else nodeid
+        return "serial" if _in_serial_group(nodeid) else nodeid
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> _RayTogether:
-    return _RayTogether(config, log)  # type: ignore[arg-type]
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> _SerialGroup:
+    return _SerialGroup(config, log)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

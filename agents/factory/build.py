@@ -69,7 +69,8 @@ def run_build(
         # The cluster first: an unreachable one must not leave a run folder behind.
         runner = make_executor(executor_config, run_id=config.run_id)
         ledger = Ledger(run_dir)
-        engine.reap_orphans()  # containers a crashed earlier run left behind
+        if settings.reap_at_start:
+            engine.reap_orphans()  # containers a crashed earlier run left behind
         stored = ledger.config()
         given_map = dict(config.repo_map)
         if candidates is None:

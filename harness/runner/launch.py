@@ -124,7 +124,8 @@ def launch_job(
         )
     engine = DockerEngine.connect()
     try:
-        reaped = engine.reap_orphans()  # what crashed kettle processes left behind
+        # What crashed kettle processes left behind.
+        reaped = engine.reap_orphans() if settings.reap_at_start else []
         if reaped:
             console.print(f"removed {len(reaped)} container(s) left by crashed kettle runs")
         result = _run_with_progress(

@@ -25,10 +25,11 @@ def stages(run_dir: Path) -> dict[tuple[str, str], tuple[str, int]]:
     return {(cid, stage): (status, attempts) for cid, stage, status, attempts in rows}
 
 
-def run_build(*args: str) -> subprocess.CompletedProcess[str]:
+def run_build(*args: str, reap_at_start: bool = False) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*BUILD, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800, check=False,
         stdin=subprocess.DEVNULL,
+        env={**os.environ, "KETTLE_REAP_AT_START": "1" if reap_at_start else "0"},
     )  # fmt: skip
 
 
@@ -63,7 +64,9 @@ def test_kill_9_mid_run_then_rerun_completes_without_repeating_finished_stages(
     done_before = {key for key, (status, _) in before.items() if status == "done"}
     assert interrupted and done_before
 
-    rerun = run_build("--out", str(run_dir), "--approve", "auto", "--repeats", "1")
+    rerun = run_build(
+        "--out", str(run_dir), "--approve", "auto", "--repeats", "1", reap_at_start=True
+    )  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr
 
     after = stages(run_dir)
