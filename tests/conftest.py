@@ -6,7 +6,9 @@ and a suite that silently skips its integration tests would pass while testing n
 
 from __future__ import annotations
 
+import functools
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +34,13 @@ EXAMPLE_TASKS = REPO_ROOT / "examples" / "tasks"
 TEST_RUN_ID = f"pytest-{os.getpid()}"
 
 
+def hears_ctrl_c() -> None:
+    """``preexec_fn`` for a child a test will send Ctrl-C: under a shell's background job (a
+    CI runner, ``cmd &``) children inherit SIGINT ignored, and Python then never raises
+    KeyboardInterrupt; the default disposition makes the child hear it as a terminal's."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         parts = Path(str(item.fspath)).parts
@@ -41,8 +50,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.docker)
             item.add_marker(pytest.mark.e2e)
     # The serial group is the suite's longest chain (one worker runs it in turn): it starts
-    # first, so the other worker's tests fill the time beside it.
-    items.sort(key=lambda item: not _in_serial_group(item.nodeid))
+    # first, then the modules that run whole on one worker, so the single tests at the end
+    # fill the workers evenly.
+    items.sort(key=lambda item: _schedule_rank(item.nodeid))
+
+
+def _schedule_rank(nodeid: str) -> int:
+    if _in_serial_group(nodeid):
+        return 0
+    return 1 if _shares_a_module_fixture(nodeid.split("::")[0]) else 2
+
+
+@functools.cache
+def _shares_a_module_fixture(test_file: str) -> bool:
+    """A module whose tests share a module-scoped fixture (a build, a validation run) runs
+    whole on one worker: split across two, each worker would pay for the fixture."""
+    path = REPO_ROOT / test_file
+    return path.is_file() and 'scope="module"' in path.read_text(encoding="utf-8")
 
 
 def _in_serial_group(nodeid: str) -> bool:
@@ -62,10 +86,14 @@ SERIAL_TESTS = (
 
 
 class _SerialGroup(LoadScopeScheduling):
-    """xdist's load scheduling, with every serial test in one unit of work."""
+    """xdist's load scheduling: the serial tests in one unit of work, each module with a
+    shared module fixture in one, every other test on its own."""
 
     def _split_scope(self, nodeid: str) -> str:
-        return "serial" if _in_serial_group(nodeid) else nodeid
+        if _in_serial_group(nodeid):
+            return "serial"
+        test_file = nodeid.split("::")[0]
+        return test_file if _shares_a_module_fixture(test_file) else nodeid
 
 
 @pytest.hookimpl(optionalhook=True)

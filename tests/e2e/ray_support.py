@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, hears_ctrl_c
 
 # Two units at once with either executor: a worker node has two Docker slots.
 BUILD = [sys.executable, "-m", "harness.build", "--approve", "auto", "--repeats", "1", "-n", "2"]
@@ -84,7 +84,7 @@ def build_on_ray_and_break_something(
     driver = subprocess.Popen(
         [*BUILD, "--executor", "ray", "--ray-address", ray_address, "--out", str(run_dir)],
         cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=log.open("w"),
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, preexec_fn=hears_ctrl_c,
     )  # fmt: skip
     broken = False
     deadline = time.monotonic() + 600

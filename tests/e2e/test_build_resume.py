@@ -14,7 +14,7 @@ from pathlib import Path
 from harness.machine.browser import dump_dom, ensure_chromium
 from harness.sandbox.engine import DockerEngine
 from harness.task.folder import HarborTask
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, hears_ctrl_c
 
 BUILD = [sys.executable, "-m", "harness.build"]
 
@@ -132,7 +132,7 @@ def test_ctrl_c_stops_the_build_and_removes_its_containers_at_once(
     process = subprocess.Popen(
         [*BUILD, "--out", str(run_dir), "--approve", "auto", "--repeats", "1"],
         cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=hears_ctrl_c,
     )  # fmt: skip
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:

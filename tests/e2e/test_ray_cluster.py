@@ -24,7 +24,7 @@ from harness.executors.base import ExecutorConfig, make_executor
 from harness.run_budget import BudgetLimits
 from harness.sandbox.engine import DockerEngine
 from harness.scripted_server import Script, ScriptedServer
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, hears_ctrl_c
 from tests.e2e.ray_support import (
     BUILD,
     META,
@@ -115,7 +115,7 @@ def test_ctrl_c_on_the_driver_cancels_remote_units_and_removes_their_containers(
     driver = subprocess.Popen(
         [*BUILD, "--executor", "ray", "--ray-address", ray_address, "--out", str(run_dir)],
         cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, preexec_fn=hears_ctrl_c,
     )  # fmt: skip
     deadline = time.monotonic() + 300
     while not docker_engine.kettle_containers(run_dir.name):
