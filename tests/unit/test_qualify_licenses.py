@@ -331,6 +331,30 @@ def test_spdx_headers_count_only_without_stronger_evidence(tmp_path: Path) -> No
     assert _detect(tmp_path / "b", with_file)[:2] == ("MIT", True)
 
 
+def test_a_monorepo_without_a_root_license_is_licensed_by_its_packages(tmp_path: Path) -> None:
+    """Each package folder carries its own license (setuptools-scm's layout)."""
+    files = {
+        "pyproject.toml": '[project]\nname = "workspace"\n',
+        "tool-a/pyproject.toml": '[project]\nname = "a"\nlicense = {text = "MIT"}\n',
+        "tool-a/LICENSE": MIT,
+        "packages/b/package.json": json.dumps({"name": "b", "license": "ISC"}),
+    }
+    license_id, open_source, _ = _detect(tmp_path / "a", files)
+    assert open_source is True and license_id in {"MIT", "ISC"}
+    # A closed package beside an open one: a human decides.
+    closed = {**files, "tool-c/package.json": json.dumps({"name": "c", "license": "UNLICENSED"})}
+    assert _detect(tmp_path / "b", closed)[1] is None
+
+
+def test_manifests_of_tests_and_vendored_code_license_nothing(tmp_path: Path) -> None:
+    files = {
+        "a.py": "",
+        "tests/fixture-project/package.json": json.dumps({"license": "MIT"}),
+        "node_modules/dep/package.json": json.dumps({"license": "MIT"}),
+    }
+    assert _detect(tmp_path, files)[:2] == (None, False)
+
+
 def test_dual_license_files_are_open_source(tmp_path: Path) -> None:
     files = {"LICENSE-MIT": MIT, "LICENSE-APACHE": APACHE}
     license_id, open_source, _ = _detect(tmp_path, files)

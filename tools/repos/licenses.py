@@ -595,25 +595,70 @@ def _spdx_from_header(line: str) -> str:
 
 
 def collect_license_findings(repo: LocalRepo, sha: str) -> list[LicenseFinding]:
-    """Every piece of license evidence in the tree at ``sha``."""
+    """Every piece of license evidence in the tree at ``sha``: the root's license files,
+    REUSE folder and package metadata; when the root has none (a monorepo whose packages
+    each carry their own), those of the package folders; then SPDX headers."""
     paths = [entry.path for entry in repo.list_files(sha)]
-    root = sorted(p for p in paths if "/" not in p)
+    reuse = []
+    for path in sorted(paths):
+        pure = PurePosixPath(path)
+        if len(pure.parts) == 2 and pure.parts[0] == "LICENSES":
+            license_id = resolve_license_name(pure.stem)
+            reuse.append(_finding("reuse_dir", path, license_id or f"LicenseRef-{pure.stem}"))
+    findings = _folder_findings(repo, sha, paths, "", after_files=reuse)
+    if not findings:
+        for folder in _package_folders(paths):
+            findings += _folder_findings(repo, sha, paths, folder)
+    if not findings:
+        findings += _header_findings(repo, sha)
+    return findings
+
+
+# Folders whose manifests are not the project's packages.
+_NOT_PACKAGES = _VENDORED | {"test", "tests", "testing", "fixtures", "examples", "docs", "bench"}
+
+
+def _package_folders(paths: list[str]) -> list[str]:
+    """Folders one or two levels down that hold a package manifest (a monorepo's packages)."""
+    folders = set()
+    for path in paths:
+        pure = PurePosixPath(path)
+        parents = pure.parts[:-1]
+        is_manifest = _metadata_parser(pure.name) is not None
+        if (
+            is_manifest
+            and 1 <= len(parents) <= 2
+            and not {p.lower() for p in parents} & _NOT_PACKAGES
+        ):
+            folders.add("/".join(parents))
+    return sorted(folders)
+
+
+def _folder_findings(
+    repo: LocalRepo,
+    sha: str,
+    paths: list[str],
+    folder: str,
+    after_files: list[LicenseFinding] | None = None,
+) -> list[LicenseFinding]:
+    """License files, then ``after_files``, then package metadata, directly in ``folder``
+    ("" for the root)."""
+    prefix = f"{folder}/" if folder else ""
+    here = sorted(
+        path for path in paths if path.startswith(prefix) and "/" not in path[len(prefix) :]
+    )
     findings: list[LicenseFinding] = []
 
     def file_finding(source: LicenseSource, path: str, detail: str = "") -> LicenseFinding:
         text = _text(repo.read_file(sha, path, max_bytes=_MAX_LICENSE_BYTES))
         return _finding(source, path, identify_license_text(text), detail)
 
-    for path in root:
-        if _LICENSE_FILE.match(path):
+    for path in here:
+        if _LICENSE_FILE.match(path[len(prefix) :]):
             findings.append(file_finding("license_file", path))
-    for path in sorted(paths):
-        pure = PurePosixPath(path)
-        if len(pure.parts) == 2 and pure.parts[0] == "LICENSES":
-            license_id = resolve_license_name(pure.stem)
-            findings.append(_finding("reuse_dir", path, license_id or f"LicenseRef-{pure.stem}"))
-    for path in root:
-        parser = _metadata_parser(path)
+    findings += after_files or []
+    for path in here:
+        parser = _metadata_parser(path[len(prefix) :])
         if parser is None:
             continue
         for detail, name in parser(_text(repo.read_file(sha, path))):
@@ -622,15 +667,13 @@ def collect_license_findings(repo: LocalRepo, sha: str) -> list[LicenseFinding]:
                 if license_id is not None:
                     findings.append(_finding("package_metadata", path, license_id, detail))
             elif name.startswith("file:"):
-                target = str(PurePosixPath(name.removeprefix("file:").strip()))
+                target = str(PurePosixPath(prefix + name.removeprefix("file:").strip()))
                 if target in paths and not any(f.path == target for f in findings):
                     findings.append(file_finding("license_file", target, f"named by {path}"))
             else:
                 findings.append(
                     _finding("package_metadata", path, resolve_license_name(name), detail)
                 )
-    if not findings:
-        findings += _header_findings(repo, sha)
     return findings
 
 
