@@ -397,7 +397,10 @@ def qualification_check(
     if right:
         message = f"found the upstream fix {truth[:12]}"
     elif verdict != "qualified":
-        message = f"refused work that has a fix ({verdict}: {', '.join(evidence['codes'])})"
+        why = ", ".join(evidence["codes"]) or (
+            f"no disqualifier; its best fix candidate was {found[:12]}" if found else "no fix found"
+        )
+        message = f"refused work that has a fix ({verdict}: {why})"
     elif found in materialized.distractors or any(
         d.startswith(found) for d in materialized.distractors if found
     ):
