@@ -39,6 +39,17 @@ def test_a_project_that_does_not_install_is_left_on_sys_path() -> None:
     assert "ignore-requires-python" not in text
 
 
+def test_a_src_layout_that_does_not_install_goes_first_on_sys_path() -> None:
+    """Ahead of a released copy of the project that a dependency pulled in (click's dev
+    tools depend on click): otherwise the tests would import the release, not /app/src."""
+    text = python_dockerfile(
+        PythonRecipe(described_by="setup.py", locked=True, editable=False, import_root="/app/src")
+    )
+    assert "-e /app" not in text
+    assert """'import sys; sys.path.insert(0, "/app/src")'""" in text
+    assert text.index("_kettle_project.pth") < text.index("useradd")
+
+
 def test_a_project_on_another_python_starts_from_that_suites_base_image() -> None:
     recipe = PythonRecipe(suite="trixie", described_by="pyproject.toml", locked=True, editable=True)
     assert _lines(python_dockerfile(recipe))[0] == "ARG BASE_IMAGE=kettle/base:trixie"

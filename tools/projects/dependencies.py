@@ -149,6 +149,7 @@ def set_up_python(
         locked=bool(lock),
         editable=editable,
         project_dir=install.project_dir,
+        import_root=_import_root(root, install.project_dir) if not editable else None,
         env=install.env,
     )
     write_text_atomic(environment / "Dockerfile", python_dockerfile(recipe))
@@ -207,7 +208,14 @@ def _lock_constraints(
 # Asks the project's PEP 517 build backend what an editable build needs on top of its
 # build requirements (hatchling needs `editables`, for one). Run inside the sandbox's venv.
 _EDITABLE_REQUIRES_SCRIPT = """
-import importlib, json, sys, tomllib
+import importlib, json, sys
+try:
+    import tomllib
+except ImportError:  # Python < 3.11: pip has carried tomli since 21.2
+    try:
+        import tomli as tomllib
+    except ImportError:
+        from pip._vendor import tomli as tomllib
 try:
     with open("pyproject.toml", "rb") as handle:
         system = tomllib.load(handle).get("build-system", {})
@@ -270,6 +278,12 @@ def _install_editable(
         "tests import it from the project folder (python -m pytest puts it on sys.path)",
     )
     return False
+
+
+def _import_root(root: Path, project_dir: str) -> str | None:
+    """Where a project that does not install keeps its packages, when ``python -m pytest``
+    run in its folder would not find them there: a src/ layout."""
+    return f"{project_dir.rstrip('/')}/src" if (root / "src").is_dir() else None
 
 
 def _python_lock(freeze: str, journal: BuildJournal) -> tuple[list[str], str | None]:

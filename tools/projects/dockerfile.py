@@ -10,6 +10,7 @@ project's files, so a change in the project rebuilds only the last layers.
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path, PurePosixPath
 
 from harness.sandbox.engine import DockerEngine
@@ -90,6 +91,16 @@ def python_dockerfile(recipe: PythonRecipe) -> str:
             "# Editable, so the tests import the code as the agent leaves it. No build",
             "# isolation: the pinned build backend above builds it without reaching PyPI.",
             f"RUN pip install --no-deps --no-build-isolation -e {recipe.project_dir}",
+        ]
+    elif recipe.import_root:
+        pth = f'import sys; sys.path.insert(0, "{recipe.import_root}")'
+        lines += [
+            "# The project does not install as a package: its src/ folder goes first on",
+            "# sys.path, ahead of any released copy a dependency pulled in, so the tests",
+            "# import the code as the agent leaves it.",
+            f"RUN echo {shlex.quote(pth)} > \\",
+            '    "$(python -c \'import sysconfig; print(sysconfig.get_paths()["purelib"])\')'
+            '/_kettle_project.pth"',
         ]
     else:
         lines += [

@@ -91,6 +91,9 @@ class PythonRecipe(BaseModel):
     locked: bool = Field(description="Install from locks/requirements.lock")
     editable: bool = Field(description="pip install -e the project (it is installable)")
     project_dir: str = Field("/app", description="Where the project is (a monorepo's package)")
+    import_root: str | None = Field(
+        None, description="Put first on sys.path when the project does not install (src/)"
+    )
     env: dict[str, str] = Field(
         default_factory=dict, description="Build environment, e.g. pretend-version variables"
     )
