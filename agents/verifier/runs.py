@@ -27,6 +27,7 @@ PASSED = verifier_judge.PASSED
 
 _SCAN_PATH = "/tmp/kettle-judge.py"
 _SCAN_TIMEOUT_SEC = 300
+_SCAN_MAX_BYTES = 256 * 2**20
 _JUDGE_TIMEOUT_SEC = 1800
 
 
@@ -71,10 +72,18 @@ def scan_image(
             ["python3", "-I", "-S", _SCAN_PATH, "scan", *args],
             timeout_sec=_SCAN_TIMEOUT_SEC,
             user="0",
+            # One JSON line of every file's digest: megabytes in a big project (a cut would
+            # break the JSON, as it did at the 4 MiB default for setuptools-scm).
+            max_output_bytes=_SCAN_MAX_BYTES,
         )
     if not result.ok:
         reason = (result.stderr or result.stdout).strip().splitlines()[-1:]
         raise SandboxError(f"could not scan {image} for the verifier: {reason}")
+    if result.truncated_bytes:
+        raise SandboxError(
+            f"the scan of {image} printed more than {_SCAN_MAX_BYTES // 2**20} MiB: "
+            "too many files in the image to record for the verifier"
+        )
     return RuntimeFacts.model_validate_json(result.stdout)
 
 
