@@ -129,6 +129,16 @@ class TestPythonLocksAndVersions:
         files = {"pyproject.toml": '[project]\nname = "p"\ndependencies = ["Tomli-W>=1", "six"]\n'}
         assert declared_requirements(files.get) == {"tomli-w": "Tomli-W>=1", "six": "six"}
 
+    def test_requirements_of_extras_count_too(self) -> None:
+        """jsonschema's hostname fix needs fqdn from its `format` extra; without it the
+        fix's tests skip after solve.sh."""
+        pyproject = '[project]\nname = "p"\n[project.optional-dependencies]\nformat = ["fqdn"]\n'
+        setup_cfg = "[options]\ninstall_requires =\n    attrs\n[options.extras_require]\n"
+        setup_cfg += "format =\n    idna\n    rfc3987\n"
+        assert set(declared_requirements({"pyproject.toml": pyproject}.get)) == {"fqdn"}
+        found = declared_requirements({"setup.cfg": setup_cfg}.get)
+        assert set(found) == {"attrs", "idna", "rfc3987"}
+
 
 class TestInterpreters:
     def test_a_python_only_newer_versions_admit_gets_trixies(self) -> None:

@@ -527,7 +527,9 @@ def pretend_version_env(tools: list[str], version: str) -> dict[str, str]:
 
 def declared_requirements(read: Callable[[str], str | None]) -> dict[str, str]:
     """The runtime requirements a project declares, by canonical name (pyproject's
-    dependencies, setup.cfg's install_requires, requirements.txt, poetry dependencies)."""
+    dependencies and optional dependencies, setup.cfg's install_requires and extras,
+    requirements.txt, poetry dependencies). Extras count: a fix may use a package only when
+    an extra is installed, and its tests skip without it."""
     found: dict[str, str] = {}
 
     def add(text: str) -> None:
@@ -543,8 +545,12 @@ def declared_requirements(read: Callable[[str], str | None]) -> dict[str, str]:
             pyproject = tomllib.loads(pyproject_text)
         except tomllib.TOMLDecodeError:
             pyproject = {}
-        for item in pyproject.get("project", {}).get("dependencies", []) or []:
+        project = pyproject.get("project", {})
+        for item in project.get("dependencies", []) or []:
             add(str(item))
+        for items in (project.get("optional-dependencies", {}) or {}).values():
+            for item in items or []:
+                add(str(item))
         poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {}) or {}
         for name, spec in poetry.items():
             if name.lower() != "python":
@@ -555,6 +561,10 @@ def declared_requirements(read: Callable[[str], str | None]) -> dict[str, str]:
     if setup_cfg is not None and setup_cfg.has_option("options", "install_requires"):
         for line in _lines(setup_cfg.get("options", "install_requires")):
             add(line)
+    if setup_cfg is not None and setup_cfg.has_section("options.extras_require"):
+        for _, value in setup_cfg.items("options.extras_require"):
+            for line in _lines(value):
+                add(line)
     for line in (read("requirements.txt") or "").splitlines():
         if line.strip() and not line.strip().startswith(("#", "-")):
             add(line)
