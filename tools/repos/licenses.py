@@ -615,8 +615,9 @@ def collect_license_findings(repo: LocalRepo, sha: str) -> list[LicenseFinding]:
 
 
 # Folders whose manifests are not the project's packages.
-_NOT_PACKAGES = _VENDORED | {"test", "tests", "testing", "fixtures", "example", "examples"}
-_NOT_PACKAGES |= {"docs", "benchmarks"}
+_NOT_PACKAGES = _VENDORED | {
+    *("test", "tests", "testing", "fixtures", "example", "examples", "docs", "benchmarks"),
+}
 
 
 def _package_folders(paths: list[str]) -> list[str]:
