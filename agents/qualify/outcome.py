@@ -306,7 +306,21 @@ def _check_hint(
     elif repo.is_ancestor(sha, start_sha):
         reason = f"hinted fix commit {given} is already in the start commit's history"
     elif not repo.is_ancestor(start_sha, sha) and aware(commit.committed_at) < start_date:
-        reason = f"hinted fix commit {given} is neither a descendant of nor later than the start"
+        landed = repo.landing_merge(sha, start_sha)
+        if landed is None:
+            reason = (
+                f"hinted fix commit {given} is neither a descendant of nor later than the "
+                "start, and no merge after the start brought it in"
+            )
+            return HintCheck(given=given, sha=sha, valid=False, reason=reason), None
+        # Made on a branch before the session, merged after it: the merge is the fix as it
+        # reached the user's line.
+        merge = repo.commit_info(landed)
+        eligible, why_not = _eligibility(merge.stats.paths)
+        if eligible:
+            reason = f"hint verified: a branch commit merged after the start by {landed[:12]}"
+            return HintCheck(given=given, sha=landed, valid=True, reason=reason), merge
+        reason = f"hinted fix commit {given} was merged by {landed[:12]}, which {why_not}"
     else:
         eligible, why_not = _eligibility(commit.stats.paths)
         if eligible:
@@ -368,9 +382,24 @@ def find_fix(
         if hinted is not None:
             known = next((c for c in ranked if c.sha == hinted.sha and c.first is None), None)
             report.fix = known or _hinted(hinted, words, scorer, touched)
+            if not report.fix.changes_tests:
+                # The tip of a merged pull request whose tests came in its earlier commits:
+                # the fix is what the merge brought (the tip alone would be untested).
+                merged = next(
+                    (c for c in candidates if c.changes_tests
+                     and (unit := units_by_key.get((c.first, c.sha))) is not None
+                     and unit.whole_merge and unit.commits[-1].sha == hinted.sha),
+                    None,
+                )  # fmt: skip
+                report.fix = merged or report.fix
             report.chosen_by = "hint"
             report.decision = "confident"
             report.reason = f"fix commit {hinted.sha[:12]} from the source's hint, verified"
+            if report.fix.sha != hinted.sha:
+                report.reason += (
+                    f"; the fix is merge {report.fix.sha[:12]}, which brought it with the "
+                    "tests of its earlier commits"
+                )
             return report
     docs_asked = asks_about_docs(candidate)
     fix, decision, margin = _decide(ranked, config, same, scorer.ideal, docs_asked=docs_asked)

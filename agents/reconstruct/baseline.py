@@ -48,6 +48,7 @@ from tools.projects.python import (
 )
 from tools.projects.records import NodeSetup, Project, SuiteRun
 from tools.projects.runtimes import NODE_FROM_DEBIAN, choose_node, choose_python
+from tools.projects.symlinks import LINKS_FILE, detach_symlinks
 from tools.projects.test_runs import apply_solution, run_suite
 from tools.repos.git import LocalRepo
 from tools.repos.patches import plan_solution, solve_script, splitter_for
@@ -135,7 +136,9 @@ class BaselineReconstructor:
         shutil.rmtree(environment, ignore_errors=True)
         shutil.rmtree(solution, ignore_errors=True)
         with context.repos.open(repo_source) as repo:
-            repo.export_tree(start, environment / "app")
+            absent = repo.absent_blobs(start)
+            repo.export_tree(start, environment / "app", leave_out=absent)
+            links = detach_symlinks(environment / "app")
             patch = plan_solution(repo, start, fix, first=first)
             start_info = repo.commit_info(start)
             release = repo.nearest_release(start)
@@ -149,6 +152,18 @@ class BaselineReconstructor:
             fixed_requirements = _declared(repo, patch.fixed_tree, patch, subdir)
             start_requirements = _declared(repo, start, patch, subdir)
         journal.facts.append(f"start commit {start}, fix commit {fix}")
+        if absent:
+            journal.obstacle(
+                f"{len(absent)} file(s) of the start commit are absent from this copy of the "
+                f"repository (a partial clone or a mirror without large files), e.g. {absent[0]}",
+                "left them out of the environment",
+            )
+        if links:
+            journal.obstacle(
+                f"the repository tracks {len(links)} symlink(s) (e.g. {min(links)}), which a "
+                "task folder may not hold",
+                f"the Dockerfile recreates them (environment/{LINKS_FILE})",
+            )
         if not patch.source_paths:
             raise KettleError("the fix changes no source files, only tests")
         if patch.strategy == "cumulative":
@@ -165,7 +180,7 @@ class BaselineReconstructor:
         project_dir = f"{WORKDIR}/{subdir}" if subdir else WORKDIR
         where = f" in {subdir}/" if subdir else ""
         journal.facts.append(f"{project.kind} project{where} ({', '.join(project.markers)})")
-        modules = [path for path in patch.test_paths if splitter.is_test_module(path)]
+        modules = splitter.test_modules(patch.test_paths)
         _write_solution_script(patch, solution)
         attempts = _attempts(project, project_dir, release, start_info.committed_at, journal)
         added = sorted(set(fixed_requirements) - set(start_requirements))
@@ -299,13 +314,13 @@ def _attempts(
         _Attempt(
             label=f"on Python {choice.version} with today's releases of its dependencies",
             suite=choice.suite,
-            python=PythonInstall(project_dir=project_dir, env=env),
+            python=PythonInstall(project_dir=project_dir, env=env, tools_as_of=as_of),
         ),
         _Attempt(
             label=f"on Python {choice.version} with its dependencies as of the start commit's "
             f"date ({as_of[:10]})",
             suite=choice.suite,
-            python=PythonInstall(project_dir=project_dir, env=env, as_of=as_of),
+            python=PythonInstall(project_dir=project_dir, env=env, as_of=as_of, tools_as_of=as_of),
         ),
     ]
     # Tests may need another interpreter than the one the project's metadata suggests
@@ -325,7 +340,7 @@ def _attempts(
             _Attempt(
                 label=f"on Python {version} with today's releases of its dependencies",
                 suite=suite,
-                python=PythonInstall(project_dir=project_dir, env=env),
+                python=PythonInstall(project_dir=project_dir, env=env, tools_as_of=as_of),
             )
         )
     return attempts

@@ -29,6 +29,7 @@ from harness.sandbox.image_build import BuildRequest
 from harness.sandbox.ownership import LABEL
 from harness.sandbox.records import Sandbox
 from tools.projects.dockerfile import AGENT_USER, WORKDIR, with_agent_user
+from tools.projects.symlinks import detach_symlinks, recorded_symlinks, with_symlinks
 
 _LOG_TAIL_LINES = 40
 
@@ -43,7 +44,10 @@ def export_start_tree(context: StageContext) -> None:
     app = context.workspace.draft / "environment" / "app"
     shutil.rmtree(app, ignore_errors=True)
     with context.repos.open(context.candidate.repo or "") as repo:
-        repo.export_tree(qualification.start_commit or "", app)  # type: ignore[union-attr]
+        start = qualification.start_commit or ""  # type: ignore[union-attr]
+        # Files a partial clone cannot read are left out (the agent's clone lacks them too).
+        repo.export_tree(start, app, leave_out=repo.absent_blobs(start))
+    detach_symlinks(app)
 
 
 def build_draft_image(context: StageContext) -> str:
@@ -155,7 +159,12 @@ class ModelReconstructor:
         sandbox.copy_out(f"{OUTPUT_DIR}/environment", draft / "environment")
         # The agent's unprivileged user ([agent] user), as every kettle task has it.
         dockerfile = draft / "environment" / "Dockerfile"
-        dockerfile.write_text(with_agent_user(dockerfile.read_text(), output.workdir))
+        links = recorded_symlinks(dockerfile.parent)
+        dockerfile.write_text(
+            with_agent_user(
+                with_symlinks(dockerfile.read_text(), links, output.workdir), output.workdir
+            )
+        )
         shutil.rmtree(draft / "solution", ignore_errors=True)
         sandbox.copy_out(f"{OUTPUT_DIR}/solution", draft / "solution")
         (draft / "solution" / "solve.sh").chmod(0o755)

@@ -95,8 +95,7 @@ class BaselineVerifierWriter:
         project_dir = f"{WORKDIR}/{subdir}" if subdir else WORKDIR
         modules = [
             path.removeprefix(f"{subdir}/") if subdir else path
-            for path in patch.test_paths
-            if splitter.is_test_module(path)
+            for path in splitter.test_modules(patch.test_paths)
         ]
         if not modules:
             raise KettleError(

@@ -158,6 +158,14 @@ def harbor_trial(
             error=f"harbor exited {completed.returncode}: {tail[0][:300]}",
             jobs_dir=str(jobs_dir),
         )
+    return recorded_trial(jobs_dir, agent) or HarborTrial(agent=agent, jobs_dir=str(jobs_dir))
+
+
+def recorded_trial(jobs_dir: Path, agent: str) -> HarborTrial | None:
+    """The outcome of the one trial Harbor recorded in ``jobs_dir``; None without one."""
+    results = list(jobs_dir.glob("*/*/result.json"))
+    if len(results) != 1:
+        return None
     trial = json.loads(results[0].read_text())
     if trial.get("exception_info"):
         info = trial["exception_info"]

@@ -11,6 +11,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import git
 import pytest
 
 from harness.errors import RepositoryError
@@ -405,3 +406,20 @@ def test_the_default_branch_of_a_work_clone_is_origins(
     _git(clone, "checkout", "-q", "-b", "feature")
     with open_repo(str(clone), tmp_path / "cache") as repo:
         assert repo.default_branch() == "refs/remotes/origin/main"
+
+
+def test_files_a_partial_copy_lacks_are_named_and_the_rest_exports(
+    history: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    """A mirror made without its largest files (langgraph's docs videos) still exports the
+    start state's every other file; the absent ones are named, not a crash."""
+    path, shas = history
+    blob = git.Repo(path).git.rev_parse(f"{shas[1]}:README.md")
+    (path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    with open_repo(str(path), tmp_path / "c") as repo:
+        absent = repo.absent_blobs(shas[1])
+        assert absent == ["README.md"]
+        with pytest.raises(RepositoryError, match=r"README\.md"):
+            repo.export_tree(shas[1], tmp_path / "whole")
+        out = repo.export_tree(shas[1], tmp_path / "out", leave_out=absent)
+    assert (out / "src" / "app.py").is_file() and not (out / "README.md").exists()

@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tools.projects.dependencies import install_command, package_manager_cli
-from tools.projects.layout import SuiteLayout, detect_layout, glob_match, project_root_of
+from tools.projects.dependencies import install_command, package_manager_cli, top_level_packages
+from tools.projects.layout import (
+    SuiteLayout,
+    TestSplitter,
+    detect_layout,
+    glob_match,
+    project_root_of,
+)
 from tools.projects.node import compiled_test, node_setup, runner_command
 from tools.projects.python import (
     declared_requirements,
@@ -124,6 +130,15 @@ class TestPythonLocksAndVersions:
         self, tag: str | None, version: str
     ) -> None:
         assert release_version(tag) == version
+
+    def test_the_import_packages_a_project_holds_are_known(self, tmp_path: Path) -> None:
+        """Asked of today's pip, which vendors packaging, platformdirs, rich, ...: a copy
+        of the project under test in the image may hold the fix."""
+        for folder in ("src/packaging", "tests", "docs", "tools"):
+            (tmp_path / folder).mkdir(parents=True)
+            (tmp_path / folder / "__init__.py").write_text("")
+        (tmp_path / "scripts").mkdir()
+        assert top_level_packages(tmp_path) == ["packaging", "tools"]
 
     def test_what_a_fix_adds_to_the_dependencies_is_readable(self) -> None:
         files = {"pyproject.toml": '[project]\nname = "p"\ndependencies = ["Tomli-W>=1", "six"]\n'}
@@ -249,6 +264,31 @@ class TestWhichFilesAreTests:
         assert layout.is_test_module("src/test/v4.test.ts")
         assert not layout.is_test("src/v4.ts")
         assert glob_match("packages/a/x.spec.mjs", "**/*.spec.?([cm])[jt]s?(x)")
+
+    def test_a_changed_snapshot_runs_the_test_that_records_it(self) -> None:
+        """minimatch's fix changes only tap snapshots and a pattern list: the tests to run
+        are the ones whose snapshots changed, never the snapshot files themselves."""
+        files = {
+            "package.json": json.dumps({"scripts": {"test": "tap"}}),
+            "test/basic.js": "",
+            "test/patterns.js": "",
+            "packages/ui/package.json": "{}",
+            "packages/ui/src/button.test.tsx": "",
+        }
+        splitter = TestSplitter(files.get, files)
+        changed = [
+            "tap-snapshots/test/basic.js.test.cjs",
+            "tap-snapshots/test/gone.js.test.cjs",  # its test was deleted: nothing to run
+            "test/patterns.js",
+            "packages/ui/src/__snapshots__/button.test.tsx.snap",
+        ]
+        assert splitter.test_modules(changed) == [
+            "test/basic.js",
+            "test/patterns.js",
+            "packages/ui/src/button.test.tsx",
+        ]
+        assert splitter.is_test("tap-snapshots/test/basic.js.test.cjs")
+        assert not splitter.is_test_module("tap-snapshots/test/basic.js.test.cjs")
 
     def test_a_monorepo_package_is_its_own_project(self) -> None:
         files = {"libs/checkpoint/pyproject.toml", "pyproject.toml"}

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import git
+import pytest
+
 from agents.qualify.baseline import qualify_baseline
 from agents.qualify.config import QualifyConfig
 from agents.qualify.outcome import find_fix
 from agents.qualify.records import OutcomeReport
-from tests.fixtures.fix_histories import FIX_MESSAGE, fix_history
+from tests.fixtures.fix_histories import FIX_MESSAGE, fix_history, merge_pull_request
 from tests.fixtures.qualify_repos import Scenario, python_bugfix
 from tools.repos.builder import build_repo
 from tools.repos.git import RepoCache, open_repo
@@ -127,6 +130,31 @@ def test_hint_that_changes_only_docs_is_rejected(tmp_path: Path) -> None:
     assert report.hint is not None and not report.hint.valid
     assert "changes only docs" in report.hint.reason
     assert report.fix is not None and report.fix.sha == scenario.shas["fix"]
+
+
+@pytest.mark.parametrize("before_start", [False, True], ids=["branch_after", "branch_before"])
+def test_a_hinted_pull_request_tip_is_the_fix_its_merge_brought(
+    tmp_path: Path, before_start: bool
+) -> None:
+    """A hint names the last commit of a pull request (setuptools-scm's fix: the tests came
+    in its first commit), or a branch commit made before the session and merged after it
+    (langgraph's): the fix is the merge, tests included."""
+    scenario = fix_history(tmp_path / "ledger", "unfixed")
+    base = scenario.shas["initial" if before_start else "start"]
+    shas = merge_pull_request(scenario.path, base, before_start=before_start)
+    report = _find(scenario, hints=CandidateHints(fix_commit=shas["pr_tip"]))
+    assert report.hint is not None and report.hint.valid, report.hint
+    assert report.fix is not None and report.fix.sha == shas["pr_merge"]
+    assert report.fix.changes_tests
+    assert report.chosen_by == "hint" and shas["pr_merge"][:12] in report.reason
+
+
+def test_a_hinted_commit_no_merge_after_the_start_brought_is_rejected(tmp_path: Path) -> None:
+    scenario = fix_history(tmp_path / "ledger")
+    with git.Repo(scenario.path) as repo:
+        repo.git.branch("stale", scenario.shas["initial"])
+    report = _find(scenario, hints=CandidateHints(fix_commit=scenario.shas["initial"]))
+    assert report.hint is not None and not report.hint.valid
 
 
 def test_fix_evidence_carries_diff_stats(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from tools.projects.dockerfile import (
 from tools.projects.python import lock_constraints
 from tools.projects.records import NodeRecipe, NodeSetup, Project, PythonRecipe, PythonSetup
 from tools.projects.runtimes import NodeChoice
+from tools.projects.symlinks import recorded_symlinks, with_symlinks
 
 RESOLVE_TIMEOUT_SEC = 900
 
@@ -72,6 +73,9 @@ class PythonInstall:
     env: dict[str, str] = field(default_factory=dict)  # e.g. pretend-version variables
     as_of: str | None = None  # resolve as of this date (ISO), as the user's machine did
     added: tuple[str, ...] = ()  # requirements the fix adds: installed too (documented)
+    # The start commit's date (ISO): pip, setuptools and wheel are taken as of then when
+    # they vendor the project itself (pip carries packaging, platformdirs, rich, ...).
+    tools_as_of: str | None = None
 
 
 def set_up_python(
@@ -104,6 +108,8 @@ def set_up_python(
         if not ok:
             journal.obstacle(f"pip/setuptools did not upgrade: {why}", "kept the venv's own")
         root = Path(environment / "app" / install.project_dir.removeprefix(WORKDIR).lstrip("/"))
+        if install.tools_as_of:
+            _tools_before_the_project(sandbox, root, install.tools_as_of, journal)
         pip.constraints = _lock_constraints(sandbox, root, setup, journal)
         if setup.build_requires and not pip.run(sandbox, setup.build_requires):
             journal.obstacle(f"build requirements {setup.build_requires} did not install")
@@ -152,13 +158,75 @@ def set_up_python(
         import_root=_import_root(root, install.project_dir) if not editable else None,
         env=install.env,
     )
-    write_text_atomic(environment / "Dockerfile", python_dockerfile(recipe))
+    write_text_atomic(
+        environment / "Dockerfile",
+        with_symlinks(python_dockerfile(recipe), recorded_symlinks(environment), WORKDIR),
+    )
     pinned = [f"pip=={pip_version}", *lock] if pip_version else lock
     return (
         pinned,
         f"cd {shlex.quote(install.project_dir)} && {VENV}/bin/python -m pytest -q "
         "-p no:cacheprovider",
     )
+
+
+_TOOLS = ("pip", "setuptools", "wheel")
+
+
+def _tools_before_the_project(
+    sandbox: DockerSandbox, root: Path, as_of: str, journal: BuildJournal
+) -> None:
+    """Take pip, setuptools and wheel as of ``as_of`` when one of them vendors the project.
+
+    Today's pip carries a copy of today's release of the project (pip vendors packaging,
+    platformdirs, rich, ...), which may hold the very fix the task asks for: a leak the
+    validator rightly refuses. The tools as of the start commit's date carry a copy from
+    before it.
+    """
+    names = top_level_packages(root)
+    if not names:
+        return
+    probe = " ".join(f"*/_vendor/{shlex.quote(name)}" for name in names)
+    found = sandbox.exec(
+        ["bash", "-c", f"cd {VENV}/lib/python3*/site-packages && ls -d {probe} 2>/dev/null"],
+        timeout_sec=60,
+        workdir=WORKDIR,
+    )
+    vendored = sorted({line.strip() for line in found.stdout.splitlines() if line.strip()})
+    if not vendored:
+        return
+    # uv resolves the versions as of the date (it leaves an installed newer pip alone when
+    # asked to install, so it only names them); pip then installs exactly those.
+    compile_ = (
+        f"printf '%s\\n' {shlex.join(_TOOLS)} | {VENV}/bin/uv pip compile - --python "
+        f"{VENV}/bin/python --exclude-newer {as_of} --no-header --no-annotate --quiet"
+    )
+    ok, why = journal.command(
+        sandbox,
+        f"{VENV}/bin/pip install uv && pins=$({compile_}) && "
+        f'{VENV}/bin/pip install --no-deps $pins && echo "installed $pins"',
+        timeout=RESOLVE_TIMEOUT_SEC,
+    )
+    journal.obstacle(
+        f"today's packaging tools carry a copy of the project ({', '.join(vendored)}), "
+        "possibly with the fix in it",
+        f"installed {', '.join(_TOOLS)} as of the start commit's date ({as_of[:10]})"
+        if ok else f"kept today's tools: installing older ones failed ({why})",
+    )  # fmt: skip
+
+
+def top_level_packages(root: Path) -> list[str]:
+    """The import packages a Python project's folder holds (a src/ layout or flat)."""
+    found: list[str] = []
+    for folder in (root / "src", root):
+        if folder.is_dir():
+            found += [
+                child.name
+                for child in sorted(folder.iterdir())
+                if child.is_dir() and (child / "__init__.py").is_file()
+                and child.name.isidentifier() and child.name not in {"tests", "test", "docs"}
+            ]  # fmt: skip
+    return found
 
 
 class _Pip:
@@ -384,7 +452,10 @@ def set_up_node(
             else None,
         }
     )
-    write_text_atomic(environment / "Dockerfile", node_dockerfile(recipe))
+    write_text_atomic(
+        environment / "Dockerfile",
+        with_symlinks(node_dockerfile(recipe), recorded_symlinks(environment), WORKDIR),
+    )
     dependencies = [f"node {install.node.version} ({install.node.source})"]
     dependencies += _npm_pins(environment, recorded, install_dir, setup.dependencies)
     path = f"{install_dir}/node_modules/.bin:{install.project_dir}/node_modules/.bin:$PATH"

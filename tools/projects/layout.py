@@ -68,6 +68,8 @@ class SuiteLayout(BaseModel):
             return self._python_test(pure)
         if _JS_SUFFIX.search(pure.name):
             return self._js_test(relative)
+        if snapshot_of(relative) is not None:
+            return True
         # Data files: test data when they live with the tests.
         return self._in_test_folder(pure) or classify_path(path) == "test"
 
@@ -80,6 +82,8 @@ class SuiteLayout(BaseModel):
         if pure.suffix == ".py":
             return self._python_collects(pure) and self._under_testpaths(pure)
         if _JS_SUFFIX.search(pure.name):
+            if snapshot_of(relative) is not None:
+                return False
             in_support = bool({part.lower() for part in pure.parts[:-1]} & _SUPPORT_DIRS)
             return self._js_test(relative) and not in_support
         return False
@@ -125,6 +129,24 @@ class SuiteLayout(BaseModel):
             return any(re.search(pattern, "/" + relative) for pattern in self.js_regex)
         patterns = self.js_patterns or list(JS_DEFAULT_PATTERNS)
         return any(glob_match(relative, pattern) for pattern in patterns)
+
+
+_TAP_SNAPSHOTS = "tap-snapshots/"
+
+
+def snapshot_of(path: str) -> str | None:
+    """The test file a snapshot file records (path relative to the project), or None.
+
+    Snapshots are the expected output of a test, not tests: ``tap-snapshots/test/x.js.test.cjs``
+    is test/x.js's, ``src/__snapshots__/x.test.ts.snap`` is src/x.test.ts's (jest, vitest).
+    A fix that changes a snapshot changes what that test expects.
+    """
+    pure = PurePosixPath(path)
+    if path.startswith(_TAP_SNAPSHOTS) and pure.name.endswith(".test.cjs"):
+        return path.removeprefix(_TAP_SNAPSHOTS).removesuffix(".test.cjs")
+    if pure.suffix == ".snap" and pure.parent.name == "__snapshots__":
+        return (pure.parent.parent / pure.stem).as_posix().removeprefix("./")
+    return None
 
 
 def glob_match(path: str, pattern: str) -> bool:
@@ -337,3 +359,20 @@ class TestSplitter:
 
     def is_test_module(self, path: str) -> bool:
         return self.layout_for(path).is_test_module(path)
+
+    def test_modules(self, paths: Iterable[str]) -> list[str]:
+        """The test files the runner runs for a change to ``paths``: the changed test
+        modules, and the tests whose snapshots changed (when the tree has them)."""
+        found: list[str] = []
+        for path in paths:
+            if self.is_test_module(path):
+                found.append(path)
+                continue
+            root = self.layout_for(path).root
+            relative = path.removeprefix(f"{root.rstrip('/')}/") if root else path
+            owner = snapshot_of(relative)
+            if owner is not None:
+                full = f"{root.rstrip('/')}/{owner}" if root else owner
+                if full in self._files and self.is_test_module(full):
+                    found.append(full)
+        return list(dict.fromkeys(found))

@@ -25,6 +25,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -104,6 +105,17 @@ def _one_line_reason(stderr: str) -> str:
                 return line[len(prefix) :].strip()
     chosen = (specific or lines or ["git gave no reason"])[0]
     return chosen.removeprefix("fatal:").strip()
+
+
+def _missing_objects(git_dir: Path, shas: list[str]) -> list[str]:
+    """The objects among ``shas`` that ``git_dir`` does not hold (one batched call)."""
+    completed = subprocess.run(
+        ["git", f"--git-dir={git_dir}", "cat-file", "--batch-check"],
+        input="\n".join(shas) + "\n", capture_output=True, text=True, check=False,
+        timeout=DEFAULT_NETWORK_TIMEOUT_SEC,
+        env={**os.environ, "GIT_NO_LAZY_FETCH": "1"},
+    )  # fmt: skip
+    return [line.split()[0] for line in completed.stdout.splitlines() if line.endswith(" missing")]
 
 
 def _run_git(args: list[str], *, timeout: float) -> tuple[int, str]:
@@ -417,6 +429,18 @@ class LocalRepo:
         output = self._git.rev_list("--ancestry-path", "--all", f"^{sha}")
         return set(output.split())
 
+    def landing_merge(self, rev: str, after: str) -> str | None:
+        """The first merge that brought ``rev`` into the history of ``after``'s descendants.
+
+        A branch commit made before a session started can still land after it: its pull
+        request is merged later. That merge is where the change reached the user's line.
+        """
+        sha, start = self._require(rev), self._require(after)
+        merges = self._git.rev_list(
+            "--ancestry-path", "--merges", "--topo-order", "--reverse", "--all", f"^{sha}"
+        ).split()
+        return next((merge for merge in merges if self.is_ancestor(start, merge)), None)
+
     def diff_stats(self, base: str, head: str) -> DiffStats:
         """What changed from ``base`` to ``head`` (commits or trees), file by file."""
         old, new = self._require_tree(base), self._require_tree(head)
@@ -520,11 +544,30 @@ class LocalRepo:
                 )
         return dest
 
-    def export_tree(self, rev: str, dest: Path) -> Path:
+    def absent_blobs(self, rev: str) -> list[str]:
+        """Paths of ``rev`` whose contents this copy of the repository does not hold.
+
+        A partial clone (``--filter=blob:limit=...``) or a mirror made without its largest
+        files lists them in the tree but cannot read them; every other file exports fine.
+        """
+        sha = self._require(rev)
+        entries: dict[str, list[str]] = {}
+        for line in self._git.ls_tree("-r", "-z", sha).split("\0"):
+            meta, _, path = line.partition("\t")
+            fields = meta.split()
+            if len(fields) == 3 and fields[1] == "blob":
+                entries.setdefault(fields[2], []).append(path)
+        if not entries:
+            return []
+        missing = _missing_objects(self.git_dir, list(entries))
+        return sorted(path for blob in missing for path in entries[blob])
+
+    def export_tree(self, rev: str, dest: Path, *, leave_out: Iterable[str] = ()) -> Path:
         """Write the files of ``rev`` into ``dest`` with no ``.git``: the environment's source.
 
         ``git archive`` would honour ``export-ignore`` attributes and drop files (often the
-        tests), so the tree is checked out through a throwaway index instead.
+        tests), so the tree is checked out through a throwaway index instead. ``leave_out``:
+        paths not to write (those ``absent_blobs`` names, which cannot be read).
         """
         sha = self._require(rev)
         _require_empty(dest)
@@ -537,7 +580,12 @@ class LocalRepo:
                 "core.autocrlf=false",
             ]
             env_index = {"GIT_INDEX_FILE": str(index)}
-            for args in (["read-tree", sha], ["checkout-index", "--all", "--force"]):
+            skipped = sorted(set(leave_out))
+            steps = [["read-tree", sha]]
+            if skipped:
+                steps.append(["update-index", "--force-remove", "--", *skipped])
+            steps.append(["checkout-index", "--all", "--force"])
+            for args in steps:
                 try:
                     self._git.execute(["git", *base, *args], env=env_index)
                 except git.GitCommandError as error:
