@@ -119,8 +119,10 @@ def test_a_lock_kettle_recorded_is_copied_in_before_the_install() -> None:
     )
     lines = _lines(text)
     assert lines.index("COPY locks/package-lock.json /app/package-lock.json") < lines.index(
-        "RUN cd /app && npm ci --no-audit --no-fund"
+        "RUN cd /app && npm ci --no-audit --no-fund \\"
     )
+    # The download cache goes in the same layer: no spare copies of packages in the image.
+    assert "npm ci --no-audit --no-fund \\\n    && npm cache clean --force" in text
 
 
 def test_the_build_digest_follows_content_and_base_image(tmp_path: Path) -> None:

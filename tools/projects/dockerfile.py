@@ -30,6 +30,9 @@ PYTHON_LOCK = f"{LOCKS_DIR}/requirements.lock"
 NODE_LOCK = f"{LOCKS_DIR}/package-lock.json"
 DRAFT_IMAGE_REPOSITORY = "kettle-draft"
 _RUNNER_NAMES = {"node-test": "node --test", "npm-test": "npm test"}
+# Emptying each package manager's download cache after the install (pnpm's store is what
+# node_modules links to, and yarn berry keeps none outside the project: both left alone).
+_CACHE_CLEAN = {"npm": "npm cache clean --force", "yarn-classic": "yarn cache clean"}
 
 
 def _header(suite: str) -> str:
@@ -176,10 +179,20 @@ def node_dockerfile(recipe: NodeRecipe) -> str:
             f"COPY {recipe.lock} {recipe.install_dir}/{name}",
         ]
     if recipe.install_command:
-        lines += [
-            f"# Dependencies with the project's own package manager ({manager}), as locked.",
-            f"RUN cd {recipe.install_dir} && {recipe.install_command}",
-        ]
+        clean = _CACHE_CLEAN.get(recipe.package_manager)
+        install = f"RUN cd {recipe.install_dir} && {recipe.install_command}"
+        if clean is None:
+            lines += [
+                f"# Dependencies with the project's own package manager ({manager}), as locked.",
+                install,
+            ]
+        else:
+            lines += [
+                f"# Dependencies with the project's own package manager ({manager}), as locked;",
+                "# its download cache emptied in the same layer (a smaller image, and no spare",
+                "# copies of packages, possibly newer releases of the project itself).",
+                f"{install} \\\n    && {clean}",
+            ]
     lines += agent_user_lines()
     return "\n".join(lines) + "\n"
 
