@@ -108,8 +108,12 @@ def set_up_python(
         if not ok:
             journal.obstacle(f"pip/setuptools did not upgrade: {why}", "kept the venv's own")
         root = Path(environment / "app" / install.project_dir.removeprefix(WORKDIR).lstrip("/"))
-        if install.tools_as_of:
-            _tools_before_the_project(sandbox, root, install.tools_as_of, journal)
+        if install.tools_as_of and _tools_before_the_project(
+            sandbox, root, install.tools_as_of, journal
+        ):
+            # Packages that embed the tools carry them too (virtualenv ships pip wheels): the
+            # whole install is resolved as of the same date.
+            pip.as_of = pip.as_of or install.tools_as_of
         pip.constraints = _lock_constraints(sandbox, root, setup, journal)
         if setup.build_requires and not pip.run(sandbox, setup.build_requires):
             journal.obstacle(f"build requirements {setup.build_requires} did not install")
@@ -175,8 +179,9 @@ _TOOLS = ("pip", "setuptools", "wheel")
 
 def _tools_before_the_project(
     sandbox: DockerSandbox, root: Path, as_of: str, journal: BuildJournal
-) -> None:
-    """Take pip, setuptools and wheel as of ``as_of`` when one of them vendors the project.
+) -> bool:
+    """Take pip, setuptools and wheel as of ``as_of`` when one of them vendors the project;
+    True when they do (and were replaced).
 
     Today's pip carries a copy of today's release of the project (pip vendors packaging,
     platformdirs, rich, ...), which may hold the very fix the task asks for: a leak the
@@ -185,7 +190,7 @@ def _tools_before_the_project(
     """
     names = top_level_packages(root)
     if not names:
-        return
+        return False
     probe = " ".join(f"*/_vendor/{shlex.quote(name)}" for name in names)
     found = sandbox.exec(
         ["bash", "-c", f"cd {VENV}/lib/python3*/site-packages && ls -d {probe} 2>/dev/null"],
@@ -194,7 +199,7 @@ def _tools_before_the_project(
     )
     vendored = sorted({line.strip() for line in found.stdout.splitlines() if line.strip()})
     if not vendored:
-        return
+        return False
     # uv resolves the versions as of the date (it leaves an installed newer pip alone when
     # asked to install, so it only names them); pip then installs exactly those.
     compile_ = (
@@ -210,9 +215,11 @@ def _tools_before_the_project(
     journal.obstacle(
         f"today's packaging tools carry a copy of the project ({', '.join(vendored)}), "
         "possibly with the fix in it",
-        f"installed {', '.join(_TOOLS)} as of the start commit's date ({as_of[:10]})"
+        f"installed {', '.join(_TOOLS)}, and resolved every dependency, as of the start "
+        f"commit's date ({as_of[:10]})"
         if ok else f"kept today's tools: installing older ones failed ({why})",
     )  # fmt: skip
+    return ok
 
 
 def top_level_packages(root: Path) -> list[str]:
