@@ -2,7 +2,8 @@
 baseline builder rather than passed on: a version computed from git (and no .git in the
 image), a src/ layout whose test needs live in a PEP 735 dependency group, a package in a
 folder of a monorepo, a project that declares Python 3.13 only, a fix that adds a
-dependency, and a TypeScript project compiled before its tests run.
+dependency, a TypeScript project compiled before its tests run, and a project today's pip
+vendors (so the tools must be as old as the start) whose repository tracks symlinks.
 
 Each repository is built in the test (real git, no fetching); packages come from PyPI and
 the npm registry, as on any machine kettle runs on.
@@ -317,3 +318,78 @@ def test_a_typescript_project_is_compiled_before_its_tests_in_the_verifier_too(
     assert [step["label"] for step in plan["prepare"]] == ["npm run pretest"]
     # The verifier writer ran the shipped verifier: the start state scored 0 and the oracle 1.
     assert verifier.fail_to_pass
+
+
+# --- a project today's pip vendors, with symlinks in git ------------------------------------
+
+DIRS = '''"""Where an app keeps its files."""
+
+
+def user_data_dir(app):
+    return "/home/user/.local/share/" + app.lower()
+'''
+DIRS_FIXED = DIRS.replace("app.lower()", "app")
+DIRS_TESTS = (
+    "from platformdirs import user_data_dir\n\n\n"
+    "def test_plain():\n    assert user_data_dir('notes') == '/home/user/.local/share/notes'\n"
+)
+DIRS_TESTS_FIXED = DIRS_TESTS + (
+    "\n\ndef test_case_kept():\n"
+    "    assert user_data_dir('Notes') == '/home/user/.local/share/Notes'\n"
+)
+
+
+@pytest.fixture(scope="module")
+def dirs(tmp_path_factory: pytest.TempPathFactory, docker_engine: DockerEngine) -> dict:
+    """A project named like one pip vendors (platformdirs), started in January 2025; its
+    repository tracks a link to its README and one into build output that is not there."""
+    root = tmp_path_factory.mktemp("dirs")
+    shas = build_repo(
+        root / "repo",
+        [
+            CommitSpec(
+                message="platformdirs",
+                files={
+                    "README.md": "# platformdirs\n",
+                    "pyproject.toml": '[project]\nname = "platformdirs"\nversion = "4.0.0"\n'
+                    '[project.optional-dependencies]\ntest = ["pytest"]\n',
+                    "src/platformdirs/__init__.py": DIRS,
+                    "tests/test_dirs.py": DIRS_TESTS,
+                },
+                symlinks={"docs/index.md": "../README.md", "bin/dirs": "../build/dirs"},
+            ),
+            CommitSpec(
+                message="Keep the app name's case",
+                files={
+                    "src/platformdirs/__init__.py": DIRS_FIXED,
+                    "tests/test_dirs.py": DIRS_TESTS_FIXED,
+                },
+            ),
+        ],
+    )
+    prompt = "user_data_dir('Notes') gives ~/.local/share/notes; keep the name as I gave it."
+    return _build(root, shas, docker_engine, "dirs", prompt)
+
+
+def test_the_tools_that_vendor_the_project_are_as_old_as_the_start(
+    dirs: dict, docker_engine: DockerEngine
+) -> None:
+    """Today's pip vendors today's platformdirs, which may hold the fix: the image gets the
+    pip of the start commit's date, January 2025 (pip 24.3)."""
+    reconstruction: ReconstructionReport = dirs["reconstruction"]
+    assert reconstruction.status == "ok", _build_report(dirs)
+    assert any("carry a copy of the project" in o.summary for o in reconstruction.obstacles)
+    pip = _in_image(docker_engine, reconstruction.image, "pip --version").split()[1]
+    assert int(pip.split(".")[0]) <= 24, pip
+    assert dirs["verifier"].status == "ok", dirs["verifier"].message
+
+
+def test_tracked_symlinks_are_recreated_in_the_image_not_shipped(
+    dirs: dict, docker_engine: DockerEngine
+) -> None:
+    environment = dirs["context"].workspace.draft / "environment"
+    assert not [path for path in environment.rglob("*") if path.is_symlink()]
+    image = dirs["reconstruction"].image
+    assert _in_image(docker_engine, image, "readlink /app/docs/index.md") == "../README.md"
+    assert _in_image(docker_engine, image, "readlink /app/bin/dirs") == "../build/dirs"
+    assert any("symlink" in o.summary for o in dirs["reconstruction"].obstacles)

@@ -52,6 +52,12 @@ def build_repo(
             if rel_path in spec.executable:
                 target.chmod(0o755)
             repo.index.add([rel_path])
+        for rel_path, link_target in spec.symlinks.items():
+            target = path / rel_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            target.symlink_to(link_target)
+            repo.git.add(rel_path)  # the index API would follow the link
         when = spec.date or base + timedelta(hours=index)
         stamp = when.strftime("%Y-%m-%dT%H:%M:%S%z")
         commit = repo.index.commit(

@@ -119,6 +119,9 @@ class CommitSpec(BaseModel):
     message: str
     files: dict[str, str | None] = Field(default_factory=dict)
     executable: list[str] = Field(default_factory=list, description="Paths to chmod +x")
+    symlinks: dict[str, str] = Field(
+        default_factory=dict, description="Links to commit: path -> target (may dangle)"
+    )
     date: datetime | None = None
     tag: str | None = None
 
