@@ -48,7 +48,7 @@ from tools.projects.python import (
 )
 from tools.projects.records import NodeSetup, Project, SuiteRun
 from tools.projects.runtimes import NODE_FROM_DEBIAN, choose_node, choose_python
-from tools.projects.symlinks import LINKS_FILE, detach_symlinks
+from tools.projects.symlinks import LINKS_FILE, export_start_state
 from tools.projects.test_runs import apply_solution, run_suite
 from tools.repos.git import LocalRepo
 from tools.repos.patches import plan_solution, solve_script, splitter_for
@@ -136,9 +136,7 @@ class BaselineReconstructor:
         shutil.rmtree(environment, ignore_errors=True)
         shutil.rmtree(solution, ignore_errors=True)
         with context.repos.open(repo_source) as repo:
-            absent = repo.absent_blobs(start)
-            repo.export_tree(start, environment / "app", leave_out=absent)
-            links = detach_symlinks(environment / "app")
+            absent, links = export_start_state(repo, start, environment / "app")
             patch = plan_solution(repo, start, fix, first=first)
             start_info = repo.commit_info(start)
             release = repo.nearest_release(start)

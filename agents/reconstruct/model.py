@@ -29,7 +29,7 @@ from harness.sandbox.image_build import BuildRequest
 from harness.sandbox.ownership import LABEL
 from harness.sandbox.records import Sandbox
 from tools.projects.dockerfile import AGENT_USER, WORKDIR, with_agent_user
-from tools.projects.symlinks import detach_symlinks, recorded_symlinks, with_symlinks
+from tools.projects.symlinks import export_start_state, recorded_symlinks, with_symlinks
 
 _LOG_TAIL_LINES = 40
 
@@ -44,10 +44,8 @@ def export_start_tree(context: StageContext) -> None:
     app = context.workspace.draft / "environment" / "app"
     shutil.rmtree(app, ignore_errors=True)
     with context.repos.open(context.candidate.repo or "") as repo:
-        start = qualification.start_commit or ""  # type: ignore[union-attr]
         # Files a partial clone cannot read are left out (the agent's clone lacks them too).
-        repo.export_tree(start, app, leave_out=repo.absent_blobs(start))
-    detach_symlinks(app)
+        export_start_state(repo, qualification.start_commit or "", app)  # type: ignore[union-attr]
 
 
 def build_draft_image(context: StageContext) -> str:

@@ -16,6 +16,7 @@ import shlex
 from pathlib import Path, PurePosixPath
 
 from harness.fsio import write_text_atomic
+from tools.repos.git import LocalRepo
 
 LINKS_FILE = "symlinks.json"
 _MARK = "# kettle: the repository's symlinks"
@@ -41,6 +42,14 @@ def detach_symlinks(app: Path) -> dict[str, str]:
     else:
         record.unlink(missing_ok=True)
     return links
+
+
+def export_start_state(repo: LocalRepo, rev: str, app: Path) -> tuple[list[str], dict[str, str]]:
+    """Export ``rev`` into ``app`` as a task's build context holds it; return (the files this
+    copy of the repository cannot read, left out; the symlinks taken out and recorded)."""
+    absent = repo.absent_blobs(rev)
+    repo.export_tree(rev, app, leave_out=absent)
+    return absent, detach_symlinks(app)
 
 
 def recorded_symlinks(environment: Path) -> dict[str, str]:
