@@ -42,11 +42,11 @@ class QualifyConfig(BaseModel):
         description="How many times the best change must outscore the next to be chosen "
         "without a human",
     )
-    min_source_files: int = Field(
-        3, ge=0, description="Fewer source files at the start commit means from scratch"
-    )
     min_source_lines: int = Field(
-        30, ge=0, description="Fewer source lines at the start commit means from scratch"
+        30,
+        ge=0,
+        description="Fewer source lines at the start commit means from scratch (however many "
+        "files hold them: a real library can be one 250-line file)",
     )
     scratch_prompt_repo_files: int = Field(
         20,

@@ -2,7 +2,9 @@
 
 "Build me a todo app" in an empty repo has no start state worth reconstructing and no fix
 to verify against: any of countless apps would do. Two signals: the start commit holds
-almost no source code, or the first prompt asks for a new project. A prompt alone is weak
+almost no source code (counted in lines, not files: minimist is one 250-line file and
+plenty to work on, a scaffold's three empty modules are not), or the first prompt asks for
+a new project. A prompt alone is weak
 evidence in a large repo ("create a new CLI" may mean a new subcommand), so there a human
 decides.
 """
@@ -56,9 +58,7 @@ def check_existing_codebase(
     cue = scratch_cue(first_prompt)
     evidence = {"source_files": len(sources), "source_lines": lines, "prompt_cue": cue}
     size = f"{len(sources)} source files" + (f" ({lines} lines)" if lines is not None else "")
-    if len(sources) < config.min_source_files or (
-        lines is not None and lines < config.min_source_lines
-    ):
+    if lines is not None and lines < config.min_source_lines:
         return CheckResult(
             name="existing_codebase",
             passed=False,

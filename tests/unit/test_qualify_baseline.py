@@ -18,6 +18,7 @@ from tests.fixtures.qualify_repos import (
     from_scratch_app,
     go_typo_fix,
     js_gpl_bugfix,
+    one_file_library,
     python_bugfix,
 )
 from tools.repos.git import RepoCache
@@ -129,6 +130,15 @@ def test_app_built_from_scratch_is_disqualified(tmp_path: Path, repos: RepoCache
     assert qualification.verdict == "disqualified"
     assert "from_scratch" in _codes(qualification)
     assert "0 source files" in qualification.check("existing_codebase").reason
+
+
+def test_a_small_library_in_one_file_is_an_existing_codebase(
+    tmp_path: Path, repos: RepoCache
+) -> None:
+    qualification = _qualify(one_file_library(tmp_path / "mini").candidate, repos)
+    assert "from_scratch" not in _codes(qualification)
+    assert qualification.check("existing_codebase").passed is True
+    assert "1 source files (121 lines)" in qualification.check("existing_codebase").reason
 
 
 def test_scaffolding_prompt_in_a_small_repo_is_from_scratch(
