@@ -16,6 +16,7 @@ A candidate's folder (``RUN_DIR/candidates/<id>/``) is the contract between stag
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +26,7 @@ from agents.reconstruct.records import ReconstructionReport
 from agents.verifier.records import VerifierReport
 from harness.errors import KettleError
 from harness.fsio import read_model
+from harness.machine.base_image import ensure_base_image
 from harness.run_budget import SharedBudget
 from harness.sandbox.engine import DockerEngine
 from harness.sandbox.records import SandboxSpec
@@ -32,6 +34,8 @@ from harness.settings import Settings
 from harness.task.image import TaskImages
 from tools.repos.git import RepoCache
 from tools.sessions.records import Candidate
+
+log = logging.getLogger(__name__)
 
 
 class CandidateWorkspace:
@@ -149,6 +153,12 @@ def build_commits(context: StageContext) -> tuple[str, str, str]:
     if not context.candidate.repo:
         raise KettleError("the candidate names no repository")
     return context.candidate.repo, qualification.start_commit, qualification.fix_commit
+
+
+def agent_image(context: StageContext) -> str:
+    """The image a model role's terminal starts from: this machine's base image, completed
+    with bash and tmux when the public image the user named lacks them."""
+    return ensure_base_image(context.engine, context.settings, log.info)
 
 
 def sandbox_spec(context: StageContext, image: str, *, network: bool, role: str) -> SandboxSpec:

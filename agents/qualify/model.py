@@ -13,7 +13,7 @@ from typing import get_args
 
 from pydantic import ValidationError
 
-from agents.context import StageContext
+from agents.context import StageContext, agent_image
 from agents.qualify.baseline import qualify_baseline
 from agents.qualify.recheck import recheck
 from agents.qualify.records import (
@@ -70,7 +70,7 @@ class ModelQualifier:
             context,
             self._agent,
             role="qualify",
-            image=context.settings.base_image,
+            image=agent_image(context),
             prompt_name="qualify",
             prompt_variables={
                 "start_commit": baseline.start_commit or "unknown",

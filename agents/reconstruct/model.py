@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from agents.context import StageContext
+from agents.context import StageContext, agent_image
 from agents.reconstruct.recheck import ReconstructionClaims, Rejected
 from agents.reconstruct.records import ReconstructionReport, ReconstructorOutput
 from agents.repo_in_sandbox import copy_repo
@@ -55,7 +55,7 @@ def build_draft_image(context: StageContext) -> str:
         BuildRequest(
             context_dir=context.workspace.draft / "environment",
             tag=tag,
-            build_args={"BASE_IMAGE": context.settings.base_image},
+            build_args={"BASE_IMAGE": agent_image(context)},
             labels={LABEL: "1", "org.kettle.candidate": context.candidate.id},
             timeout_sec=1800,
             log_path=context.workspace.logs / "environment-build.log",
@@ -96,13 +96,13 @@ class ModelReconstructor:
             context,
             self._agent,
             role="reconstruct",
-            image=context.settings.base_image,
+            image=agent_image(context),
             prompt_name="reconstruct",
             prompt_variables={
                 "task_spirit": qualification.task_spirit,
                 "start_commit": qualification.start_commit,
                 "fix_commit": qualification.fix_commit,
-                "base_image": context.settings.base_image,
+                "base_image": context.settings.base_image_for(context.settings.default_suite),
                 "workdir": WORKDIR,
                 "agent_user": AGENT_USER,
                 "output_schema": json.dumps(ReconstructorOutput.model_json_schema(), indent=2),

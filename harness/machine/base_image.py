@@ -10,12 +10,20 @@ bundle when one is configured). The recipe's hash is stored as a label, so chang
 template or the CA bundle rebuilds the image, and an unchanged machine does nothing. Images
 are made on first use (a build that needs trixie makes trixie's) under a file lock, so
 concurrent builds wait for one another instead of bootstrapping twice.
+
+A public image the user names instead (``KETTLE_BASE_IMAGE=python:3.12-bookworm``) may lack
+what kettle's agents need: bash and tmux for their terminal. Such an image is completed on
+this machine (``kettle/completed:<its id>``, built FROM it with the package manager it has)
+and builds here start from the completed image; published tasks keep naming the public
+image, since Harbor's agents install their own tmux. An image that cannot be completed is
+refused with the reason, before any task is built on it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -25,7 +33,7 @@ from pathlib import Path
 import jinja2
 from docker.errors import APIError, DockerException, ImageNotFound
 
-from harness.errors import SetupError
+from harness.errors import KettleError, SetupError
 from harness.fsio import file_lock
 from harness.machine.docker import Report, apt_install
 from harness.sandbox.engine import DockerEngine
@@ -33,6 +41,23 @@ from harness.sandbox.image_build import BuildRequest
 from harness.settings import CONTAINER_CA_PATH, Settings
 
 RECIPE_LABEL = "org.kettle.base-recipe"
+COMPLETED_REPOSITORY = "kettle/completed"
+AGENT_TOOLS = ("bash", "tmux")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_DOCKERS_OWN_LINES = ("Step ", "--->", "Removing intermediate", "ERROR: The command", "Sending")
+# Whichever package manager the image has installs the terminal's tools; a later one is
+# tried only when the earlier ones are absent.
+_COMPLETE_RECIPE = """FROM {image}
+RUN if command -v apt-get >/dev/null; then \\
+      apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \\
+        --no-install-recommends bash tmux && rm -rf /var/lib/apt/lists/*; \\
+    elif command -v apk >/dev/null; then apk add --no-cache bash tmux; \\
+    elif command -v dnf >/dev/null; then dnf install -y bash tmux && dnf clean all; \\
+    elif command -v yum >/dev/null; then yum install -y bash tmux && yum clean all; \\
+    else echo "no package manager (apt-get, apk, dnf, yum) to install bash and tmux" >&2; \\
+      exit 1; fi
+LABEL org.kettle.completed-from="{image}"
+"""
 
 
 def ensure_base_image(
@@ -49,7 +74,7 @@ def ensure_base_image(
     image = settings.base_image_for(suite)
     if not settings.builds_base_locally:
         _ensure_public_image(engine, image, report)
-        return image
+        return complete_for_agents(engine, settings, image, report)
     settings.home.mkdir(parents=True, exist_ok=True)
     with file_lock(settings.home / f"base-{suite}.lock"):
         return _ensure_own_image(engine, settings, report, suite, image, rebuild=rebuild)
@@ -98,6 +123,69 @@ def _image_label(engine: DockerEngine, tag: str, label: str) -> str | None:
     except ImageNotFound:
         return None
     return (image.labels or {}).get(label)
+
+
+def complete_for_agents(
+    engine: DockerEngine, settings: Settings, image: str, report: Report
+) -> str:
+    """``kettle/completed:<id>``: ``image`` itself when it has bash and tmux, else an image
+    built FROM it with them installed (made once per image id, under a file lock)."""
+    _ensure_public_image(engine, image, report)
+    image_id = engine.client.images.get(image).id.removeprefix("sha256:")[:16]
+    completed = f"{COMPLETED_REPOSITORY}:{image_id}"
+    if engine.image_exists(completed):
+        return completed
+    missing = _missing_tools(engine, image)
+    if not missing:
+        # Tagged as its own completion, so the next build skips the probe's container.
+        engine.client.images.get(image).tag(COMPLETED_REPOSITORY, image_id)
+        return completed
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with file_lock(settings.home / f"completed-{image_id}.lock"):
+        if engine.image_exists(completed):
+            return completed
+        report(f"{image} lacks {', '.join(missing)} (agents' terminal): building {completed} ...")
+        log_path = settings.home / "logs" / f"complete-{image_id}.log"
+        with tempfile.TemporaryDirectory(prefix="kettle-complete-") as context:
+            Path(context, "Dockerfile").write_text(_COMPLETE_RECIPE.format(image=image))
+            try:
+                engine.build(
+                    BuildRequest(
+                        context_dir=Path(context), tag=completed, timeout_sec=600,
+                        log_path=log_path,
+                    )
+                )  # fmt: skip
+            except KettleError as error:
+                raise SetupError(
+                    f"{image} lacks {', '.join(missing)}, which kettle's agents need for "
+                    f"their terminal, and installing them failed: {_last_words(log_path, error)}",
+                    "name an image that has bash and tmux in KETTLE_BASE_IMAGE, or unset it to "
+                    "use kettle's own base image",
+                ) from error
+    return completed
+
+
+def _last_words(log_path: Path, error: KettleError) -> str:
+    """The build's own last line (what the package manager said), with the log's path."""
+    try:
+        text = _ANSI.sub("", log_path.read_text(errors="replace"))
+    except OSError:
+        return error.message
+    lines = [line.strip() for line in text.splitlines()]
+    said = [line for line in lines if line and not line.startswith(_DOCKERS_OWN_LINES)]
+    return f"{said[-1][:200]} (log: {log_path})" if said else error.message
+
+
+def _missing_tools(engine: DockerEngine, image: str) -> list[str]:
+    """Which of the agents' tools ``image`` lacks (all of them when it cannot even run sh)."""
+    script = "; ".join(f"command -v {tool} >/dev/null || echo {tool}" for tool in AGENT_TOOLS)
+    try:
+        output = engine.client.containers.run(
+            image, ["sh", "-c", script], entrypoint=[], remove=True, network_disabled=True
+        )
+    except (APIError, DockerException):
+        return list(AGENT_TOOLS)
+    return output.decode(errors="replace").split()
 
 
 def _ensure_public_image(engine: DockerEngine, name: str, report: Report) -> None:

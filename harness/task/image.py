@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from harness.errors import BuildError
-from harness.machine.base_image import ensure_base_image
+from harness.machine.base_image import complete_for_agents, ensure_base_image
 from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
 from harness.sandbox.ownership import LABEL
@@ -87,13 +87,19 @@ def base_build_args(engine: DockerEngine, settings: Settings, dockerfile: str) -
 
     Harbor builds it with the declared default; kettle with this machine's image for the
     same suite (``Settings.resolve_base_image``), which is made on first use: a trixie task
-    makes trixie's base image.
+    makes trixie's base image. Any other image is completed with bash and tmux when it lacks
+    them (``complete_for_agents``).
     """
-    declared = declared_base_image(dockerfile) or settings.base_image
-    image = settings.resolve_base_image(declared)
+    declared = declared_base_image(dockerfile)
+    image = settings.resolve_base_image(declared or settings.base_image)
     repository, _, suite = image.rpartition(":")
-    if repository == BASE_IMAGE_REPOSITORY and not engine.image_exists(image):
-        ensure_base_image(engine, settings, log.info, suite=suite)
+    if repository == BASE_IMAGE_REPOSITORY:
+        if not engine.image_exists(image):
+            ensure_base_image(engine, settings, log.info, suite=suite)
+    elif declared is not None:
+        # Another image (the user's KETTLE_BASE_IMAGE, or the task's own default): built
+        # here from a copy with the agents' terminal tools when it lacks them.
+        image = complete_for_agents(engine, settings, image, log.info)
     return {"BASE_IMAGE": image}
 
 
