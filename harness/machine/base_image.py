@@ -196,9 +196,9 @@ def _ensure_public_image(engine: DockerEngine, name: str, report: Report) -> Non
         engine.client.images.pull(name)
     except (APIError, DockerException) as error:
         raise SetupError(
-            f"cannot pull KETTLE_BASE_IMAGE={name}: {getattr(error, 'explanation', error)}",
-            "check the image name and registry access, or unset KETTLE_BASE_IMAGE to let kettle "
-            "build its own base image offline",
+            f"cannot pull the base image {name}: {getattr(error, 'explanation', error)}",
+            "check the image name (KETTLE_BASE_IMAGE, or the task's ARG BASE_IMAGE) and registry "
+            "access, or unset KETTLE_BASE_IMAGE to let kettle build its own base image offline",
         ) from error
 
 
