@@ -66,6 +66,8 @@ from meta_bench.records import (
     VariantSpec,
 )
 from meta_bench.variants import patch_solver, variant_label
+from tools.repos.git import RepoCache
+from tools.validation.image_scan import start_counts_in
 from tools.validation.probes import Probe
 from tools.validation.validate import HiddenFacts, validate_task
 from tools.validation.verdicts import probe_output, tail, verifier_output
@@ -451,10 +453,13 @@ def _workdir(engine: DockerEngine, task: HarborTask, image: str) -> str:
 def _leak_checks(scoring: _Scoring, settings: Settings) -> list[ScoreCheck]:
     job = scoring.job
     materialized = job.materialized
+    with RepoCache(settings.home / "repos").open(materialized.repo) as repo:
+        counts = start_counts_in(repo, materialized.start_commit, materialized.full_diff)
     hidden = HiddenFacts(
         fix_diff=materialized.full_diff,
         fix_commit=materialized.fix_commit,
         start_commit=materialized.start_commit,
+        start_counts=counts,
     )
     report = validate_task(
         scoring.engine,

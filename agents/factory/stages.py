@@ -39,7 +39,7 @@ from tools.sessions.instruction import compose_instruction
 from tools.sessions.records import Candidate
 from tools.validation.agreement import NAME as AGREEMENT
 from tools.validation.agreement import check_agreement
-from tools.validation.image_scan import start_counts
+from tools.validation.image_scan import start_counts_in
 from tools.validation.records import NearMiss
 from tools.validation.validate import HARBOR_PARITY, HiddenFacts, ValidationReport, validate_task
 
@@ -229,13 +229,8 @@ def hidden_facts(run: CandidateRun) -> HiddenFacts:
             )
             fix_diff = fix_diff_text(repo, patch)
             near_misses = session_near_misses(candidate, repo, qualification.start_commit)
-            start = qualification.start_commit
-
-            def read_start(path: str) -> str | None:
-                data = repo.read_file(start, path)
-                return None if data is None else data.decode("utf-8", errors="replace")
-
-            counts = start_counts(fix_diff, read_start) if fix_diff else {}
+            if fix_diff:
+                counts = start_counts_in(repo, qualification.start_commit, fix_diff)
     # An instruction the verifier writer rewrote must still carry the user's request.
     verifier = run.context.workspace.verifier_path
     rewritten = verifier.is_file() and read_model(verifier, VerifierReport).instruction_changed

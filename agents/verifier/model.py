@@ -23,6 +23,7 @@ from agents.verifier.records import VerifierReport
 from harness.sandbox.records import Sandbox
 from tools.projects.paths import classify_path
 from tools.sessions.instruction import compose_instruction
+from tools.validation.image_scan import start_counts_in
 from tools.validation.validate import HARBOR_PARITY, HiddenFacts, validate_task
 
 
@@ -49,6 +50,8 @@ class ModelVerifierWriter:
         draft = context.workspace.draft
         with context.repos.open(context.candidate.repo or "") as repo:
             fix_patch = repo.commit_patch(qualification.fix_commit)
+            start = qualification.start_commit
+            counts = start_counts_in(repo, start, fix_patch) if start else {}
             changed = repo.diff_stats(qualification.start_commit or "", qualification.fix_commit)
             upstream_tests = {
                 change.path: repo.read_file(qualification.fix_commit, change.path)
@@ -59,6 +62,7 @@ class ModelVerifierWriter:
             fix_diff=fix_patch,
             fix_commit=qualification.fix_commit,
             start_commit=qualification.start_commit,
+            start_counts=counts,
         )
         accepted: list[int] = []
         # The user's words as the reconstruct stage composed them: the reference any rewrite

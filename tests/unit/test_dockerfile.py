@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from harness.task.image import context_digest
-from tools.projects.dockerfile import node_dockerfile, python_dockerfile
+from tools.projects.dockerfile import node_dockerfile, own_copies_linked, python_dockerfile
 from tools.projects.records import NodeRecipe, PythonRecipe
 
 
@@ -123,6 +124,26 @@ def test_a_lock_kettle_recorded_is_copied_in_before_the_install() -> None:
     )
     # The download cache goes in the same layer: no spare copies of packages in the image.
     assert "npm ci --no-audit --no-fund \\\n    && npm cache clean --force" in text
+
+
+def test_installed_copies_of_the_project_itself_become_links_to_it(tmp_path: Path) -> None:
+    # A dev tool depending on the project installs today's release of it, fix included.
+    app = tmp_path / "app"
+    for copy in ("node_modules/url", "node_modules/tool/node_modules/url"):
+        (app / copy).mkdir(parents=True)
+        (app / copy / "index.js").write_text("// today's release, with the fix\n")
+    (app / "node_modules/other").mkdir()
+    (app / "index.js").write_text("// the start state\n")
+    recipe = NodeRecipe(
+        runner="tap", node_version="20.18.0", node_source="pypi", install_command="npm ci",
+        install_dir=str(app), project_dir=str(app), package_name="url",
+    )  # fmt: skip
+    assert own_copies_linked(recipe) in node_dockerfile(recipe)
+    subprocess.run(["sh", "-c", own_copies_linked(recipe)], check=True, capture_output=True)
+    for copy in ("node_modules/url", "node_modules/tool/node_modules/url"):
+        assert (app / copy).is_symlink()
+        assert (app / copy / "index.js").read_text() == "// the start state\n"
+    assert not (app / "node_modules/other").is_symlink()
 
 
 def test_the_build_digest_follows_content_and_base_image(tmp_path: Path) -> None:

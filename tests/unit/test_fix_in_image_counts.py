@@ -3,7 +3,13 @@ guard in one more method) is not mistaken for a start state that already holds t
 
 from __future__ import annotations
 
-from tools.validation.image_scan import FixSearch, start_counts
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tools.repos.builder import build_repo
+from tools.repos.git import RepoCache
+from tools.repos.records import CommitSpec
+from tools.validation.image_scan import FixSearch, start_counts, start_counts_in
 from tools.validation.records import HiddenFacts
 
 GUARD = (
@@ -75,3 +81,23 @@ def test_an_image_built_from_the_fixed_commit_is_still_caught() -> None:
 def test_without_the_start_commit_every_present_line_counts_as_before() -> None:
     """python -m tools.validation on a task alone has no repository to count in."""
     assert _calibrated(START, with_counts=False).already_fixed != {}
+
+
+def test_the_counts_are_read_from_the_repository_at_the_start_commit(tmp_path: Path) -> None:
+    """What the factory's validation, the model verifier and the meta-benchmark's scorer do
+    whenever they have the repository (a scorer without counts once failed a seed whose
+    fix added test methods like ones its test file already had)."""
+    day = datetime(2024, 5, 1, tzinfo=UTC)
+    start, _ = build_repo(
+        tmp_path / "repo",
+        [
+            CommitSpec(message="start", files={"extract.py": START}, date=day),
+            CommitSpec(message="fix", files={"extract.py": FIXED}, date=day),
+        ],
+    )
+    with RepoCache(tmp_path / "cache").open(str(tmp_path / "repo")) as repo:
+        counts = start_counts_in(repo, start, FIX_DIFF)
+    assert counts == start_counts(FIX_DIFF, lambda path: START)
+    search = FixSearch(HiddenFacts(fix_diff=FIX_DIFF, start_counts=counts))
+    search.calibrate(OneFileSandbox(START), "/app")  # type: ignore[arg-type]
+    assert search.already_fixed == {}

@@ -230,6 +230,37 @@ class TestNode:
         setup, _ = node_setup(root, root)
         assert (setup.build_script, setup.runner) == ("npm run build", "vitest")
 
+    def test_linters_and_type_checks_in_the_test_scripts_are_left_out(self, tmp_path: Path) -> None:
+        # A lint rule must not fail a correct fix: ljharb's packages lint in "pretest".
+        scripts = {
+            "prelint": "evalmd README.md",
+            "lint": "eslint --ext=js,mjs .",
+            "pretest": "npm run lint",
+            "tests-only": "nyc tape 'test/**/*.js'",
+            "test": "npm run tests-only",
+            "posttest": "aud --production",
+        }
+        root = _tree(tmp_path / "a", {"package.json": json.dumps({"scripts": scripts})})
+        setup, _ = node_setup(root, root)
+        assert (setup.test_script, setup.build_script) == ("npm run tests-only", None)
+        # A build next to the checks stays: the tests import what it compiles.
+        scripts = {
+            "pretest": "npm run lint && npm run build",
+            "build": "rimraf dist && tsc && npm run lint:types",
+            "lint": "xo",
+            "lint:types": "attw --pack",
+            "test": "tsc --noEmit && standard && ava",
+        }
+        package = {"scripts": scripts, "devDependencies": {"ava": "6"}}
+        root = _tree(tmp_path / "b", {"package.json": json.dumps(package)})
+        setup, _ = node_setup(root, root)
+        assert setup.build_script == "rimraf dist && tsc"
+        assert (setup.test_script, setup.runner) == ("ava", "ava")
+        # A pretest with no checks in it runs through npm, with its own pre/post scripts.
+        scripts = {"pretest": "npm run build", "build": "tsc -p .", "test": "node --test"}
+        root = _tree(tmp_path / "c", {"package.json": json.dumps({"scripts": scripts})})
+        assert node_setup(root, root)[0].build_script == "npm run pretest"
+
     def test_node_flags_of_the_test_script_go_with_the_runner(self, tmp_path: Path) -> None:
         package = {
             "scripts": {"test": "node --expose-gc ./node_modules/vitest/vitest.mjs --run"},

@@ -413,6 +413,8 @@ def set_up_node(
         package_manager_cli=package_manager_cli(setup),
         install_dir=install_dir,
         install_command=install_command(setup, frozen=bool(setup.lock_file)),
+        package_name=setup.package_name,
+        project_dir=install.project_dir,
     )
     with engine.start(spec) as sandbox:
         sandbox.copy_in(environment / "app", WORKDIR)

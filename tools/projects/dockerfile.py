@@ -193,8 +193,28 @@ def node_dockerfile(recipe: NodeRecipe) -> str:
                 "# copies of packages, possibly newer releases of the project itself).",
                 f"{install} \\\n    && {clean}",
             ]
+    if recipe.install_command and recipe.package_name:
+        lines += [
+            "# A dependency that depends on the project itself installs a released copy of it",
+            "# (today's, possibly with the fix): each such copy becomes a link to the project",
+            "# as the agent leaves it.",
+            f"RUN {own_copies_linked(recipe)}",
+        ]
     lines += agent_user_lines()
     return "\n".join(lines) + "\n"
+
+
+def own_copies_linked(recipe: NodeRecipe) -> str:
+    """Shell that replaces every installed copy of the project under node_modules (a real
+    folder, not a workspace link) with a link to the project's folder."""
+    assert recipe.package_name
+    pattern = shlex.quote(f"*/node_modules/{recipe.package_name}")
+    return (
+        f"cd {recipe.install_dir} && find ./node_modules -path {pattern} -type d -prune "
+        f'2>/dev/null | while read -r copy; do rm -rf "$copy" '
+        f'&& ln -s {shlex.quote(recipe.project_dir)} "$copy" '
+        '&& echo "kettle: linked $copy to the project"; done'
+    )
 
 
 def build_environment(

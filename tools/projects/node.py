@@ -6,7 +6,8 @@ berry by its ``.yarnrc.yml``; pnpm-lock.yaml: pnpm). A package of a workspace mo
 installs from the workspace root. The test runner is the one the test script calls (jest,
 vitest, mocha, ava, tap, uvu, node's own ``--test``); a ``pretest``/``build`` step that
 compiles the sources the tests import (TypeScript to ``dist/``) runs before the tests, in
-the verifier too, so the agent's edits to the sources are what is tested.
+the verifier too, so the agent's edits to the sources are what is tested. Linters and type
+checks chained into those scripts are left out: a style rule must not fail a correct fix.
 
 Everything here reads files only; nothing is installed or run.
 """
@@ -60,6 +61,7 @@ def node_setup(root: Path, workspace_root: Path) -> tuple[NodeSetup, list[str]]:
     build = _build_step(root, scripts, script)
     return (
         NodeSetup(
+            package_name=package["name"] if isinstance(package.get("name"), str) else None,
             test_script=script,
             runner=runner,
             runner_flags=flags,
@@ -131,12 +133,53 @@ def package_manager(install_root: Path, package: dict[str, Any]) -> tuple[
 
 
 def suite_script(package: dict[str, Any]) -> str | None:
+    """The test script, without the linters and type checks it chains in."""
     scripts = package.get("scripts", {})
-    script = scripts.get("test") if isinstance(scripts, dict) else None
+    scripts = scripts if isinstance(scripts, dict) else {}
+    script = scripts.get("test")
     if not isinstance(script, str) or not script.strip():
         return None
     # npm init's placeholder is not a test suite.
-    return None if "no test specified" in script else script.strip()
+    if "no test specified" in script:
+        return None
+    return without_checks(scripts, script.strip())
+
+
+# Steps that check style or types and compile nothing the tests import: a verifier that runs
+# them would fail a correct fix for a lint rule ("npm run lint && tape", "pretest": "npm run
+# lint", "tsc --noEmit && vitest").
+_CHECK_TOOLS = re.compile(
+    r"(?<![\w./-])(eslint|prettier|standard|xo|tslint|biome|evalmd|attw|publint|depcheck|"
+    r"markdownlint|stylelint|lint-staged|commitlint|knip|aud|npmignore)(?![\w-])"
+    r"|(?<![\w-])tsc\b[^&|;]*--noEmit\b"
+)
+_CHECK_SCRIPT_NAMES = re.compile(
+    r"(^|[:-])(lint|format|prettier|typecheck|type-check|check-types|types|tsd|audit)([:-]|$)"
+)
+_SCRIPT_CALL = re.compile(r"^(?:npm|pnpm|yarn)\s+(?:run(?:-script)?\s+)?([\w:.@/-]+)$")
+
+
+def without_checks(scripts: dict[str, Any], command: str, depth: int = 0) -> str | None:
+    """``command`` (steps joined by ``&&``) without its check-only steps; a step that runs
+    another script is kept whole when that script has no checks, else replaced by what is
+    left of it. None when nothing but checks remains."""
+    kept: list[str] = []
+    for step in (part.strip() for part in re.split(r"\s*&&\s*", command.strip())):
+        call = _SCRIPT_CALL.match(step)
+        name = call.group(1) if call else None
+        called = scripts.get(name) if name and name not in ("test", "start") else None
+        if name and _CHECK_SCRIPT_NAMES.search(name):
+            continue
+        if isinstance(called, str) and depth < 4:
+            rest = without_checks(scripts, called, depth + 1)
+            if rest == called.strip():
+                kept.append(step)  # through npm, so its own pre/post scripts run too
+            elif rest:
+                kept.append(rest)
+            continue
+        if step and not _CHECK_TOOLS.search(step):
+            kept.append(step)
+    return " && ".join(kept) or None
 
 
 def node_runner(script: str | None, dependencies: list[str]) -> tuple[NodeRunner, list[str]]:
@@ -176,7 +219,11 @@ def _build_step(root: Path, scripts: dict[str, Any], script: str | None) -> str 
     """The command that compiles what the tests import, if the tests need one first."""
     pretest = scripts.get("pretest")
     if isinstance(pretest, str) and pretest.strip():
-        return "npm run pretest"
+        needed = without_checks(scripts, pretest)
+        if needed == pretest.strip():
+            return "npm run pretest"
+        if needed:
+            return needed
     if script:
         # "npm run build && vitest", "tsc && node --test dist/"
         first = re.split(r"\s*&&\s*", script)[0]

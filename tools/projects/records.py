@@ -38,6 +38,7 @@ class PythonSetup(BaseModel):
 class NodeSetup(BaseModel):
     """How a Node project installs and which runner its tests use."""
 
+    package_name: str | None = Field(None, description="package.json's name")
     test_script: str | None = None
     runner: NodeRunner
     runner_flags: list[str] = Field(
@@ -111,6 +112,8 @@ class NodeRecipe(BaseModel):
         None, description="Installed globally from npm (yarn@1.22.22, pnpm@10.15.0)"
     )
     install_dir: str = Field("/app", description="Where the dependencies install")
+    package_name: str | None = Field(None, description="The project's own npm name")
+    project_dir: str = Field("/app", description="Where the project is")
     install_command: str | None = Field(None, description="None: no dependencies")
     lock: str | None = Field(
         None, description="A lock file kettle recorded (locks/...), copied over the project's"

@@ -19,6 +19,7 @@ from pathlib import Path
 from harness.errors import SandboxError
 from harness.sandbox.records import Sandbox
 from harness.task.folder import HarborTask
+from tools.repos.git import LocalRepo
 from tools.validation.diffs import (
     FileChange,
     added_lines,
@@ -139,6 +140,18 @@ def start_counts(
         if text is not None:
             counts[path] = {line: text.count(line) for line in lines}
     return counts
+
+
+def start_counts_in(repo: LocalRepo, start: str, fix_diff: str) -> dict[str, dict[str, int]]:
+    """``start_counts`` of ``fix_diff``'s lines in ``repo`` at ``start``: without them a fix
+    that adds a line its file already has (a test helper, a ``def meth(self, x)``) reads
+    as a start state that already holds the fix."""
+
+    def read_start(path: str) -> str | None:
+        data = repo.read_file(start, path)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    return start_counts(fix_diff, read_start)
 
 
 class FixSearch:
