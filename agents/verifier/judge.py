@@ -224,7 +224,14 @@ def parse_jest_json(text: str, workdir: str) -> dict[str, str]:
 def parse_mocha_json(text: str, workdir: str, file: str) -> dict[str, str]:
     """mocha's ``json`` reporter; ids are ``file::full title``."""
     outcomes: dict[str, str] = {}
-    data = json.loads(text)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        # The report printed after the tests' own output: mocha indents it by two.
+        start = text.rfind('{\n  "stats"')
+        if start < 0:
+            raise
+        data, _ = json.JSONDecoder().raw_decode(text[start:])
     for key, outcome in (("passes", PASSED), ("pending", SKIPPED), ("failures", FAILED)):
         for test in data.get(key, []):
             where = _relative(str(test.get("file") or file), workdir)
@@ -739,6 +746,10 @@ def run_tests(plan: dict, logs: str) -> tuple[dict[str, str], list[dict]]:
         if report and os.path.isfile(report):
             with open(report, encoding="utf-8", errors="replace") as handle:
                 text = handle.read()
+        elif run["report_format"] == "mocha-json":
+            # mocha before 9 has no output option for its json reporter: it prints the
+            # report, after whatever the tests printed.
+            text = _output_since(log_path, offset)
         found = parse_report(run, text, exit_code)
         for test_id, outcome in found.items():
             _record(outcomes, test_id, outcome)

@@ -162,6 +162,37 @@ def test_mocha_json_report() -> None:
     }
 
 
+def test_an_old_mochas_json_report_is_read_from_its_output(tmp_path: Path) -> None:
+    """mocha before 9 ignores the json reporter's output option and prints the report
+    (indented by two) after whatever the tests printed."""
+    report = {"stats": {"tests": 2}, "passes": [{"fullTitle": "url format encodes keys"}],
+              "failures": [{"fullTitle": "url format keeps colons"}], "pending": []}  # fmt: skip
+    old_mocha = (
+        "import json, sys; print('a test logs {braces} here'); "
+        f"print(json.dumps({report!r}, indent=2)); sys.exit(1)"
+    )
+    plan = {
+        "env": {"PATH": "/usr/bin:/bin"},
+        "runs": [
+            {
+                "label": "test/index.js",
+                "argv": [sys.executable, "-c", old_mocha],
+                "cwd": str(tmp_path),
+                "report_format": "mocha-json",
+                "report_path": str(tmp_path / "reports" / "01.json"),
+                "file": "test/index.js",
+                "timeout_sec": 60,
+            }
+        ],
+    }
+    outcomes, records = judge.run_tests(plan, str(tmp_path))
+    assert outcomes == {
+        "test/index.js::url format encodes keys": "passed",
+        "test/index.js::url format keeps colons": "failed",
+    }
+    assert records[0]["tests"] == 2
+
+
 def test_an_unreadable_report_gives_no_outcomes() -> None:
     run = {"report_format": "junit", "label": "t", "file": "t.py", "cwd": "/app"}
     assert judge.parse_report(run, "<not xml", 1) == {}
