@@ -73,8 +73,7 @@ def ensure_base_image(
     suite = suite or settings.default_suite
     image = settings.base_image_for(suite)
     if not settings.builds_base_locally:
-        _ensure_public_image(engine, image, report)
-        return complete_for_agents(engine, settings, image, report)
+        return complete_for_agents(engine, settings, image, report)  # pulls it when missing
     settings.home.mkdir(parents=True, exist_ok=True)
     with file_lock(settings.home / f"base-{suite}.lock"):
         return _ensure_own_image(engine, settings, report, suite, image, rebuild=rebuild)
