@@ -160,6 +160,11 @@ def _node_run(
         )  # fmt: skip
         argv = [*binary_and_flags, cli, "--reporter=tap", coverage, "-t0", module]
         return _spec(argv, "tap", f"{report}.tap").model_copy(update={"stdout_report": True})
+    if runner == "tape":
+        # tape's CLI runs the file (and loads the modules its -r named, passed to node);
+        # its TAP on stdout names each test in a comment above the test's assertions.
+        spec = _spec([*binary_and_flags, cli, module], "tape", f"{report}.tap")
+        return spec.model_copy(update={"stdout_report": True})
     if runner == "uvu":
         # uvu test files run themselves; their text report names each suite.
         spec = _spec([*binary_and_flags, module], "uvu", f"{report}.txt")

@@ -64,6 +64,9 @@ _TAP_RESULT = re.compile(r"^(\s*)(not ok|ok)\b\s*\d*\s*(?:-\s)?(.*)$")
 _TAP_SUBTEST = re.compile(r"^(\s*)# Subtest: (.*)$")
 _ANSI_CODE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _TAP_DIRECTIVE = re.compile(r"(?<!\\)\s#\s*(SKIP|TODO)\b.*$", re.IGNORECASE)
+# tape's closing counts ("# tests 3", "# pass 2", "# ok"): comments that name no test.
+_TAPE_TOTALS = re.compile(r"^#\s+(?:(?:tests|pass|fail|skip|todo)\s+\d+|ok)\s*$")
+_TAP_PLAN = re.compile(r"^1\.\.\d+")
 ID_SEPARATOR = "::"
 TITLE_SEPARATOR = " > "
 OWNERS_FILE = "runtime.owners.json"
@@ -183,6 +186,32 @@ def parse_tap(text: str, file: str) -> dict[str, str]:
     return outcomes
 
 
+def parse_tape(text: str, file: str) -> dict[str, str]:
+    """tape's TAP as ``{"file::test name": outcome}``.
+
+    tape numbers assertions, not tests: each test is announced by a ``# name`` comment
+    and its assertions follow, so a test fails when any assertion under its name fails.
+    A test that made no assertion is absent (a crash before its first one looks the same).
+    """
+    outcomes: dict[str, str] = {}
+    name: str | None = None
+    for line in text.splitlines():
+        if _TAP_PLAN.match(line):
+            name = None  # what follows the plan is the totals
+            continue
+        if line.startswith("# ") and not _TAPE_TOTALS.match(line):
+            name = line[2:].strip()
+            continue
+        result = _TAP_RESULT.match(line)
+        if name is None or not result or result.group(1):
+            continue  # indented lines belong to an assertion's YAML diagnostics
+        outcome = PASSED if result.group(2) == "ok" else FAILED
+        if _TAP_DIRECTIVE.search(result.group(3)):
+            outcome = SKIPPED
+        _record(outcomes, file + ID_SEPARATOR + name, outcome)
+    return outcomes
+
+
 # uvu prints one line per suite: its name, a mark per test (• passed, ✘ failed, ⊘ skipped)
 # and "(passed / total)".
 _UVU_SUITE = re.compile(
@@ -263,6 +292,8 @@ def parse_report(run: dict, text: str | None, exit_code: int | None) -> dict[str
             return parse_mocha_json(text, run["cwd"], run["file"])
         if kind == "uvu":
             return parse_uvu(text, run["file"])
+        if kind == "tape":
+            return parse_tape(text, run["file"])
     except (ValueError, ElementTree.ParseError, AttributeError, TypeError):
         return {}
     raise ValueError(f"unknown report format {kind!r}")
@@ -379,7 +410,7 @@ def scan(kind: str, workdir: str, venv: str | None) -> dict:
         facts["node"] = _interpreter(node)
         runtime.append(facts["node"]["realpath"])
         runners, versions = {}, {}
-        for package in ("jest", "vitest", "mocha", "ava", "tap", "uvu"):
+        for package in ("jest", "vitest", "mocha", "ava", "tap", "tape", "uvu"):
             manifest = _find_package(workdir, package)
             if manifest:
                 runners[package] = _node_bin(manifest, package)

@@ -38,7 +38,7 @@ class VerifierReport(BaseModel):
 
 RUN_TIMEOUT_SEC = 300.0
 
-ReportFormat = Literal["junit", "tap", "jest-json", "mocha-json", "uvu", "exit-code"]
+ReportFormat = Literal["junit", "tap", "tape", "jest-json", "mocha-json", "uvu", "exit-code"]
 
 
 class Interpreter(BaseModel):

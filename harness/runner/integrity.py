@@ -92,7 +92,9 @@ _TEST_TOOL_PACKAGES = frozenset(
         "mocha",
         "vitest",
         "tap",
+        "tape",
         "ava",
+        "uvu",
     }
 )
 _INTERPRETERS = frozenset(

@@ -270,6 +270,24 @@ class TestNode:
         setup, _ = node_setup(root, root)
         assert (setup.runner, setup.runner_flags) == ("vitest", ["--expose-gc"])
 
+    def test_a_tape_suite_behind_another_script_is_run_by_tape(self, tmp_path: Path) -> None:
+        """ljharb's packages: `test` runs `tests-only`, which runs tape under nyc; tape's
+        own -r goes to node, which loads the module the same way."""
+        package = {
+            "scripts": {
+                "test": "npm run tests-only",
+                "tests-only": "nyc tape -r ./test/_setup.js 'test/**/*.js'",
+            },
+            "devDependencies": {"tape": "^5.9.0", "nyc": "^10.3.2"},
+        }
+        root = _tree(tmp_path, {"package.json": json.dumps(package)})
+        setup, notes = node_setup(root, root)
+        assert (setup.runner, setup.runner_flags) == ("tape", ["--require", "./test/_setup.js"])
+        assert notes == []
+        assert runner_command(setup, ["test/parse.js"]) == (
+            "node --require ./test/_setup.js $(command -v tape) test/parse.js"
+        )
+
 
 class TestWhichFilesAreTests:
     def test_library_code_under_a_testing_folder_is_source(self) -> None:

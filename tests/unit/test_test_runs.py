@@ -2,7 +2,7 @@
 
 The judge (agents/verifier/judge.py) ships inside every baseline verifier and runs there
 with the standard library only; here it runs on the host against real pytest runs and
-recorded reports of node --test, jest, vitest and mocha.
+recorded reports of node --test, tape, jest, vitest and mocha.
 """
 
 from __future__ import annotations
@@ -124,6 +124,57 @@ class TestTap:
             "    1..1\nok 1 - /app/test/a.test.js\n"
         )
         assert judge.parse_tap(wrapped, "test/a.test.js") == {"test/a.test.js::works": "passed"}
+
+
+# What tape 5 printed for a file of five tests (one failing, one with a skipped
+# assertion, one making no assertion), its stack trimmed.
+TAPE = """TAP version 13
+# parses short options
+ok 1 should be strictly equal
+ok 2 objects match
+# fails # with hash
+not ok 3 one is two
+  ---
+    operator: equal
+    expected: 2
+    actual:   1
+    at: Test.<anonymous> (/app/test/a.js:8:5)
+    stack: |-
+      Error: one is two
+          at Test.assert [as _assert] (/app/node_modules/tape/lib/test.js:548:48)
+  ...
+ok 4 should be truthy
+# outer
+# inner one
+ok 5 inner ok
+# skipped assertion
+ok 6 nope # SKIP
+# no assertions
+
+1..6
+# tests 6
+# pass  5
+# fail  1
+"""
+
+
+class TestTape:
+    def test_each_test_is_the_comment_above_its_assertions(self) -> None:
+        assert judge.parse_tape(TAPE, "test/a.js") == {
+            "test/a.js::parses short options": "passed",
+            "test/a.js::fails # with hash": "failed",
+            "test/a.js::inner one": "passed",
+            "test/a.js::skipped assertion": "skipped",
+        }
+
+    def test_the_closing_counts_are_not_tests(self) -> None:
+        passing = "TAP version 13\n# adds\nok 1 should be equal\n\n1..1\n# tests 1\n# ok\n"
+        assert judge.parse_tape(passing, "t.js") == {"t.js::adds": "passed"}
+
+    def test_a_file_that_crashed_before_any_test_has_no_outcomes(self) -> None:
+        run = {"report_format": "tape", "file": "t.js", "label": "t.js", "cwd": "/app"}
+        assert judge.parse_report(run, "", 1) == {}
+        assert judge.parse_report(run, TAPE, 1)["t.js::fails # with hash"] == "failed"
 
 
 def test_jest_and_vitest_json_reports() -> None:

@@ -24,7 +24,7 @@ from tools.projects.files import read_json, read_text
 from tools.projects.records import NodeRunner, NodeSetup, PackageManager
 
 NODE_LOCKS = ("package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml")
-_RUNNERS: tuple[NodeRunner, ...] = ("vitest", "jest", "mocha", "ava", "tap", "uvu")
+_RUNNERS: tuple[NodeRunner, ...] = ("vitest", "jest", "mocha", "ava", "tap", "tape", "uvu")
 _COMPILED_DIRS = ("dist", "build", "lib", "out", "libesm", "libcjs", "esm", "cjs")
 
 
@@ -44,7 +44,8 @@ def node_setup(root: Path, workspace_root: Path) -> tuple[NodeSetup, list[str]]:
             for name in (source.get(key) or {})
         }
     )
-    runner, flags = node_runner(script, dependencies)
+    scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
+    runner, flags = node_runner(script and expand_calls(scripts, script), dependencies)
     if runner == "npm-test" and script:
         notes.append(f"test script {script!r} has no known runner: the whole suite is one test")
     manager, version, yarn_path = package_manager(install_root, top)
@@ -57,7 +58,6 @@ def node_setup(root: Path, workspace_root: Path) -> tuple[NodeSetup, list[str]]:
             text = read_text(folder / name)
             if text and text.strip():
                 pinned = pinned or text.strip().splitlines()[0]
-    scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
     build = _build_step(root, scripts, script)
     return (
         NodeSetup(
@@ -182,6 +182,19 @@ def without_checks(scripts: dict[str, Any], command: str, depth: int = 0) -> str
     return " && ".join(kept) or None
 
 
+def expand_calls(scripts: dict[str, Any], command: str, depth: int = 0) -> str:
+    """``command`` with each step that runs another script ("npm run tests-only") replaced
+    by that script's text: where the runner and its flags are named."""
+    steps = []
+    for step in (part.strip() for part in re.split(r"\s*&&\s*", command.strip())):
+        call = _SCRIPT_CALL.match(step)
+        called = scripts.get(call.group(1)) if call else None
+        if isinstance(called, str) and call and call.group(1) != "test" and depth < 4:
+            step = expand_calls(scripts, called, depth + 1)
+        steps.append(step)
+    return " && ".join(steps)
+
+
 def node_runner(script: str | None, dependencies: list[str]) -> tuple[NodeRunner, list[str]]:
     """The runner a test script uses, and node's own flags of a ``node --test`` script."""
     if script is None:
@@ -206,6 +219,8 @@ def node_runner(script: str | None, dependencies: list[str]) -> tuple[NodeRunner
             flags.append(word)
     for runner in _RUNNERS:
         if re.search(rf"(?<![\w-]){runner}(?![\w-])", script) and runner in dependencies:
+            if runner == "tape":
+                flags += _tape_requires(words)
             return runner, flags
     # A script that only calls another script ("npm run test:unit") names no runner: the
     # dependencies decide when exactly one runner is installed.
@@ -213,6 +228,18 @@ def node_runner(script: str | None, dependencies: list[str]) -> tuple[NodeRunner
     if len(installed) == 1:
         return installed[0], flags
     return "npm-test", []
+
+
+def _tape_requires(words: list[str]) -> list[str]:
+    """tape's ``-r module`` as node's own ``--require module``, which does the same: the
+    verifier runs tape's CLI through node, one test file at a time."""
+    flags: list[str] = []
+    for before, word in zip(["", *words], words, strict=False):
+        if before in ("-r", "--require"):
+            flags += ["--require", word.strip("'\"")]
+        elif word.startswith("--require="):
+            flags += ["--require", word.split("=", 1)[1].strip("'\"")]
+    return flags
 
 
 def _build_step(root: Path, scripts: dict[str, Any], script: str | None) -> str | None:
@@ -285,6 +312,7 @@ def runner_command(setup: NodeSetup, files: list[str]) -> str:
         "mocha": f"{node}$(command -v mocha) {quoted}",
         "ava": f"{node}$(command -v ava) {quoted}",
         "tap": f"{node}$(command -v tap) {quoted}",
+        "tape": f"{node}$(command -v tape) {quoted}",
         "uvu": " && ".join(" ".join(filter(None, ["node", flags, shlex.quote(f)])) for f in files),
         "node-test": " ".join(filter(None, ["node --test", flags, quoted])),
     }

@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 ProjectKind = Literal["python", "node"]
 
 
-NodeRunner = Literal["node-test", "jest", "vitest", "mocha", "ava", "tap", "uvu", "npm-test"]
+NodeRunner = Literal[
+    "node-test", "jest", "vitest", "mocha", "ava", "tap", "tape", "uvu", "npm-test"
+]
 PackageManager = Literal["npm", "yarn-classic", "yarn-berry", "pnpm"]
 
 
