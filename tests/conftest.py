@@ -27,6 +27,7 @@ from harness.settings import Settings
 
 # Fixtures shared across test folders (pytest finds them because conftest imports them).
 from tests.fixtures.disk import small_disk  # noqa: F401
+from tests.fixtures.example_build import example_build  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_TASKS = REPO_ROOT / "examples" / "tasks"

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT, hears_ctrl_c
+from tests.fixtures.example_build import BUILD
+
+__all__ = ["BUILD"]
 
 # Two units at once with either executor: a worker node has two Docker slots.
-BUILD = [sys.executable, "-m", "harness.build", "--approve", "auto", "--repeats", "1", "-n", "2"]
 META = [sys.executable, "-m", "meta_bench.run", "--reruns", "1", "--variant-reruns", "1", "-n", "2"]
 
 
