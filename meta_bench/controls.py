@@ -39,8 +39,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agents.factory.policies import make_policies
-from agents.verifier.files import FILES_DIR, PLAN_FILE, PYTEST_INI_FILE, TESTS_MOUNT
-from agents.verifier.records import HiddenFile, Interpreter, RunSpec, VerifierPlan
+from agents.verifier.files import (
+    FILES_DIR,
+    PLAN_FILE,
+    PYTEST_INI_FILE,
+    REPORTS_DIR,
+    TESTS_MOUNT,
+)
+from agents.verifier.judge import ALL_TESTS, ID_SEPARATOR
+from agents.verifier.records import (
+    HiddenFile,
+    Interpreter,
+    ReportFormat,
+    RunSpec,
+    VerifierPlan,
+)
 from harness.errors import KettleError
 from harness.fsio import file_lock, read_model, write_model, write_text_atomic
 from harness.settings import Settings
@@ -52,7 +65,7 @@ from meta_bench.builders import (
 )
 from meta_bench.cache import BUILD_CODE, machinery_digest
 from meta_bench.materialize import meta_home
-from meta_bench.records import BuilderInfo, BuildOutcome, MaterializedSeed, Seed
+from meta_bench.records import BuilderInfo, BuildOutcome, IdealSpec, MaterializedSeed, Seed
 from meta_bench.seed_format import load_variants_file
 from tools.repos.git import RepoCache
 from tools.validation.diffs import added_lines, parse_unified_diff
@@ -219,19 +232,41 @@ def derive_ideal(job: BuildJob, draft: Path) -> str:
         )
     has_ini = (tests / PYTEST_INI_FILE).is_file()
     plan.files = files
-    plan.runs = [
-        RunSpec(
-            label=_IDEAL_LABEL,
-            argv=ideal_argv(ideal.command, plan, pytest_ini=has_ini),
-            cwd=plan.workdir,
-            report_format="exit-code",
-            timeout_sec=_RUN_TIMEOUT_SEC,
-        )
-    ]
-    plan.expected = [_IDEAL_LABEL]
+    plan.runs, plan.expected = ideal_runs(ideal, plan, pytest_ini=has_ini)
     _write_plan(draft, plan)
     _retitle(tests / "test.sh", "the seed's ideal tests (written from the user's words) decide")
     return f"the reference environment with the ideal tests ({ideal.command}) as the verifier"
+
+
+def ideal_runs(
+    ideal: IdealSpec, plan: VerifierPlan, *, pytest_ini: bool
+) -> tuple[list[RunSpec], list[str]]:
+    """The ideal tests as one run whose report the judge reads, and what it expects: every
+    test of the ideal file that ran passed (``file::*``). An exit status alone would let a
+    stub ``pytest.py`` in the workdir or a start-up hook pass them. A command that is not
+    ``python -m pytest FILE`` or ``node --test FILE`` is judged by its exit status."""
+    argv = ideal_argv(ideal.command, plan, pytest_ini=pytest_ini)
+    target = argv[-1] if argv[-1] in ideal.files else None
+    report = f"{REPORTS_DIR}/{_IDEAL_LABEL}"
+    kind: ReportFormat
+    if target and argv[1:3] == ["-m", "pytest"]:
+        kind, path = "junit", f"{report}.xml"
+        argv = [*argv[:-1], "-o", "junit_family=xunit1", f"--junitxml={path}", target]
+    elif target and argv[1:2] == ["--test"]:
+        kind, path = "tap", f"{report}.tap"
+        reporter = ["--test-reporter=tap", f"--test-reporter-destination={path}"]
+        argv = [argv[0], "--test", *reporter, *argv[2:]]
+    else:
+        run = RunSpec(
+            label=_IDEAL_LABEL, argv=argv, cwd=plan.workdir, report_format="exit-code",
+            timeout_sec=_RUN_TIMEOUT_SEC,
+        )  # fmt: skip
+        return [run], [_IDEAL_LABEL]
+    run = RunSpec(
+        label=target, argv=argv, cwd=plan.workdir, report_format=kind, report_path=path,
+        file=target, timeout_sec=_RUN_TIMEOUT_SEC,
+    )  # fmt: skip
+    return [run], [f"{target}{ID_SEPARATOR}{ALL_TESTS}"]
 
 
 def ideal_argv(command: str, plan: VerifierPlan, *, pytest_ini: bool) -> list[str]:

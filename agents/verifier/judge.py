@@ -68,6 +68,8 @@ _TAP_DIRECTIVE = re.compile(r"(?<!\\)\s#\s*(SKIP|TODO)\b.*$", re.IGNORECASE)
 _TAPE_TOTALS = re.compile(r"^#\s+(?:(?:tests|pass|fail|skip|todo)\s+\d+|ok)\s*$")
 _TAP_PLAN = re.compile(r"^1\.\.\d+")
 ID_SEPARATOR = "::"
+# An expected id "file::*": every test of that file that ran passed, and one at least did.
+ALL_TESTS = "*"
 TITLE_SEPARATOR = " > "
 OWNERS_FILE = "runtime.owners.json"
 # The test runner itself: changed in any way, the verdict could not be trusted.
@@ -299,11 +301,23 @@ def parse_report(run: dict, text: str | None, exit_code: int | None) -> dict[str
     raise ValueError(f"unknown report format {kind!r}")
 
 
+def expected_outcome(test: str, outcomes: dict[str, str]) -> str:
+    """One expected test's outcome; for ``file::*``, the worst of the file's tests that
+    ran (skips aside), "absent" when none passed."""
+    if not test.endswith(ID_SEPARATOR + ALL_TESTS):
+        return outcomes.get(test, "absent")
+    prefix = test[: -len(ALL_TESTS)]
+    ran = [outcome for name, outcome in outcomes.items() if name.startswith(prefix)]
+    if FAILED in ran:
+        return FAILED
+    return PASSED if PASSED in ran else "absent"
+
+
 def judge(expected: list[str] | None, outcomes: dict[str, str], problems: list[str]) -> dict:
     """The verdict: reward 1 iff the runtime is intact and every expected test passed."""
     if expected is None:
         return {"reward": 0, "reason": "report only: no expected tests given"}
-    not_passed = {test: outcomes.get(test, "absent") for test in expected}
+    not_passed = {test: expected_outcome(test, outcomes) for test in expected}
     not_passed = {test: outcome for test, outcome in not_passed.items() if outcome != PASSED}
     if problems:
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""

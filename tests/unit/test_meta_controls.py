@@ -26,8 +26,10 @@ from meta_bench.controls import (
     derive_weak,
     fix_pins,
     ideal_argv,
+    ideal_runs,
 )
 from meta_bench.materialize import SEEDS_DIR, materialize
+from meta_bench.records import IdealSpec
 from meta_bench.run import expand_builders
 from meta_bench.seed_format import load_hidden, load_seed
 
@@ -87,15 +89,37 @@ def test_the_ideal_control_runs_the_seeds_ideal_tests_instead_of_the_upstream_on
     derive_ideal(job, job.folder / "draft")
     rewritten = read_plan(job)
     [run] = rewritten.runs
-    assert rewritten.expected == ["ideal"] and run.report_format == "exit-code"
+    # Every test of the ideal file that ran must pass, read from pytest's own report: an
+    # exit status alone would let a stub pytest.py or a start-up hook pass.
+    assert rewritten.expected == ["tests/test_kettle_ideal.py::*"]
+    assert (run.report_format, run.file) == ("junit", "tests/test_kettle_ideal.py")
     assert run.argv[:3] == ["/opt/venv/bin/python", "-m", "pytest"]
     assert "-c" in run.argv and "/tests/kettle/pytest.ini" in run.argv
+    assert f"--junitxml={run.report_path}" in run.argv
+    assert run.argv[-1] == "tests/test_kettle_ideal.py"
     assert [f.target for f in rewritten.files] == ["/app/tests/test_kettle_ideal.py"]
     copied = job.folder / "draft" / "tests" / "kettle" / "files" / "ideal" / "tests"
     assert (copied / "test_kettle_ideal.py").read_text() == job.hidden.ideal_files[
         "tests/test_kettle_ideal.py"
     ]
     assert not (job.folder / "draft" / "tests" / "kettle" / "files" / "tests").exists()
+
+
+def test_an_ideal_node_test_file_is_read_from_its_tap_report() -> None:
+    test_file = "kettle_ideal/a.test.js"
+    ideal = IdealSpec(command=f"node --test {test_file}", files=[test_file])
+    [run], expected = ideal_runs(ideal, plan("node"), pytest_ini=False)
+    assert expected == ["kettle_ideal/a.test.js::*"] and run.report_format == "tap"
+    assert run.argv == [
+        "/usr/lib/node/bin/node",
+        "--test",
+        "--test-reporter=tap",
+        f"--test-reporter-destination={run.report_path}",
+        "kettle_ideal/a.test.js",
+    ]
+    other = IdealSpec(command="make check", files=["t.sh"])
+    [run], expected = ideal_runs(other, plan(), pytest_ini=False)
+    assert expected == ["ideal"] and run.report_format == "exit-code"
 
 
 def test_ideal_commands_get_absolute_interpreters() -> None:

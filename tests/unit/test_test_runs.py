@@ -270,6 +270,14 @@ class TestVerdict:
         assert judge.judge(None, {"a": "passed"}, [])["reward"] == 0
         assert judge.judge([], {"a": "passed"}, [])["reward"] == 0
 
+    def test_every_test_of_a_file_means_those_that_ran_passed_and_one_did(self) -> None:
+        outcomes = {"t.py::a": "passed", "t.py::b": "skipped", "u.py::c": "failed"}
+        assert judge.judge(["t.py::*"], outcomes, [])["reward"] == 1
+        assert judge.judge(["u.py::*"], outcomes, [])["not_passed"] == {"u.py::*": "failed"}
+        assert judge.judge(["v.py::*"], outcomes, [])["not_passed"] == {"v.py::*": "absent"}
+        only_skips = {"t.py::b": "skipped"}
+        assert judge.judge(["t.py::*"], only_skips, [])["reward"] == 0
+
 
 class TestTransitions:
     def test_fail_to_pass_and_pass_to_pass(self) -> None:
@@ -369,6 +377,16 @@ class TestJudgeRunsInAProject:
         plan_data = json.loads(plan.read_text())
         plan_data["expected"] = ["tests/test_calc.py::test_add_negative"]
         plan.write_text(json.dumps(plan_data))
+        assert self._run(plan)["reward"] == 0
+
+    def test_a_stub_pytest_in_the_workdir_does_not_pass_every_test_of_a_file(
+        self, tmp_path: Path
+    ) -> None:
+        """`python -m pytest` from the workdir imports a pytest.py planted there; it exits 0
+        and writes no report, so the tests are absent."""
+        plan = self._plan(tmp_path, ["tests/test_calc.py::*"])
+        assert self._run(plan)["reward"] == 1
+        (tmp_path / "app" / "pytest.py").write_text("raise SystemExit(0)\n")
         assert self._run(plan)["reward"] == 0
 
     def test_a_planted_conftest_is_removed_before_the_tests_run(self, tmp_path: Path) -> None:
