@@ -205,7 +205,11 @@ class VariantSpec(BaseModel):
 class IdealSpec(BaseModel):
     """The ideal control: outcome tests written from the user's words, not the upstream's."""
 
-    command: str = Field(description="Run from the repository root; exit 0 means accepted")
+    command: str = Field(
+        description="Run from the repository root; `python -m pytest FILE` and `node --test "
+        "FILE` are judged from the runner's report (every test of FILE that ran passes), any "
+        "other command by exit 0"
+    )
     files: list[str] = Field(
         min_length=1, description="Repo-relative paths; stored under hidden/ideal/<path>"
     )
