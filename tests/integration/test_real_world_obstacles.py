@@ -320,6 +320,77 @@ def test_a_typescript_project_is_compiled_before_its_tests_in_the_verifier_too(
     assert verifier.fail_to_pass
 
 
+# --- a tape suite behind another script (ljharb's packages) --------------------------------
+
+TAPE_PACKAGE = {
+    "name": "qsplit",
+    "version": "1.0.0",
+    "main": "index.js",
+    "scripts": {"lint": "eslint .", "test": "npm run tests-only", "tests-only": "tape 'test/*.js'"},
+    "devDependencies": {"tape": "5.9.0"},
+}
+QSPLIT = "module.exports = function (s) { return s.split('&'); };\n"
+QSPLIT_FIXED = (
+    "module.exports = function (s) { return s.replace(/^\\?/, '').split('&').filter(Boolean); };\n"
+)
+TAPE_TESTS = (
+    "var test = require('tape');\nvar qsplit = require('../');\n\n"
+    "test('splits pairs', function (t) {\n"
+    "  t.deepEqual(qsplit('a=1&b=2'), ['a=1', 'b=2']);\n  t.end();\n});\n"
+)
+TAPE_TESTS_FIXED = TAPE_TESTS + (
+    "\ntest('drops a leading question mark', function (t) {\n"
+    "  t.deepEqual(qsplit('?a=1'), ['a=1'], 'no question mark');\n"
+    "  t.deepEqual(qsplit(''), [], 'nothing from nothing');\n  t.end();\n});\n"
+)
+OTHER_TAPE_TESTS = (
+    "var test = require('tape');\n\ntest('an unrelated file', function (t) {\n"
+    "  t.ok(true);\n  t.end();\n});\n"
+)
+
+
+@pytest.fixture(scope="module")
+def qsplit(tmp_path_factory: pytest.TempPathFactory, docker_engine: DockerEngine) -> dict:
+    root = tmp_path_factory.mktemp("qsplit")
+    shas = build_repo(
+        root / "repo",
+        [
+            CommitSpec(
+                message="qsplit",
+                files={
+                    "package.json": json.dumps(TAPE_PACKAGE, indent=2) + "\n",
+                    ".gitignore": "node_modules/\n",
+                    "index.js": QSPLIT,
+                    "test/index.js": TAPE_TESTS,
+                    "test/other.js": OTHER_TAPE_TESTS,
+                },
+            ),
+            CommitSpec(
+                message="Drop a leading question mark",
+                files={"index.js": QSPLIT_FIXED, "test/index.js": TAPE_TESTS_FIXED},
+            ),
+        ],
+    )
+    prompt = "qsplit('?a=1') gives ['?a=1']; the leading question mark should not be there."
+    return _build(root, shas, docker_engine, "qsplit", prompt)
+
+
+def test_a_tape_suite_is_judged_test_by_test_in_the_fixs_files(qsplit: dict) -> None:
+    """tape numbers assertions; the verifier names each test by its `# name` line and runs
+    only the fix's test file, through tape's CLI."""
+    assert qsplit["reconstruction"].status == "ok", _build_report(qsplit)
+    verifier: VerifierReport = qsplit["verifier"]
+    assert verifier.status == "ok", verifier.message + _build_report(qsplit)
+    assert verifier.fail_to_pass == ["test/index.js::drops a leading question mark"]
+    assert verifier.pass_to_pass == ["test/index.js::splits pairs"]
+    plan = json.loads(
+        (qsplit["context"].workspace.draft / "tests" / "kettle" / "plan.json").read_text()
+    )
+    [run] = plan["runs"]
+    assert run["report_format"] == "tape" and run["file"] == "test/index.js"
+    assert run["argv"][-2:] == ["/app/node_modules/tape/bin/tape", "test/index.js"]
+
+
 # --- a project today's pip vendors, with symlinks in git ------------------------------------
 
 DIRS = '''"""Where an app keeps its files."""
