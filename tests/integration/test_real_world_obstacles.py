@@ -12,7 +12,6 @@ the npm registry, as on any machine kettle runs on.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -103,37 +102,43 @@ PROMPT = (
 
 @pytest.fixture(scope="module")
 def chime(tmp_path_factory: pytest.TempPathFactory, docker_engine: DockerEngine) -> dict:
-    root = tmp_path_factory.mktemp("chime")
     folder = "packages/chime"
-    shas = build_repo(
-        root / "repo",
-        [
-            CommitSpec(
-                message="chime: render durations",
-                files={
-                    "README.md": "A monorepo of small tools.\n",
-                    f"{folder}/pyproject.toml": PYPROJECT,
-                    f"{folder}/src/chime/__init__.py": CHIME,
-                    f"{folder}/tests/test_render.py": OLD_TESTS,
-                },
-                tag="v0.3.0",
-            ),
-            CommitSpec(
-                message="Render hours; dump settings as TOML",
-                files={
-                    f"{folder}/pyproject.toml": PYPROJECT.replace(
-                        "dependencies = []", 'dependencies = ["tomli-w>=1.0"]'
-                    ),
-                    f"{folder}/src/chime/__init__.py": CHIME_FIXED,
-                    f"{folder}/tests/test_render.py": NEW_TESTS,
-                },
-            ),
-        ],
-    )
-    return _build(root, shas, docker_engine, "chime", PROMPT)
+    commits = [
+        CommitSpec(
+            message="chime: render durations",
+            files={
+                "README.md": "A monorepo of small tools.\n",
+                f"{folder}/pyproject.toml": PYPROJECT,
+                f"{folder}/src/chime/__init__.py": CHIME,
+                f"{folder}/tests/test_render.py": OLD_TESTS,
+            },
+            tag="v0.3.0",
+        ),
+        CommitSpec(
+            message="Render hours; dump settings as TOML",
+            files={
+                f"{folder}/pyproject.toml": PYPROJECT.replace(
+                    "dependencies = []", 'dependencies = ["tomli-w>=1.0"]'
+                ),
+                f"{folder}/src/chime/__init__.py": CHIME_FIXED,
+                f"{folder}/tests/test_render.py": NEW_TESTS,
+            },
+        ),
+    ]
+    return _build(tmp_path_factory, docker_engine, "chime", commits, PROMPT)
 
 
-def _build(root: Path, shas: list[str], engine: DockerEngine, name: str, prompt: str) -> dict:
+def _build(
+    factory: pytest.TempPathFactory,
+    engine: DockerEngine,
+    name: str,
+    commits: list[CommitSpec],
+    prompt: str,
+) -> dict:
+    """The project's repository from ``commits`` (start, then fix), reconstructed and given
+    a verifier by the factory's own stages."""
+    root = factory.mktemp(name)
+    shas = build_repo(root / "repo", commits)
     settings = Settings.from_env()
     candidate = Candidate(
         id=name,
@@ -278,28 +283,24 @@ JS_TESTS_FIXED = JS_TESTS + (
 
 @pytest.fixture(scope="module")
 def slugline(tmp_path_factory: pytest.TempPathFactory, docker_engine: DockerEngine) -> dict:
-    root = tmp_path_factory.mktemp("slugline")
-    shas = build_repo(
-        root / "repo",
-        [
-            CommitSpec(
-                message="slugline",
-                files={
-                    "package.json": json.dumps(PACKAGE, indent=2) + "\n",
-                    "tsconfig.json": json.dumps(TSCONFIG, indent=2) + "\n",
-                    ".gitignore": "dist/\nnode_modules/\n",
-                    "src/index.ts": SLUG,
-                    "test/slug.test.js": JS_TESTS,
-                },
-            ),
-            CommitSpec(
-                message="Slug every space",
-                files={"src/index.ts": SLUG_FIXED, "test/slug.test.js": JS_TESTS_FIXED},
-            ),
-        ],
-    )
+    commits = [
+        CommitSpec(
+            message="slugline",
+            files={
+                "package.json": json.dumps(PACKAGE, indent=2) + "\n",
+                "tsconfig.json": json.dumps(TSCONFIG, indent=2) + "\n",
+                ".gitignore": "dist/\nnode_modules/\n",
+                "src/index.ts": SLUG,
+                "test/slug.test.js": JS_TESTS,
+            },
+        ),
+        CommitSpec(
+            message="Slug every space",
+            files={"src/index.ts": SLUG_FIXED, "test/slug.test.js": JS_TESTS_FIXED},
+        ),
+    ]
     prompt = "slug('A  long title here') only replaces the first space. Replace them all."
-    return _build(root, shas, docker_engine, "slugline", prompt)
+    return _build(tmp_path_factory, docker_engine, "slugline", commits, prompt)
 
 
 def test_a_typescript_project_is_compiled_before_its_tests_in_the_verifier_too(
@@ -351,28 +352,24 @@ OTHER_TAPE_TESTS = (
 
 @pytest.fixture(scope="module")
 def qsplit(tmp_path_factory: pytest.TempPathFactory, docker_engine: DockerEngine) -> dict:
-    root = tmp_path_factory.mktemp("qsplit")
-    shas = build_repo(
-        root / "repo",
-        [
-            CommitSpec(
-                message="qsplit",
-                files={
-                    "package.json": json.dumps(TAPE_PACKAGE, indent=2) + "\n",
-                    ".gitignore": "node_modules/\n",
-                    "index.js": QSPLIT,
-                    "test/index.js": TAPE_TESTS,
-                    "test/other.js": OTHER_TAPE_TESTS,
-                },
-            ),
-            CommitSpec(
-                message="Drop a leading question mark",
-                files={"index.js": QSPLIT_FIXED, "test/index.js": TAPE_TESTS_FIXED},
-            ),
-        ],
-    )
+    commits = [
+        CommitSpec(
+            message="qsplit",
+            files={
+                "package.json": json.dumps(TAPE_PACKAGE, indent=2) + "\n",
+                ".gitignore": "node_modules/\n",
+                "index.js": QSPLIT,
+                "test/index.js": TAPE_TESTS,
+                "test/other.js": OTHER_TAPE_TESTS,
+            },
+        ),
+        CommitSpec(
+            message="Drop a leading question mark",
+            files={"index.js": QSPLIT_FIXED, "test/index.js": TAPE_TESTS_FIXED},
+        ),
+    ]
     prompt = "qsplit('?a=1') gives ['?a=1']; the leading question mark should not be there."
-    return _build(root, shas, docker_engine, "qsplit", prompt)
+    return _build(tmp_path_factory, docker_engine, "qsplit", commits, prompt)
 
 
 def test_a_tape_suite_is_judged_test_by_test_in_the_fixs_files(qsplit: dict) -> None:
@@ -414,32 +411,28 @@ DIRS_TESTS_FIXED = DIRS_TESTS + (
 def dirs(tmp_path_factory: pytest.TempPathFactory, docker_engine: DockerEngine) -> dict:
     """A project named like one pip vendors (platformdirs), started in January 2025; its
     repository tracks a link to its README and one into build output that is not there."""
-    root = tmp_path_factory.mktemp("dirs")
-    shas = build_repo(
-        root / "repo",
-        [
-            CommitSpec(
-                message="platformdirs",
-                files={
-                    "README.md": "# platformdirs\n",
-                    "pyproject.toml": '[project]\nname = "platformdirs"\nversion = "4.0.0"\n'
-                    '[project.optional-dependencies]\ntest = ["pytest"]\n',
-                    "src/platformdirs/__init__.py": DIRS,
-                    "tests/test_dirs.py": DIRS_TESTS,
-                },
-                symlinks={"docs/index.md": "../README.md", "bin/dirs": "../build/dirs"},
-            ),
-            CommitSpec(
-                message="Keep the app name's case",
-                files={
-                    "src/platformdirs/__init__.py": DIRS_FIXED,
-                    "tests/test_dirs.py": DIRS_TESTS_FIXED,
-                },
-            ),
-        ],
-    )
+    commits = [
+        CommitSpec(
+            message="platformdirs",
+            files={
+                "README.md": "# platformdirs\n",
+                "pyproject.toml": '[project]\nname = "platformdirs"\nversion = "4.0.0"\n'
+                '[project.optional-dependencies]\ntest = ["pytest"]\n',
+                "src/platformdirs/__init__.py": DIRS,
+                "tests/test_dirs.py": DIRS_TESTS,
+            },
+            symlinks={"docs/index.md": "../README.md", "bin/dirs": "../build/dirs"},
+        ),
+        CommitSpec(
+            message="Keep the app name's case",
+            files={
+                "src/platformdirs/__init__.py": DIRS_FIXED,
+                "tests/test_dirs.py": DIRS_TESTS_FIXED,
+            },
+        ),
+    ]
     prompt = "user_data_dir('Notes') gives ~/.local/share/notes; keep the name as I gave it."
-    return _build(root, shas, docker_engine, "dirs", prompt)
+    return _build(tmp_path_factory, docker_engine, "dirs", commits, prompt)
 
 
 def test_the_tools_that_vendor_the_project_are_as_old_as_the_start(
