@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from tests.conftest import REPO_ROOT, hears_ctrl_c
 from tests.fixtures.example_build import BUILD
+from tests.fixtures.ledger import stage_rows
 
 __all__ = ["BUILD"]
 
@@ -30,18 +30,6 @@ def run(command: list[str], *args: str) -> subprocess.CompletedProcess[str]:
 
 def succeeded(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
-
-
-def stage_rows(run_dir: Path) -> dict[tuple[str, str], tuple[str, int, str | None]]:
-    """Every stage's row; none while the driver has yet to create the ledger's tables."""
-    with sqlite3.connect(run_dir / "ledger.sqlite") as db:
-        try:
-            rows = db.execute("SELECT candidate_id, stage, status, attempts, detail FROM stages")
-        except sqlite3.OperationalError as error:
-            if "no such table" in str(error):
-                return {}
-            raise
-        return {(c, s): (status, attempts, detail) for c, s, status, attempts, detail in rows}
 
 
 def build_result(run_dir: Path) -> dict[str, object]:
@@ -93,8 +81,6 @@ def build_on_ray_and_break_something(
     try:
         while not broken and time.monotonic() < deadline and driver.poll() is None:
             time.sleep(0.5)
-            if not (run_dir / "ledger.sqlite").exists():
-                continue
             running = [key for key, row in stage_rows(run_dir).items() if row[0] == "running"]
             if any(stage == "validate" for _, stage in running) and ray_unit_pids():
                 break_it()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,14 +14,13 @@ from harness.machine.browser import dump_dom, ensure_chromium
 from harness.sandbox.engine import DockerEngine
 from harness.task.folder import HarborTask
 from tests.conftest import REPO_ROOT, hears_ctrl_c
+from tests.fixtures.ledger import stage_rows
 
 BUILD = [sys.executable, "-m", "harness.build"]
 
 
 def stages(run_dir: Path) -> dict[tuple[str, str], tuple[str, int]]:
-    with sqlite3.connect(run_dir / "ledger.sqlite") as db:
-        rows = db.execute("SELECT candidate_id, stage, status, attempts FROM stages").fetchall()
-    return {(cid, stage): (status, attempts) for cid, stage, status, attempts in rows}
+    return {key: (status, attempts) for key, (status, attempts, _) in stage_rows(run_dir).items()}
 
 
 def run_build(*args: str, reap_at_start: bool = False) -> subprocess.CompletedProcess[str]:
@@ -47,8 +45,6 @@ def test_kill_9_mid_run_then_rerun_completes_without_repeating_finished_stages(
     try:
         while time.monotonic() < deadline:
             time.sleep(0.5)
-            if not (run_dir / "ledger.sqlite").exists():
-                continue
             current = stages(run_dir)
             finished = [key for key, (status, _) in current.items() if status == "done"]
             validating = [key for key, (status, _) in current.items() if status == "running"]

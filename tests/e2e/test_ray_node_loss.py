@@ -57,8 +57,6 @@ def test_a_node_lost_mid_stage_has_its_units_retried_on_another_node(
     deadline = time.monotonic() + 600
     while not lost and time.monotonic() < deadline and driver.poll() is None:
         time.sleep(0.5)
-        if not (run_dir / "ledger.sqlite").exists():
-            continue
         running = [key for key, row in stage_rows(run_dir).items() if row[0] == "running"]
         if any(stage == "validate" for _, stage in running) and ray_unit_pids():
             head_only.add_node(**WORKER_NODE)  # where the lost units go
