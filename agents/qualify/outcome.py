@@ -326,6 +326,17 @@ def _check_hint(
         if eligible:
             return HintCheck(given=given, sha=sha, valid=True, reason="hint verified"), commit
         reason = f"hinted fix commit {given} {why_not}, so it cannot be the fix"
+        # The last commit of a pull request may only touch its tests (a reviewer's rewrite):
+        # the merge that brought the branch in carries the fix with them.
+        landed = repo.landing_merge(sha, start_sha)
+        if landed is not None:
+            merge = repo.commit_info(landed)
+            if _eligibility(merge.stats.paths)[0]:
+                reason = (
+                    f"hint verified: {given[:12]} {why_not}; the merge that brought it in, "
+                    f"{landed[:12]}, carries the fix"
+                )
+                return HintCheck(given=given, sha=landed, valid=True, reason=reason), merge
     return HintCheck(given=given, sha=sha, valid=False, reason=reason), None
 
 

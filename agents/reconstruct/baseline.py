@@ -51,7 +51,7 @@ from tools.projects.runtimes import NODE_FROM_DEBIAN, choose_node, choose_python
 from tools.projects.symlinks import LINKS_FILE, export_start_state
 from tools.projects.test_runs import apply_solution, run_suite
 from tools.repos.git import LocalRepo
-from tools.repos.patches import plan_solution, solve_script, splitter_for
+from tools.repos.patches import plan_solution, reader_for, solve_script, splitter_for
 from tools.repos.records import SolutionPatch
 
 
@@ -138,7 +138,8 @@ class BaselineReconstructor:
         with context.repos.open(repo_source) as repo:
             absent, links = export_start_state(repo, start, environment / "app")
             patch = plan_solution(repo, start, fix, first=first)
-            start_info = repo.commit_info(start)
+            # Dependencies resolve as of the latest date in the start's history, not its own.
+            latest = repo.latest_date(start)
             release = repo.nearest_release(start)
             splitter = splitter_for(repo, patch.fixed_tree)
             probe_files = {
@@ -146,7 +147,9 @@ class BaselineReconstructor:
                 for path in patch.test_paths
             }
             files = {entry.path for entry in repo.list_files(start)}
-            subdir = fix_project_dir([*patch.test_paths, *patch.source_paths], files)
+            subdir = fix_project_dir(
+                [*patch.test_paths, *patch.source_paths], files, reader_for(repo, start)
+            )
             fixed_requirements = _declared(repo, patch.fixed_tree, patch, subdir)
             start_requirements = _declared(repo, start, patch, subdir)
         journal.facts.append(f"start commit {start}, fix commit {fix}")
@@ -164,6 +167,12 @@ class BaselineReconstructor:
             )
         if not patch.source_paths:
             raise KettleError("the fix changes no source files, only tests")
+        if patch.left_out:
+            journal.obstacle(
+                f"the fix's {', '.join(patch.left_out)} conflict with the start state (the "
+                "commits in between edited them too)",
+                "left them out: solve.sh and the tests carry the fix's code and tests alone",
+            )
         if patch.strategy == "cumulative":
             journal.obstacle(
                 "the fix commit's own change does not apply to the start state",
@@ -180,7 +189,7 @@ class BaselineReconstructor:
         journal.facts.append(f"{project.kind} project{where} ({', '.join(project.markers)})")
         modules = splitter.test_modules(patch.test_paths)
         _write_solution_script(patch, solution)
-        attempts = _attempts(project, project_dir, release, start_info.committed_at, journal)
+        attempts = _attempts(project, project_dir, release, latest, journal)
         added = sorted(set(fixed_requirements) - set(start_requirements))
         if added:
             journal.obstacle(

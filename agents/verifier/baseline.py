@@ -37,7 +37,7 @@ from tools.projects.dockerfile import VENV, WORKDIR, build_environment
 from tools.projects.layout import PYTEST_DEFAULT_FILES, UNITTEST_FILES, fix_project_dir
 from tools.projects.python import PYTEST_CONFIG_FILES, pytest_config_file, pytest_options
 from tools.projects.test_runs import apply_solution
-from tools.repos.patches import fix_diff_text, plan_solution, splitter_for
+from tools.repos.patches import fix_diff_text, plan_solution, reader_for, splitter_for
 from tools.sessions.instruction import added_lines, compose_instruction, names_defined_in_tests
 
 # Runs after the fix, each in a fresh container: a test must pass in all to count.
@@ -77,7 +77,9 @@ class BaselineVerifierWriter:
                 for path in patch.test_paths
             }
             files = {entry.path for entry in repo.list_files(start)}
-            subdir = fix_project_dir([*patch.test_paths, *patch.source_paths], files)
+            subdir = fix_project_dir(
+                [*patch.test_paths, *patch.source_paths], files, reader_for(repo, start)
+            )
             configs = {
                 name: _text(
                     repo.read_file(patch.fixed_tree, f"{subdir}/{name}" if subdir else name)

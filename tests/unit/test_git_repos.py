@@ -423,3 +423,19 @@ def test_files_a_partial_copy_lacks_are_named_and_the_rest_exports(
             repo.export_tree(shas[1], tmp_path / "whole")
         out = repo.export_tree(shas[1], tmp_path / "out", leave_out=absent)
     assert (out / "src" / "app.py").is_file() and not (out / "README.md").exists()
+
+
+def test_the_latest_date_of_a_backdated_start_is_its_historys(tmp_path: Path) -> None:
+    # qs: the start commit is dated March, on top of April commits (a rebase kept its date);
+    # what it declares was published in April, so April is when its dependencies resolve.
+    shas = build_repo(
+        tmp_path / "r",
+        [
+            CommitSpec(message="a", files={"x.py": "1\n"}, date=_day(1)),
+            CommitSpec(message="b", files={"x.py": "2\n"}, date=_day(20)),
+            CommitSpec(message="backdated", files={"x.py": "3\n"}, date=_day(5)),
+        ],
+    )
+    with open_repo(str(tmp_path / "r"), tmp_path / "c") as repo:
+        assert repo.latest_date(shas[2]) == _day(20)
+        assert repo.latest_date(shas[0]) == _day(1)

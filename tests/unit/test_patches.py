@@ -87,6 +87,41 @@ def test_a_fix_whose_context_moved_is_cherry_picked_without_the_commits_between(
     assert fixed == CALC_FIXED.encode()  # the fix, and nothing of the helper commit
 
 
+def test_a_changelog_the_commits_between_edited_is_left_out_not_the_reason_for_cumulative(
+    tmp_path: Path,
+) -> None:
+    log = "# Changes\n\n## unreleased\n\n"
+    cache, shas = _repo(
+        tmp_path,
+        [
+            CommitSpec(message="calc", files={"calc.py": CALC, "CHANGELOG.md": log}),
+            CommitSpec(
+                message="Add sub",
+                files={
+                    "sub.py": "def sub(a, b):\n    return a - b\n",
+                    "CHANGELOG.md": log + "- add sub\n",
+                },
+            ),
+            CommitSpec(
+                message="Fix add",
+                files={
+                    "calc.py": CALC_FIXED,
+                    "tests/test_calc.py": TEST,
+                    "CHANGELOG.md": log + "- add sub\n- fix add\n",
+                },
+            ),
+        ],
+    )
+    with cache.open(str(tmp_path / "repo")) as repo:
+        # From the start, the changelog line the fix appends sits after one it does not have.
+        patch = plan_solution(repo, shas[0], shas[2])
+        assert applies_to(repo.git_dir, shas[0], patch.diff)[0]
+    assert patch.strategy == "fix_commit"
+    assert patch.left_out == ["CHANGELOG.md"]
+    assert patch.source_paths == ["calc.py"]  # nothing of "Add sub"
+    assert patch.test_paths == ["tests/test_calc.py"]
+
+
 def test_a_fix_that_builds_on_later_commits_carries_them(tmp_path: Path) -> None:
     with_helper = "from helper import helper\n" + CALC.replace("a - b", "helper() - b")
     cache, shas = _repo(

@@ -14,6 +14,7 @@ from tools.projects.layout import (
     SuiteLayout,
     TestSplitter,
     detect_layout,
+    fix_project_dir,
     glob_match,
     project_root_of,
 )
@@ -302,6 +303,13 @@ class TestWhichFilesAreTests:
         assert layout.is_test_module("testing/test_hooks.py")
         assert not layout.is_test("src/pluggy/_hooks.py")
 
+    def test_a_unittest_module_at_the_root_is_a_test_without_pytest_configuration(self) -> None:
+        # python-slugify: setup.py, slugify/, and its whole suite in test.py at the root.
+        layout = detect_layout({"setup.py": "from setuptools import setup\nsetup()\n"}.get)
+        assert layout.is_test_module("test.py") and layout.is_test_module("app/tests.py")
+        assert layout.is_test_module("parser_tests.py")
+        assert not layout.is_test("slugify/slugify.py")
+
     def test_jest_test_match_decides_for_javascript(self) -> None:
         package = {"jest": {"testMatch": ["<rootDir>/spec/**/*.check.js"]}}
         layout = detect_layout({"package.json": json.dumps(package)}.get)
@@ -313,6 +321,22 @@ class TestWhichFilesAreTests:
         assert layout.is_test_module("src/test/v4.test.ts")
         assert not layout.is_test("src/v4.ts")
         assert glob_match("packages/a/x.spec.mjs", "**/*.spec.?([cm])[jt]s?(x)")
+
+    def test_a_changed_data_file_runs_the_modules_that_read_its_folder(self) -> None:
+        """markdown-it's fix adds a case to test/fixtures/markdown-it/commonmark_extras.txt,
+        which test/markdown-it.mjs reads by its folder; test/misc.mjs reads nothing of it."""
+        files = {
+            "package.json": json.dumps({"scripts": {"test": "mocha"}}),
+            "test/markdown-it.mjs": "generate(join(here, 'fixtures/markdown-it'), md)\n",
+            "test/commonmark.mjs": "load('fixtures/commonmark/good.txt')\n",
+            "test/misc.mjs": "describe('misc', () => {})\n",
+            "test/fixtures/markdown-it/commonmark_extras.txt": "",
+        }
+        splitter = TestSplitter(files.get, files)
+        changed = ["test/fixtures/markdown-it/commonmark_extras.txt"]
+        assert splitter.test_modules(changed) == ["test/markdown-it.mjs"]
+        # A changed module is run itself: no search through the others.
+        assert splitter.test_modules([*changed, "test/misc.mjs"]) == ["test/misc.mjs"]
 
     def test_a_changed_snapshot_runs_the_test_that_records_it(self) -> None:
         """minimatch's fix changes only tap snapshots and a pattern list: the tests to run
@@ -344,6 +368,20 @@ class TestWhichFilesAreTests:
         assert project_root_of("libs/checkpoint/tests/test_x.py", files) == "libs/checkpoint"
         assert project_root_of("README.md", files) == ""
 
+    def test_a_package_json_that_only_marks_es_modules_is_no_project(self) -> None:
+        # luxon: src/package.json is {"type": "module", "version": ...}; the project is the top.
+        manifests = {
+            "package.json": '{"name": "luxon", "scripts": {"test": "jest"}}',
+            "src/package.json": '{"type": "module", "version": "3.4.4"}',
+            "packages/core/package.json": '{"name": "@acme/core", "version": "1.0.0"}',
+        }
+        files = {*manifests, "src/datetime.js", "test/datetime/format.test.js"}
+        fix = ["src/datetime.js", "test/datetime/format.test.js"]
+        assert fix_project_dir(fix, files, manifests.get) == ""
+        assert project_root_of("packages/core/src/a.js", files, manifests.get) == "packages/core"
+        # Without a reader every marker counts, as before.
+        assert project_root_of("src/datetime.js", files) == "src"
+
 
 class TestNodeCommands:
     def test_typescript_tests_run_as_the_javascript_the_build_makes(self) -> None:
@@ -356,6 +394,14 @@ class TestNodeCommands:
         assert runner_command(setup, ["src/test/v4.test.ts"]) == (
             "npm run pretest && node --test dist/esm/test/v4.test.js"
         )
+
+    def test_npm_can_resolve_peer_ranges_as_npm_6_did_locked_or_not(self) -> None:
+        npm = NodeSetup(runner="mocha")
+        assert install_command(npm, frozen=True) == "npm ci --no-audit --no-fund"
+        legacy = install_command(npm, frozen=False, as_of="2020-01-02T00:00:00Z", legacy_peers=True)
+        assert legacy.endswith("--before=2020-01-02T00:00:00Z --legacy-peer-deps")
+        # The image installs from the lock file the same way it was resolved.
+        assert install_command(npm, frozen=True, legacy_peers=True).endswith("--legacy-peer-deps")
 
     def test_the_projects_package_manager_is_on_path_in_the_image(self) -> None:
         assert package_manager_cli(NodeSetup(runner="jest")) is None

@@ -132,16 +132,23 @@ def test_hint_that_changes_only_docs_is_rejected(tmp_path: Path) -> None:
     assert report.fix is not None and report.fix.sha == scenario.shas["fix"]
 
 
-@pytest.mark.parametrize("before_start", [False, True], ids=["branch_after", "branch_before"])
+@pytest.mark.parametrize(
+    ("before_start", "tip_only_tests"),
+    [(False, False), (True, False), (False, True)],
+    ids=["branch_after", "branch_before", "tip_only_tests"],
+)
 def test_a_hinted_pull_request_tip_is_the_fix_its_merge_brought(
-    tmp_path: Path, before_start: bool
+    tmp_path: Path, before_start: bool, tip_only_tests: bool
 ) -> None:
     """A hint names the last commit of a pull request (setuptools-scm's fix: the tests came
-    in its first commit), or a branch commit made before the session and merged after it
-    (langgraph's): the fix is the merge, tests included."""
+    in its first commit; simplejson's: the tip only rewrites the test), or a branch commit
+    made before the session and merged after it (langgraph's): the fix is the merge, tests
+    included."""
     scenario = fix_history(tmp_path / "ledger", "unfixed")
     base = scenario.shas["initial" if before_start else "start"]
-    shas = merge_pull_request(scenario.path, base, before_start=before_start)
+    shas = merge_pull_request(
+        scenario.path, base, before_start=before_start, tip_only_tests=tip_only_tests
+    )
     report = _find(scenario, hints=CandidateHints(fix_commit=shas["pr_tip"]))
     assert report.hint is not None and report.hint.valid, report.hint
     assert report.fix is not None and report.fix.sha == shas["pr_merge"]

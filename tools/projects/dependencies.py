@@ -416,6 +416,7 @@ def set_up_node(
         package_name=setup.package_name,
         project_dir=install.project_dir,
     )
+    legacy_peers = False
     with engine.start(spec) as sandbox:
         sandbox.copy_in(environment / "app", WORKDIR)
         ok, why = journal.command(sandbox, node_setup_script(recipe), timeout=RESOLVE_TIMEOUT_SEC)
@@ -440,6 +441,20 @@ def set_up_node(
                     sandbox, f"cd {shlex.quote(install_dir)} && {command}",
                     timeout=RESOLVE_TIMEOUT_SEC,
                 )  # fmt: skip
+            if not ok and setup.package_manager == "npm":
+                # Old trees often hold peer ranges npm 7+ refuses (ERESOLVE) and npm 6,
+                # which their authors used, never checked: resolve as npm 6 did.
+                retry = f"{command} {LEGACY_PEER_DEPS}"
+                retried, _ = journal.command(
+                    sandbox, f"cd {shlex.quote(install_dir)} && {retry}",
+                    timeout=RESOLVE_TIMEOUT_SEC,
+                )  # fmt: skip
+                if retried:
+                    journal.obstacle(
+                        f"npm does not install the dependencies as they are declared: {why}",
+                        f"installed with {LEGACY_PEER_DEPS} (peer ranges unchecked, as npm 6 did)",
+                    )
+                    ok, command, legacy_peers = True, retry, True
             if not ok:
                 raise KettleError(f"the dependencies do not install ({command}): {why}")
             if not setup.lock_file and setup.package_manager == "npm":
@@ -454,7 +469,7 @@ def set_up_node(
     recipe = recipe.model_copy(
         update={
             "lock": recorded,
-            "install_command": install_command(setup, frozen=True)
+            "install_command": install_command(setup, frozen=True, legacy_peers=legacy_peers)
             if recorded
             else command
             if setup.dependencies
@@ -493,8 +508,14 @@ def package_manager_cli(setup: NodeSetup) -> str | None:
     return None
 
 
-def install_command(setup: NodeSetup, *, frozen: bool, as_of: str | None = None) -> str:
-    """The project's own package manager installing its dependencies (no prompts)."""
+LEGACY_PEER_DEPS = "--legacy-peer-deps"
+
+
+def install_command(
+    setup: NodeSetup, *, frozen: bool, as_of: str | None = None, legacy_peers: bool = False
+) -> str:
+    """The project's own package manager installing its dependencies (no prompts);
+    ``legacy_peers``: npm resolves without checking peer ranges (as npm 6 did)."""
     manager = setup.package_manager
     if manager == "pnpm":
         lock = "--frozen-lockfile" if frozen else "--no-frozen-lockfile"
@@ -505,10 +526,11 @@ def install_command(setup: NodeSetup, *, frozen: bool, as_of: str | None = None)
     if manager == "yarn-berry":
         lock = " --immutable" if frozen else ""
         return f"YARN_NODE_LINKER=node-modules YARN_ENABLE_GLOBAL_CACHE=0 yarn install{lock}"
+    peers = f" {LEGACY_PEER_DEPS}" if legacy_peers else ""
     if frozen:
-        return "npm ci --no-audit --no-fund"
+        return f"npm ci --no-audit --no-fund{peers}"
     before = f" --before={as_of}" if as_of else ""
-    return f"npm install --no-audit --no-fund --package-lock=true{before}"
+    return f"npm install --no-audit --no-fund --package-lock=true{before}{peers}"
 
 
 def _npm_pins(

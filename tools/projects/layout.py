@@ -29,8 +29,9 @@ from tools.projects.python import PYTEST_CONFIG_FILES, pytest_options_of
 Reader = Callable[[str], str | None]
 
 PYTEST_DEFAULT_FILES = ("test_*.py", "*_test.py")
-# unittest-style suites (``*_tests.py``, ``tests.py``) that pytest runs when told to.
-UNITTEST_FILES = ("*_tests.py", "tests.py")
+# unittest-style suites (``*_tests.py``; a single module ``tests.py`` or ``test.py``, as
+# python-slugify's at its root) that pytest runs when told to.
+UNITTEST_FILES = ("*_tests.py", "tests.py", "test.py")
 # Where JavaScript runners look by default (union of jest, vitest, node --test, ava, tap).
 JS_DEFAULT_PATTERNS = (
     "**/__tests__/**/*.?([cm])[jt]s?(x)",
@@ -44,6 +45,7 @@ JS_DEFAULT_PATTERNS = (
     "test.?([cm])js",
 )
 _JS_SUFFIX = re.compile(r"\.[cm]?[jt]sx?$")
+_CODE_SUFFIX = re.compile(r"\.(py|[cm]?[jt]sx?)$")
 _IGNORED_JS = ("node_modules/", "dist/", "build/", "coverage/", "lib/")
 _SUPPORT_DIRS = {"fixtures", "helpers", "helper", "__fixtures__", "__snapshots__", "__mocks__"}
 
@@ -319,20 +321,38 @@ PROJECT_MARKERS = (
 )  # fmt: skip
 
 
-def project_root_of(path: str, files: set[str]) -> str:
-    """The nearest folder above ``path`` that holds a project marker ("" for the top)."""
+def project_root_of(path: str, files: set[str], read: Reader | None = None) -> str:
+    """The nearest folder above ``path`` that holds a project marker ("" for the top).
+
+    With ``read``, a ``package.json`` counts only when it describes a package: a folder of
+    ES modules often carries ``{"type": "module"}`` alone, and that folder is no project.
+    """
     parent = PurePosixPath(path).parent
     while parent.as_posix() not in (".", ""):
-        if any(f"{parent.as_posix()}/{marker}" in files for marker in PROJECT_MARKERS):
-            return parent.as_posix()
+        folder = parent.as_posix()
+        if any(_marks_a_project(f"{folder}/{marker}", files, read) for marker in PROJECT_MARKERS):
+            return folder
         parent = parent.parent
     return ""
 
 
-def fix_project_dir(paths: Iterable[str], files: set[str]) -> str:
+# Keys of a package.json that only a package's own manifest has.
+_PACKAGE_KEYS = ("name", "scripts", "dependencies", "devDependencies", "workspaces")
+
+
+def _marks_a_project(marker: str, files: set[str], read: Reader | None) -> bool:
+    if marker not in files:
+        return False
+    if read is None or not marker.endswith("package.json"):
+        return True
+    manifest = parse_json_object(read(marker)) or {}
+    return any(key in manifest for key in _PACKAGE_KEYS)
+
+
+def fix_project_dir(paths: Iterable[str], files: set[str], read: Reader | None = None) -> str:
     """The folder of the one project a fix's paths belong to (a monorepo's package), or ""
     when they belong to the top-level project or to several."""
-    roots = {project_root_of(path, files) for path in paths}
+    roots = {project_root_of(path, files, read) for path in paths}
     roots.discard("")
     return roots.pop() if len(roots) == 1 else ""
 
@@ -349,7 +369,7 @@ class TestSplitter:
         self._layouts: dict[str, SuiteLayout] = {}
 
     def layout_for(self, path: str) -> SuiteLayout:
-        root = project_root_of(path, self._files)
+        root = project_root_of(path, self._files, self._read)
         if root not in self._layouts:
             self._layouts[root] = detect_layout(self._read, root=root)
         return self._layouts[root]
@@ -375,4 +395,29 @@ class TestSplitter:
                 full = f"{root.rstrip('/')}/{owner}" if root else owner
                 if full in self._files and self.is_test_module(full):
                     found.append(full)
+        if not found:
+            found = self._modules_reading(paths)
         return list(dict.fromkeys(found))
+
+    def _modules_reading(self, paths: Iterable[str]) -> list[str]:
+        """Test modules that name one of ``paths``, data files of a data-driven suite: a
+        fix may change only the cases a module reads (markdown-it's fixtures/*.txt)."""
+        needles: dict[str, set[str]] = {}  # project root -> names that point at the data
+        for path in paths:
+            if not self.is_test(path) or _CODE_SUFFIX.search(path):
+                continue
+            pure = PurePosixPath(path)
+            root = self.layout_for(path).root
+            names = needles.setdefault(root, set())
+            names.add(pure.name)
+            if len(pure.parent.parts) >= 2:  # "fixtures/markdown-it", not a bare "fixtures"
+                names.add("/".join(pure.parent.parts[-2:]))
+        found = []
+        for module in sorted(self._files):
+            root = self.layout_for(module).root
+            if root not in needles or not self.is_test_module(module):
+                continue
+            text = self._read(module) or ""
+            if any(needle in text for needle in needles[root]):
+                found.append(module)
+        return found

@@ -312,6 +312,16 @@ class LocalRepo:
             return False
         return True
 
+    def latest_date(self, rev: str, depth: int = 500) -> datetime:
+        """The latest commit date among ``rev`` and its nearest ``depth`` ancestors.
+
+        A commit's own date can lie: a rebased or amended commit keeps an older one, so
+        the state at ``rev`` may hold work of later dates (dependencies declared then).
+        """
+        sha = self._require(rev)
+        output = self._git.log(f"-{depth}", "--format=%cI", sha)
+        return max(datetime.fromisoformat(line) for line in output.split())
+
     def commit_info(self, rev: str) -> CommitInfo:
         """One commit, with its diff against its first parent (all files for a root commit)."""
         sha = self._require(rev)

@@ -7,8 +7,10 @@ A fix commit usually changes source and tests together. The environment's soluti
 The fix's own change is preferred: the fix commit's diff (or a fix range's, from its first
 commit's parent) cherry-picked onto the start state with a three-way merge, as
 ``git cherry-pick`` would, so unrelated commits that landed in between stay out of the
-solution and of the tests. Only when that conflicts does the solution carry every change
-from the start commit to the fix (``cumulative``), and the report says so.
+solution and of the tests. When only its documentation conflicts (a changelog the commits
+in between edited too), the code and tests are cherry-picked without it. Only when the code
+conflicts does the solution carry every change from the start commit to the fix
+(``cumulative``), and the report says so.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from pathlib import Path
 
 from harness.errors import RepositoryError
 from tools.projects.detect import is_test_path
-from tools.projects.layout import TestSplitter
+from tools.projects.layout import Reader, TestSplitter
+from tools.projects.paths import classify_path
 from tools.repos.git import EMPTY_TREE, LocalRepo
 from tools.repos.records import FileChange, SolutionPatch, Strategy
 
@@ -39,14 +42,19 @@ def split_changes(
     return source, tests, deleted
 
 
-def splitter_for(repo: LocalRepo, tree: str) -> TestSplitter:
-    """Tests and source of ``tree`` told apart by each project's own runner configuration."""
+def reader_for(repo: LocalRepo, tree: str) -> Reader:
+    """Reads the text of a file of ``tree`` (None when it is absent)."""
 
     def read(path: str) -> str | None:
         data = repo.read_file(tree, path)
         return data.decode("utf-8", "replace") if data is not None else None
 
-    return TestSplitter(read, (entry.path for entry in repo.list_files(tree)))
+    return read
+
+
+def splitter_for(repo: LocalRepo, tree: str) -> TestSplitter:
+    """Tests and source of ``tree`` told apart by each project's own runner configuration."""
+    return TestSplitter(reader_for(repo, tree), (entry.path for entry in repo.list_files(tree)))
 
 
 def _git(git_dir: Path, args: list[str], *, stdin: bytes | None = None, env: dict | None = None):
@@ -99,6 +107,16 @@ def plan_solution(
     touched = repo.diff_stats(base, fix).files
     own = git_diff(repo.git_dir, base, fix, [change.path for change in touched])
     fixed = cherry_pick_tree(repo.git_dir, start, own) if own else None
+    left_out: list[str] = []
+    docs = [change.path for change in touched if classify_path(change.path) == "docs"]
+    if fixed is None and docs and len(docs) < len(touched):
+        # The usual conflict is a changelog or docs line the commits in between edited too;
+        # the fix's code and tests may still apply on their own, without dragging those
+        # commits' changes into the solution.
+        code = [change.path for change in touched if change.path not in docs]
+        fixed = cherry_pick_tree(repo.git_dir, start, git_diff(repo.git_dir, base, fix, code))
+        if fixed is not None:
+            left_out, touched = docs, [change for change in touched if change.path in code]
     strategy: Strategy = "fix_commit"
     if fixed is None:
         strategy, fixed = "cumulative", fix
@@ -117,6 +135,7 @@ def plan_solution(
         source_paths=source,
         test_paths=tests,
         deleted_test_paths=deleted,
+        left_out=left_out,
         diff=git_diff(repo.git_dir, start, fixed, source),
     )
 

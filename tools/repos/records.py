@@ -84,6 +84,11 @@ class SolutionPatch(BaseModel):
     source_paths: list[str] = Field(description="Non-test files solve.sh changes")
     test_paths: list[str] = Field(description="Test files the fix adds or modifies")
     deleted_test_paths: list[str] = Field(default_factory=list)
+    left_out: list[str] = Field(
+        default_factory=list,
+        description="Documentation files of the fix left out because they conflict with the "
+        "start state (a changelog later commits also edited); code and tests applied alone",
+    )
     diff: bytes = Field(description="The source patch, git format (binary-safe)")
 
     @property
