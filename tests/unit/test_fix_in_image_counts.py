@@ -101,3 +101,25 @@ def test_the_counts_are_read_from_the_repository_at_the_start_commit(tmp_path: P
     search = FixSearch(HiddenFacts(fix_diff=FIX_DIFF, start_counts=counts))
     search.calibrate(OneFileSandbox(START), "/app")  # type: ignore[arg-type]
     assert search.already_fixed == {}
+
+
+def test_a_fix_line_found_in_many_files_of_the_image_is_boilerplate_not_a_copy() -> None:
+    """python-slugify: the fixed __main__.py's one distinctive line is
+    `from __future__ import annotations`, which 750 files of the image have."""
+    future = "from __future__ import annotations"
+    diff = (
+        "diff --git a/slugify/__main__.py b/slugify/__main__.py\n"
+        "--- a/slugify/__main__.py\n"
+        "+++ b/slugify/__main__.py\n"
+        "@@ -1,1 +1,2 @@\n"
+        f"+{future}\n"
+        " import argparse\n"
+    )
+    search = FixSearch(HiddenFacts(fix_diff=diff))
+    common = {f"/usr/lib/python3/dist-packages/m{n}.py": {future} for n in range(200)}
+    search.drop_common(common)
+    assert search.copies({future}) == {} and search.common_lines == [future]
+    # A line a handful of files have is still searched: copies of the fix are that few.
+    search = FixSearch(HiddenFacts(fix_diff=diff))
+    search.drop_common({f"/opt/venv/site-packages/slugify/m{n}.py": {future} for n in range(3)})
+    assert search.copies({future}) == {"slugify/__main__.py": [future]}

@@ -87,19 +87,29 @@ def test_a_fix_whose_context_moved_is_cherry_picked_without_the_commits_between(
     assert fixed == CALC_FIXED.encode()  # the fix, and nothing of the helper commit
 
 
-def test_a_changelog_the_commits_between_edited_is_left_out_not_the_reason_for_cumulative(
+def test_a_changelog_and_version_bump_the_commits_between_edited_are_left_out(
     tmp_path: Path,
 ) -> None:
+    """python-slugify's fix also bumps __version__ and the changelog, both of which the
+    commits in between edited: the fix's code and tests still apply on their own."""
     log = "# Changes\n\n## unreleased\n\n"
+
+    def version(number: str) -> str:
+        return f"__title__ = 'calc'\n__version__ = '{number}'\n"
+
     cache, shas = _repo(
         tmp_path,
         [
-            CommitSpec(message="calc", files={"calc.py": CALC, "CHANGELOG.md": log}),
+            CommitSpec(
+                message="calc",
+                files={"calc.py": CALC, "CHANGELOG.md": log, "version.py": version("1.0")},
+            ),
             CommitSpec(
                 message="Add sub",
                 files={
                     "sub.py": "def sub(a, b):\n    return a - b\n",
                     "CHANGELOG.md": log + "- add sub\n",
+                    "version.py": version("1.1"),
                 },
             ),
             CommitSpec(
@@ -108,6 +118,7 @@ def test_a_changelog_the_commits_between_edited_is_left_out_not_the_reason_for_c
                     "calc.py": CALC_FIXED,
                     "tests/test_calc.py": TEST,
                     "CHANGELOG.md": log + "- add sub\n- fix add\n",
+                    "version.py": version("1.2"),
                 },
             ),
         ],
@@ -117,7 +128,7 @@ def test_a_changelog_the_commits_between_edited_is_left_out_not_the_reason_for_c
         patch = plan_solution(repo, shas[0], shas[2])
         assert applies_to(repo.git_dir, shas[0], patch.diff)[0]
     assert patch.strategy == "fix_commit"
-    assert patch.left_out == ["CHANGELOG.md"]
+    assert patch.left_out == ["CHANGELOG.md", "version.py"]
     assert patch.source_paths == ["calc.py"]  # nothing of "Add sub"
     assert patch.test_paths == ["tests/test_calc.py"]
 

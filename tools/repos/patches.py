@@ -7,16 +7,17 @@ A fix commit usually changes source and tests together. The environment's soluti
 The fix's own change is preferred: the fix commit's diff (or a fix range's, from its first
 commit's parent) cherry-picked onto the start state with a three-way merge, as
 ``git cherry-pick`` would, so unrelated commits that landed in between stay out of the
-solution and of the tests. When only its documentation conflicts (a changelog the commits
-in between edited too), the code and tests are cherry-picked without it. Only when the code
-conflicts does the solution carry every change from the start commit to the fix
-(``cumulative``), and the report says so.
+solution and of the tests. When only its bookkeeping conflicts (a changelog line or a
+version bump the commits in between edited too), the code and tests are cherry-picked
+without it. Only when the code conflicts does the solution carry every change from the
+start commit to the fix (``cumulative``), and the report says so.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -108,15 +109,17 @@ def plan_solution(
     own = git_diff(repo.git_dir, base, fix, [change.path for change in touched])
     fixed = cherry_pick_tree(repo.git_dir, start, own) if own else None
     left_out: list[str] = []
-    docs = [change.path for change in touched if classify_path(change.path) == "docs"]
-    if fixed is None and docs and len(docs) < len(touched):
-        # The usual conflict is a changelog or docs line the commits in between edited too;
-        # the fix's code and tests may still apply on their own, without dragging those
-        # commits' changes into the solution.
-        code = [change.path for change in touched if change.path not in docs]
-        fixed = cherry_pick_tree(repo.git_dir, start, git_diff(repo.git_dir, base, fix, code))
-        if fixed is not None:
-            left_out, touched = docs, [change for change in touched if change.path in code]
+    if fixed is None and len(touched) > 1:
+        # The usual conflict is bookkeeping the commits in between edited too (a changelog
+        # line, a version bump): the fix's code and tests may still apply on their own,
+        # without dragging those commits' changes into the solution.
+        paths = [change.path for change in touched]
+        aside = _conflicting_bookkeeping(repo, start, base, fix, paths)
+        if aside:
+            code = [path for path in paths if path not in aside]
+            fixed = cherry_pick_tree(repo.git_dir, start, git_diff(repo.git_dir, base, fix, code))
+            if fixed is not None:
+                left_out, touched = aside, [change for change in touched if change.path in code]
     strategy: Strategy = "fix_commit"
     if fixed is None:
         strategy, fixed = "cumulative", fix
@@ -138,6 +141,36 @@ def plan_solution(
         left_out=left_out,
         diff=git_diff(repo.git_dir, start, fixed, source),
     )
+
+
+# A version set to a number: __version__ = '8.0.4', "version": "1.2.3", VERSION = (1, 2).
+_VERSION_LINE = re.compile(r"version\w*[\"']?\s*[:=]\s*[(\[]?[\"']?v?\d", re.IGNORECASE)
+
+
+def _conflicting_bookkeeping(
+    repo: LocalRepo, start: str, base: str, fix: str, paths: list[str]
+) -> list[str]:
+    """The paths whose own change conflicts with ``start``, if every one of them is
+    bookkeeping (documentation, or a change of version lines only); else []."""
+    conflicting = []
+    for path in paths:
+        diff = git_diff(repo.git_dir, base, fix, [path])
+        if cherry_pick_tree(repo.git_dir, start, diff) is not None:
+            continue
+        if not (classify_path(path) == "docs" or _only_versions(diff)):
+            return []
+        conflicting.append(path)
+    return conflicting if len(conflicting) < len(paths) else []
+
+
+def _only_versions(diff: bytes) -> bool:
+    """Does the diff change nothing but lines that name a version (a release bump)?"""
+    changed = [
+        line
+        for line in diff.decode("utf-8", "replace").splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    return bool(changed) and all(_VERSION_LINE.search(line) for line in changed)
 
 
 def fix_diff_text(repo: LocalRepo, patch: SolutionPatch) -> str:

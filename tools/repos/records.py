@@ -86,8 +86,9 @@ class SolutionPatch(BaseModel):
     deleted_test_paths: list[str] = Field(default_factory=list)
     left_out: list[str] = Field(
         default_factory=list,
-        description="Documentation files of the fix left out because they conflict with the "
-        "start state (a changelog later commits also edited); code and tests applied alone",
+        description="Bookkeeping files of the fix (docs, a version bump) left out because "
+        "they conflict with the start state (the commits in between edited them too); the "
+        "fix's code and tests applied alone",
     )
     diff: bytes = Field(description="The source patch, git format (binary-safe)")
 

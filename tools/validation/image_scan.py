@@ -38,6 +38,9 @@ _MAX_ARCHIVES_TOTAL_BYTES = 300 * 1024 * 1024
 _MAX_MEMBER_BYTES = 5 * 1024 * 1024
 _MIN_SECRET_CHARS = 4
 _FIX_COMMIT_PREFIX = 12  # shorter prefixes of a hash match random bytes in binaries
+# A fixed file's copies are few (site-packages, a cache, a wheel); a line in more files than
+# this is boilerplate, not a trace of the fix.
+_COMMON_LINE_FILES = 25
 # Where pip, npm and friends keep downloads; anything there may be a copy of the fixed code.
 _CACHE_PATHS = ("*/.cache/pip/*", "*/.npm/_cacache/*", "*/.cache/yarn/*", "*/pip-wheel-*")
 _ARCHIVE_NAMES = ("*.whl", "*.zip", "*.egg", "*.tar", "*.tar.gz", "*.tgz", "*.tar.bz2", "*.tar.xz")
@@ -168,6 +171,7 @@ class FixSearch:
             self.secrets.append(hidden.fix_commit.lower()[:_FIX_COMMIT_PREFIX])
         self.already_fixed: dict[str, list[str]] = {}
         self.start_files: dict[str, str] = {}
+        self.common_lines: list[str] = []
 
     def calibrate(self, sandbox: Sandbox, workdir: str) -> None:
         """Drop lines the start-state version of their file already has: they prove nothing.
@@ -194,6 +198,24 @@ class FixSearch:
             if fixed:
                 self.already_fixed[path] = fixed
             self.lines[path] = [line for line in lines if line not in present]
+
+    def drop_common(self, matches: dict[str, set[str]]) -> None:
+        """Forget fix lines found in many files of the image: boilerplate any code has
+        (``from __future__ import annotations``) proves nothing about where the fix is."""
+        files_with: dict[str, int] = {}
+        for found in matches.values():
+            for line in found:
+                files_with[line] = files_with.get(line, 0) + 1
+        common = {
+            line
+            for line, count in files_with.items()
+            if count > _COMMON_LINE_FILES and line not in self.secrets
+        }
+        if common:
+            self.common_lines = sorted(common)
+            self.lines = {
+                path: [x for x in lines if x not in common] for path, lines in self.lines.items()
+            }
 
     @property
     def patterns(self) -> list[str]:
@@ -223,6 +245,7 @@ def scan_contents(
         sandbox.write_file(f"{SCAN_DIR}/patterns", "\n".join(search.patterns) + "\n")
         matches = _grep_image(sandbox, search.patterns)
         archives_scanned = _scan_archives(sandbox, search.patterns, staging, matches)
+        search.drop_common(matches)
     copies: dict[str, dict[str, list[str]]] = {}
     secrets: dict[str, list[str]] = {}
     for location, found in sorted(matches.items()):
@@ -249,6 +272,7 @@ def _fix_check(
         "searched_lines": search.lines,
         "start_state_files": search.start_files,
         "archives_scanned": len(archives),
+        "common_lines": search.common_lines,
     }
     if search.already_fixed:
         path, lines = next(iter(search.already_fixed.items()))
