@@ -140,7 +140,7 @@ class BaselineVerifierWriter:
             sorted(test_files),
             workdir=WORKDIR,
             expected=None,
-            prepare=prepare_runs(project.node, project_dir),
+            prepare=prepare_runs(project, facts, project_dir),
         )
         written = write_tests_dir(tests_dir, plan, facts, test_files, pytest_settings=settings)
         log = context.workspace.logs / "verifier.log"

@@ -31,7 +31,7 @@ from agents.verifier.records import (
 )
 from harness.fsio import write_bytes_atomic, write_text_atomic
 from tools.projects.node import compiled_test
-from tools.projects.records import NodeSetup
+from tools.projects.records import NodeSetup, Project
 
 KETTLE_DIR = "kettle"
 JUDGE_FILE = f"{KETTLE_DIR}/judge.py"
@@ -177,14 +177,21 @@ def _spec(argv: list[str], kind: ReportFormat, report: str | None) -> RunSpec:
     return RunSpec(label="", argv=argv, cwd="", report_format=kind, report_path=report)
 
 
-def prepare_runs(node: NodeSetup | None, workdir: str) -> list[RunSpec]:
-    """The build step the tests need before they run (compiled sources)."""
-    if node is None or not node.build_script:
+def prepare_runs(project: Project, facts: RuntimeFacts, workdir: str) -> list[RunSpec]:
+    """The build step the tests need before they run (compiled sources): the Node project's
+    build script, or a Python project's extension modules compiled again in place (a fix
+    in C changes nothing until then)."""
+    if project.node is not None and project.node.build_script:
+        label, argv = project.node.build_script, ["/bin/sh", "-c", project.node.build_script]
+    elif project.python is not None and project.python.builds_extensions and facts.python:
+        label = "python setup.py build_ext --inplace"
+        argv = [facts.python.path, "setup.py", "build_ext", "--inplace"]
+    else:
         return []
     return [
         RunSpec(
-            label=node.build_script,
-            argv=["/bin/sh", "-c", node.build_script],
+            label=label,
+            argv=argv,
             cwd=workdir,
             report_format="exit-code",
             timeout_sec=RUN_TIMEOUT_SEC * 2,

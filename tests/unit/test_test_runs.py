@@ -17,8 +17,11 @@ from pathlib import Path
 import pytest
 
 from agents.verifier import judge
-from agents.verifier.files import pytest_ini
+from agents.verifier.files import prepare_runs, pytest_ini
+from agents.verifier.records import Interpreter, RuntimeFacts
 from agents.verifier.runs import transitions
+from tools.projects.python import python_setup
+from tools.projects.records import Project
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites name="pytest tests"><testsuite name="pytest" errors="2" failures="1" skipped="1"
@@ -468,3 +471,26 @@ class TestPytestSettings:
     def test_ini_style_multiline_values_keep_their_lines(self, value: str, section: str) -> None:
         text = pytest_ini({"addopts": value}, source="tox.ini", workdir="/app")
         assert text.split("[pytest]\n", 1)[1] == section
+
+
+def test_a_setup_py_with_c_extensions_compiles_them_again_before_the_tests(
+    tmp_path: Path,
+) -> None:
+    """simplejson's fix is in _speedups.c: until the extension is compiled again, the
+    tests import the start state's binary, and the fix changes nothing."""
+    (tmp_path / "setup.py").write_text(
+        "from setuptools import Extension, setup\n"
+        "setup(name='sj', ext_modules=[Extension('sj._speedups', ['sj/_speedups.c'])])\n"
+    )
+    setup, _ = python_setup(tmp_path)
+    assert setup.builds_extensions
+    python = Interpreter(path="/opt/venv/bin/python", realpath="/usr/bin/python3.11", sha256="0")
+    facts = RuntimeFacts.model_construct(kind="python", python=python)
+    project = Project.model_construct(kind="python", python=setup, node=None)
+    [build] = prepare_runs(project, facts, "/app")
+    assert build.argv == ["/opt/venv/bin/python", "setup.py", "build_ext", "--inplace"]
+    assert build.cwd == "/app"
+    # A pure-Python project needs no build step.
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(name='p')\n")
+    pure = Project.model_construct(kind="python", python=python_setup(tmp_path)[0], node=None)
+    assert prepare_runs(pure, facts, "/app") == []

@@ -144,8 +144,13 @@ def python_setup(root: Path) -> tuple[PythonSetup, list[str]]:
         pytest_config_file=pytest_config_file(
             {name: read_text(root / name) for name in PYTEST_CONFIG_FILES}
         ),
+        builds_extensions=bool(_EXTENSIONS.search(setup_py)),
     )
     return setup, notes
+
+
+# How a setup.py declares compiled modules (setuptools, Cython, pybind11).
+_EXTENSIONS = re.compile(r"\b(ext_modules|Extension\(|cythonize\(|Pybind11Extension\()")
 
 
 def _unique(items: list[str]) -> list[str]:

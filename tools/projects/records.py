@@ -35,6 +35,11 @@ class PythonSetup(BaseModel):
         default_factory=list, description="Tools that compute the version from git"
     )
     pytest_config_file: str | None = None
+    builds_extensions: bool = Field(
+        False,
+        description="setup.py compiles extension modules (C, C++, Cython): a change to their "
+        "sources needs `setup.py build_ext --inplace` before the tests see it",
+    )
 
 
 class NodeSetup(BaseModel):
