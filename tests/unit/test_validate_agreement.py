@@ -72,3 +72,22 @@ def test_a_verifier_without_files_cannot_agree(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
     check = check_agreement(INSTRUCTION, [], tmp_path / "tests")
     assert not check.passed and "no verifier tests" in check.message
+
+
+def test_a_data_driven_test_named_by_its_line_is_compared_by_its_case(tmp_path: Path) -> None:
+    """markdown-it's tests are cases of a fixture file, named "line N" by where they start:
+    the case there is the test's source, not the module that reads the folder."""
+    cases = ["Unrelated case", ".", "*emphasis*", ".", "<p><em>emphasis</em></p>", "."] * 10
+    cases += ["HTML comment followed by a blank line", ".", "<!-- note -->", "", "text", "."]
+    cases += ["<!-- note -->", "<p>text</p>", "."]
+    tests = _tests(tmp_path, "markdown-it.mjs", "generate(join(here, 'fixtures/md'), md)\n")
+    (tests / "fixtures").mkdir()
+    (tests / "fixtures" / "extras.txt").write_text("\n".join(cases) + "\n")
+    instruction = (
+        "A block-level HTML comment like `<!-- note -->` followed by a blank line swallows "
+        "the next paragraph.\n\nThe project is in `/app`.\n"
+    )
+    agreed = check_agreement(instruction, ["markdown-it.mjs::extras.txt > line 61"], tests)
+    assert agreed.passed, agreed.message
+    other = check_agreement(instruction, ["markdown-it.mjs::extras.txt > line 1"], tests)
+    assert not other.passed, other.message

@@ -93,8 +93,27 @@ def test_sources(test_ids: list[str], tests_dir: Path) -> dict[str, str]:
             for path, text in files.items()
             if PurePosixPath(path).name == PurePosixPath(file_part).name
         ] or list(files.values())
-        sources[test_id] = _test_body(name, candidates) or test_id
+        sources[test_id] = _test_body(name, candidates) or _data_case(name, files) or test_id
     return sources
+
+
+_LINE_NAMED = re.compile(r"\bline (\d+)\b", re.IGNORECASE)
+_CODE = re.compile(r"\.(py|[cm]?[jt]sx?)$")
+
+
+def _data_case(name: str, files: dict[str, str]) -> str:
+    """A data-driven test named by where its case starts in a data file ("line 795", as
+    markdown-it-testgen names them): the lines of that case in the verifier's data files."""
+    found = _LINE_NAMED.search(name)
+    if not found:
+        return ""
+    start = int(found.group(1)) - 1
+    cases = [
+        "\n".join(text.splitlines()[start : start + 30])
+        for path, text in files.items()
+        if not _CODE.search(path) and len(text.splitlines()) > start
+    ]
+    return "\n".join(cases)
 
 
 def _all_files(tests_dir: Path) -> dict[str, str]:
