@@ -48,6 +48,9 @@ class BuildJournal:
     # (what stood in the way, how it was met)
     obstacles: list[tuple[str, str]] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
+    # The whole (ANSI-free) output of the last command, for a caller that must tell one
+    # failure from another (npm's ERESOLVE is said long before its last line).
+    last_output: str = ""
 
     def obstacle(self, summary: str, resolution: str = "") -> None:
         self.obstacles.append((summary, resolution))
@@ -56,6 +59,7 @@ class BuildJournal:
         """Run ``command`` in /app; log it; return (succeeded, the last line of its output)."""
         result = sandbox.exec(["bash", "-c", command], timeout_sec=timeout, workdir=WORKDIR)
         output = strip_ansi(result.stdout + result.stderr).strip()
+        self.last_output = output
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a", encoding="utf-8") as log:
             log.write(f"$ {command}\n{output[-6000:]}\n--- exit {result.exit_code}\n\n")
@@ -441,7 +445,7 @@ def set_up_node(
                     sandbox, f"cd {shlex.quote(install_dir)} && {command}",
                     timeout=RESOLVE_TIMEOUT_SEC,
                 )  # fmt: skip
-            if not ok and setup.package_manager == "npm":
+            if not ok and setup.package_manager == "npm" and "ERESOLVE" in journal.last_output:
                 # Old trees often hold peer ranges npm 7+ refuses (ERESOLVE) and npm 6,
                 # which their authors used, never checked: resolve as npm 6 did.
                 retry = f"{command} {LEGACY_PEER_DEPS}"
