@@ -28,6 +28,7 @@ from agents.factory.records import StageName, StageOutcome
 from agents.qualify.choice import picked_sha, settle
 from agents.qualify.records import Qualification
 from agents.reconstruct.records import ReconstructionReport
+from agents.verifier.files import VERIFIER_MACHINERY
 from agents.verifier.records import VerifierReport
 from harness.errors import KettleError, RunStorageError
 from harness.fsio import is_storage_error, read_model, storage_error, write_model
@@ -176,7 +177,10 @@ def _with_agreement(run: CandidateRun, report: ValidationReport) -> ValidationRe
         return report
     verifier = read_model(workspace.verifier_path, VerifierReport)
     check = check_agreement(
-        instruction.read_text(errors="replace"), verifier.fail_to_pass, workspace.draft / "tests"
+        instruction.read_text(errors="replace"),
+        verifier.fail_to_pass,
+        workspace.draft / "tests",
+        machinery=VERIFIER_MACHINERY,
     )
     updated = report.model_copy(update={"checks": [*report.checks, check]})
     write_model(workspace.validation_dir / "validation.json", updated)

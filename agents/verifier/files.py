@@ -40,6 +40,10 @@ MANIFEST_FILE = f"{KETTLE_DIR}/runtime.sha256"
 OWNERS_FILE = f"{KETTLE_DIR}/{verifier_judge.OWNERS_FILE}"
 PYTEST_INI_FILE = f"{KETTLE_DIR}/pytest.ini"
 FILES_DIR = f"{KETTLE_DIR}/files"
+# The baseline verifier's own files under tests/: its machinery, not the project's tests.
+VERIFIER_MACHINERY = frozenset(
+    {"test.sh", JUDGE_FILE, PLAN_FILE, MANIFEST_FILE, f"{KETTLE_DIR}/{verifier_judge.OWNERS_FILE}"}
+)
 TESTS_MOUNT = "/tests"
 REPORTS_DIR = "/logs/verifier/reports"
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

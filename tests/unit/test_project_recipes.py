@@ -289,6 +289,19 @@ class TestNode:
             "node --require ./test/_setup.js $(command -v tape) test/parse.js"
         )
 
+    def test_a_mocha_suite_compiled_on_the_fly_keeps_its_require(self, tmp_path: Path) -> None:
+        """validator.js: `nyc mocha --require @babel/register`; without the hook mocha
+        cannot read the ES module syntax of the tests (exit 1, no tests)."""
+        package = {
+            "scripts": {
+                "test": "nyc --reporter=text mocha --require @babel/register --reporter dot"
+            },
+            "devDependencies": {"mocha": "^6.2.3", "@babel/register": "^7.0.0", "nyc": "^14"},
+        }
+        root = _tree(tmp_path, {"package.json": json.dumps(package)})
+        setup, _ = node_setup(root, root)
+        assert (setup.runner, setup.runner_flags) == ("mocha", ["--require", "@babel/register"])
+
 
 class TestWhichFilesAreTests:
     def test_library_code_under_a_testing_folder_is_source(self) -> None:

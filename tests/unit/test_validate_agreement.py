@@ -3,6 +3,7 @@ instruction asks; a verifier for another bug is a mismatch."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tools.validation.agreement import check_agreement
@@ -87,7 +88,12 @@ def test_a_data_driven_test_named_by_its_line_is_compared_by_its_case(tmp_path: 
         "A block-level HTML comment like `<!-- note -->` followed by a blank line swallows "
         "the next paragraph.\n\nThe project is in `/app`.\n"
     )
-    agreed = check_agreement(instruction, ["markdown-it.mjs::extras.txt > line 61"], tests)
+    # The baseline verifier's plan lists every test id: it is machinery, not a test's source.
+    ids = ["markdown-it.mjs::extras.txt > line 61", "markdown-it.mjs::extras.txt > line 1"]
+    (tests / "kettle").mkdir()
+    (tests / "kettle" / "plan.json").write_text(json.dumps({"expected": ids}, indent=2))
+    machinery = {"kettle/plan.json"}
+    agreed = check_agreement(instruction, ids[:1], tests, machinery)
     assert agreed.passed, agreed.message
-    other = check_agreement(instruction, ["markdown-it.mjs::extras.txt > line 1"], tests)
+    other = check_agreement(instruction, ids[1:], tests, machinery)
     assert not other.passed, other.message

@@ -219,8 +219,8 @@ def node_runner(script: str | None, dependencies: list[str]) -> tuple[NodeRunner
             flags.append(word)
     for runner in _RUNNERS:
         if re.search(rf"(?<![\w-]){runner}(?![\w-])", script) and runner in dependencies:
-            if runner == "tape":
-                flags += _tape_requires(words)
+            if runner in ("tape", "mocha"):
+                flags += _require_flags(words)
             return runner, flags
     # A script that only calls another script ("npm run test:unit") names no runner: the
     # dependencies decide when exactly one runner is installed.
@@ -230,9 +230,10 @@ def node_runner(script: str | None, dependencies: list[str]) -> tuple[NodeRunner
     return "npm-test", []
 
 
-def _tape_requires(words: list[str]) -> list[str]:
-    """tape's ``-r module`` as node's own ``--require module``, which does the same: the
-    verifier runs tape's CLI through node, one test file at a time."""
+def _require_flags(words: list[str]) -> list[str]:
+    """tape's or mocha's ``-r module`` (``@babel/register``, ``ts-node/register``) as node's
+    own ``--require module``, which loads it the same way: the verifier runs the runner's
+    CLI through node, one test file at a time, with its own reporter options."""
     flags: list[str] = []
     for before, word in zip(["", *words], words, strict=False):
         if before in ("-r", "--require"):

@@ -15,6 +15,7 @@ publishing it and is shown to the reviewer.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
 from tools.validation.records import ValidationCheck
@@ -75,14 +76,14 @@ def _terms(text: str) -> tuple[set[str], set[str]]:
     return telling, words
 
 
-def test_sources(test_ids: list[str], tests_dir: Path) -> dict[str, str]:
+def test_sources(
+    test_ids: list[str], tests_dir: Path, machinery: Collection[str] = ()
+) -> dict[str, str]:
     """The source of each fail-to-pass test: its function (Python) or the lines after its
-    title (JavaScript), found in the files under ``tests_dir``; else its whole file."""
-    files = {
-        path.relative_to(tests_dir).as_posix(): path.read_text(errors="replace")
-        for path in sorted(tests_dir.rglob("*"))
-        if path.is_file() and path.stat().st_size < 2_000_000
-    }
+    title (JavaScript), found in the files under ``tests_dir``; else its whole file.
+    ``machinery``: files of the verifier that are not tests (a plan listing every test id
+    would otherwise pass for each test's source)."""
+    files = {path: text for path, text in _all_files(tests_dir).items() if path not in machinery}
     sources: dict[str, str] = {}
     for test_id in test_ids:
         file_part, _, rest = test_id.partition("::")
@@ -141,13 +142,20 @@ def _test_body(name: str, texts: list[str]) -> str:
     return ""
 
 
-def check_agreement(instruction: str, test_ids: list[str], tests_dir: Path) -> ValidationCheck:
-    """Warning-level check: the fail-to-pass tests share telling terms with the instruction."""
+def check_agreement(
+    instruction: str, test_ids: list[str], tests_dir: Path, machinery: Collection[str] = ()
+) -> ValidationCheck:
+    """Warning-level check: the fail-to-pass tests share telling terms with the instruction
+    (``machinery``: the verifier's own files under ``tests_dir``, which are no tests)."""
     body = instruction.split("The project is in `")[0]
     asked_telling, asked_words = _terms(body)
     # A verifier that names no fail-to-pass tests (a model-written one may not) is compared
     # as a whole: every file it runs.
-    sources = test_sources(test_ids, tests_dir) if test_ids else _all_files(tests_dir)
+    sources = (
+        test_sources(test_ids, tests_dir, machinery)
+        if test_ids
+        else {p: t for p, t in _all_files(tests_dir).items() if p not in machinery}
+    )
     tested_telling: set[str] = set()
     tested_words: set[str] = set()
     for test_id, source in sources.items():
