@@ -301,6 +301,10 @@ class TestNode:
         root = _tree(tmp_path, {"package.json": json.dumps(package)})
         setup, _ = node_setup(root, root)
         assert (setup.runner, setup.runner_flags) == ("mocha", ["--require", "@babel/register"])
+        # markdown-it: c8's own -r names its reporters, which are nothing for node to load.
+        package["scripts"]["test"] = "c8 --exclude dist -r text -r lcov mocha && node x.mjs"
+        (root / "package.json").write_text(json.dumps(package))
+        assert node_setup(root, root)[0].runner_flags == []
 
 
 class TestWhichFilesAreTests:

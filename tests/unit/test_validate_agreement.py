@@ -97,3 +97,28 @@ def test_a_data_driven_test_named_by_its_line_is_compared_by_its_case(tmp_path: 
     assert agreed.passed, agreed.message
     other = check_agreement(instruction, ids[1:], tests, machinery)
     assert not other.passed, other.message
+
+
+def test_a_mocha_id_joining_describe_and_it_titles_finds_the_tests_own_body(
+    tmp_path: Path,
+) -> None:
+    """validator.js: the id "Validators should validate rgb color strings" joins the
+    describe's title and the test's; the source has them in separate calls."""
+    source = (
+        "describe('Validators', () => {\n"
+        "  it('should validate hex colors', () => {\n"
+        "    test({ validator: 'isHexColor', valid: ['#ff0034'] });\n"
+        "  });\n" + "  // filler\n" * 50 + "  it('should validate rgb color strings', () => {\n"
+        "    test({ validator: 'isRgbColor', valid: ['rgba(0,0,0,1.00)'] });\n"
+        "  });\n"
+        "});\n"
+    )
+    tests = _tests(tmp_path, "validators.test.js", source)
+    instruction = (
+        "`validator.isRgbColor('rgba(0,0,0,1.00)')` returns false, though CSS allows two "
+        "decimals of alpha.\n\nThe project is in `/app`.\n"
+    )
+    rgb = ["test/validators.test.js::Validators should validate rgb color strings"]
+    assert check_agreement(instruction, rgb, tests).passed
+    hex_only = ["test/validators.test.js::Validators should validate hex colors"]
+    assert not check_agreement(instruction, hex_only, tests).passed

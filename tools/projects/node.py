@@ -220,7 +220,7 @@ def node_runner(script: str | None, dependencies: list[str]) -> tuple[NodeRunner
     for runner in _RUNNERS:
         if re.search(rf"(?<![\w-]){runner}(?![\w-])", script) and runner in dependencies:
             if runner in ("tape", "mocha"):
-                flags += _require_flags(words)
+                flags += _require_flags(_runner_words(words, runner))
             return runner, flags
     # A script that only calls another script ("npm run test:unit") names no runner: the
     # dependencies decide when exactly one runner is installed.
@@ -228,6 +228,20 @@ def node_runner(script: str | None, dependencies: list[str]) -> tuple[NodeRunner
     if len(installed) == 1:
         return installed[0], flags
     return "npm-test", []
+
+
+def _runner_words(words: list[str], runner: str) -> list[str]:
+    """The words of the runner's own command: after its name, up to the next command (the
+    `-r lcov` of `c8 -r lcov mocha` is the coverage tool's reporter, not mocha's)."""
+    names = [i for i, word in enumerate(words) if word == runner or word.endswith(f"/{runner}")]
+    if not names:
+        return []
+    own: list[str] = []
+    for word in words[names[0] + 1 :]:
+        if word in ("&&", "||", ";", "|") or word.endswith(";"):
+            break
+        own.append(word)
+    return own
 
 
 def _require_flags(words: list[str]) -> list[str]:

@@ -98,6 +98,7 @@ def test_sources(
     return sources
 
 
+_MIN_TITLE_CHARS = 12  # shorter tails ("works", "returns") name too many tests
 _LINE_NAMED = re.compile(r"\bline (\d+)\b", re.IGNORECASE)
 _CODE = re.compile(r"\.(py|[cm]?[jt]sx?)$")
 
@@ -136,10 +137,25 @@ def _test_body(name: str, texts: list[str]) -> str:
         )
         if found:
             return found.group(0)
-        index = text.find(name)
+        index = _title_index(name, text)
         if index >= 0:
             return "\n".join(text[index:].splitlines()[:40])
     return ""
+
+
+def _title_index(name: str, text: str) -> int:
+    """Where the test's title is in ``text``: mocha and jest ids join the describe blocks'
+    titles with the test's own ("Validators should validate rgb color strings"), while the
+    source names each in its own call; the longest tail of the title found is the test's."""
+    words = name.split()
+    for start in range(len(words)):
+        tail = " ".join(words[start:])
+        if len(tail) < _MIN_TITLE_CHARS:
+            break
+        index = text.find(tail)
+        if index >= 0:
+            return index
+    return -1
 
 
 def check_agreement(
