@@ -81,7 +81,9 @@ def test_the_leaderboard_orders_the_calibration_builders_as_their_defects_imply(
     assert rows["cal-weak"].classes["wrong_caught"] == 0.0  # only the start state fails
     assert rows["cal-weak"].classes["correct_rejected"] == 1.0
     assert rows["cal-leaky"].metrics["M6"] == 0.0 and rows["cal-leaky"].metrics["M2"] is not None
-    assert rows["cal-flaky"].metrics["M7"] == 0.0 or rows["cal-flaky"].metrics["M1"] == 0.0
+    # Three verdicts in four thrown away: repeated states disagree (M7) or the oracle fails
+    # (M1) on some seed; both whole would take all four oracle runs passing (p = 1/256).
+    assert rows["cal-flaky"].metrics["M7"] < 1.0 or rows["cal-flaky"].metrics["M1"] < 1.0
     assert rows["cal-wrong-fix"].qualification == 0.0
     assert all(rows[name].qualification == 1.0 for name in ("reference", "ideal", "cal-weak"))
     wrong_fix = rows["cal-wrong-fix"].cells[0]
