@@ -45,7 +45,8 @@ JS_DEFAULT_PATTERNS = (
     "test.?([cm])js",
 )
 _JS_SUFFIX = re.compile(r"\.[cm]?[jt]sx?$")
-_CODE_SUFFIX = re.compile(r"\.(py|[cm]?[jt]sx?)$")
+# Python and JavaScript/TypeScript code (anything else beside the tests is data).
+CODE_FILE = re.compile(r"\.(py|[cm]?[jt]sx?)$")
 _IGNORED_JS = ("node_modules/", "dist/", "build/", "coverage/", "lib/")
 _SUPPORT_DIRS = {"fixtures", "helpers", "helper", "__fixtures__", "__snapshots__", "__mocks__"}
 
@@ -404,7 +405,7 @@ class TestSplitter:
         fix may change only the cases a module reads (markdown-it's fixtures/*.txt)."""
         needles: dict[str, set[str]] = {}  # project root -> names that point at the data
         for path in paths:
-            if not self.is_test(path) or _CODE_SUFFIX.search(path):
+            if not self.is_test(path) or CODE_FILE.search(path):
                 continue
             pure = PurePosixPath(path)
             root = self.layout_for(path).root

@@ -233,11 +233,11 @@ def node_runner(script: str | None, dependencies: list[str]) -> tuple[NodeRunner
 def _runner_words(words: list[str], runner: str) -> list[str]:
     """The words of the runner's own command: after its name, up to the next command (the
     `-r lcov` of `c8 -r lcov mocha` is the coverage tool's reporter, not mocha's)."""
-    names = [i for i, word in enumerate(words) if word == runner or word.endswith(f"/{runner}")]
-    if not names:
+    at = next((i for i, w in enumerate(words) if w == runner or w.endswith(f"/{runner}")), None)
+    if at is None:
         return []
     own: list[str] = []
-    for word in words[names[0] + 1 :]:
+    for word in words[at + 1 :]:
         if word in ("&&", "||", ";", "|") or word.endswith(";"):
             break
         own.append(word)

@@ -18,6 +18,7 @@ import re
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
+from tools.projects.layout import CODE_FILE
 from tools.validation.records import ValidationCheck
 
 NAME = "agreement:instruction_verifier"
@@ -83,7 +84,7 @@ def test_sources(
     title (JavaScript), found in the files under ``tests_dir``; else its whole file.
     ``machinery``: files of the verifier that are not tests (a plan listing every test id
     would otherwise pass for each test's source)."""
-    files = {path: text for path, text in _all_files(tests_dir).items() if path not in machinery}
+    files = _all_files(tests_dir, machinery)
     sources: dict[str, str] = {}
     for test_id in test_ids:
         file_part, _, rest = test_id.partition("::")
@@ -100,7 +101,6 @@ def test_sources(
 
 _MIN_TITLE_CHARS = 12  # shorter tails ("works", "returns") name too many tests
 _LINE_NAMED = re.compile(r"\bline (\d+)\b", re.IGNORECASE)
-_CODE = re.compile(r"\.(py|[cm]?[jt]sx?)$")
 
 
 def _data_case(name: str, files: dict[str, str]) -> str:
@@ -113,19 +113,21 @@ def _data_case(name: str, files: dict[str, str]) -> str:
     cases = [
         "\n".join(text.splitlines()[start : start + 30])
         for path, text in files.items()
-        if not _CODE.search(path) and len(text.splitlines()) > start
+        if not CODE_FILE.search(path) and len(text.splitlines()) > start
     ]
     return "\n".join(cases)
 
 
-def _all_files(tests_dir: Path) -> dict[str, str]:
+def _all_files(tests_dir: Path, machinery: Collection[str] = ()) -> dict[str, str]:
+    """Every file under ``tests_dir`` but the verifier's ``machinery``, by relative path."""
     if not tests_dir.is_dir():
         return {}
-    return {
-        path.relative_to(tests_dir).as_posix(): path.read_text(errors="replace")
-        for path in sorted(tests_dir.rglob("*"))
-        if path.is_file() and path.stat().st_size < 2_000_000
-    }
+    files = {}
+    for path in sorted(tests_dir.rglob("*")):
+        relative = path.relative_to(tests_dir).as_posix()
+        if path.is_file() and path.stat().st_size < 2_000_000 and relative not in machinery:
+            files[relative] = path.read_text(errors="replace")
+    return files
 
 
 def _test_body(name: str, texts: list[str]) -> str:
@@ -170,7 +172,7 @@ def check_agreement(
     sources = (
         test_sources(test_ids, tests_dir, machinery)
         if test_ids
-        else {p: t for p, t in _all_files(tests_dir).items() if p not in machinery}
+        else _all_files(tests_dir, machinery)
     )
     tested_telling: set[str] = set()
     tested_words: set[str] = set()
