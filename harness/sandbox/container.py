@@ -25,6 +25,7 @@ from docker.errors import APIError, DockerException, NotFound
 
 from harness.errors import DockerUnavailableError, KettleError, SandboxError
 from harness.sandbox import archive
+from harness.sandbox.overlay import overlay_changes
 from harness.sandbox.records import ExecResult, SandboxSpec, SandboxState
 
 if TYPE_CHECKING:
@@ -250,7 +251,14 @@ class DockerSandbox:
 
     @translate_docker_errors
     def diff(self) -> list[tuple[str, str]]:
-        """(path, 'changed' | 'added' | 'deleted') for each path that differs from the image."""
+        """(path, 'changed' | 'added' | 'deleted') for each path that differs from the image.
+
+        Read from the container's overlay layers when this process sees them (the engine's
+        own diff walks the whole image: harness/sandbox/overlay.py), else asked of the engine.
+        """
+        read_here = overlay_changes(self._engine.api.inspect_container(self._container_id))
+        if read_here is not None:
+            return read_here
         kinds = {0: "changed", 1: "added", 2: "deleted"}
         changes = self._engine.api.diff(self._container_id) or []
         return [(str(change["Path"]), kinds.get(change["Kind"], "changed")) for change in changes]

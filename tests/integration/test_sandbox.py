@@ -14,6 +14,7 @@ from harness.errors import BuildError, SandboxError
 from harness.sandbox.container import DockerSandbox
 from harness.sandbox.engine import DockerEngine
 from harness.sandbox.image_build import BuildRequest
+from harness.sandbox.overlay import overlay_changes
 from harness.sandbox.ownership import owner_alive, owner_token
 from harness.sandbox.records import SandboxSpec
 
@@ -75,7 +76,11 @@ def test_copy_in_never_follows_links_out_of_the_source(
     sandbox.copy_in(source, "/incoming")
     listing = sandbox.exec("ls -A /incoming").stdout.split()
     assert listing == ["ok.txt"]
-    assert "do not ship me" not in sandbox.exec("grep -r 'do not ship' / 2>/dev/null; true").stdout
+    # Nowhere the copy wrote (every path the container changed) holds the secret.
+    written = [path for path, kind in sandbox.diff() if kind != "deleted"]
+    assert "/incoming/ok.txt" in written
+    found = sandbox.exec(["grep", "-rls", "do not ship", *written]).stdout
+    assert found == ""
 
 
 def test_copy_out_refuses_links_escaping_the_destination(
@@ -232,3 +237,34 @@ def test_starting_a_missing_image_says_what_to_do(
 ) -> None:
     with pytest.raises(SandboxError, match="not on this machine"):
         docker_engine.start(SandboxSpec(image="kettle-test/never-built:x", run_id=test_run_id))
+
+
+def test_the_changes_read_from_the_overlay_layers_are_the_engines_own_diff(
+    sandbox: DockerSandbox, docker_engine: DockerEngine
+) -> None:
+    """diff() reads the container's overlay upper layer; it must say what `docker diff` says,
+    for every kind of change an agent can make to the tools a verifier runs on."""
+    script = (
+        "set -e; echo x > /usr/bin/diff; rm /usr/bin/cmp; ln -s /bin/true /usr/local/bin/git; "
+        "mkdir -p /app/new/deep && touch /app/new/deep/file; "
+        # a package folder replaced whole: overlayfs makes the new folder opaque
+        "rm -rf /usr/lib/python3/dist-packages/pkg_resources; "
+        "mkdir /usr/lib/python3/dist-packages/pkg_resources; "
+        "touch /usr/lib/python3/dist-packages/pkg_resources/__init__.py; "
+        "echo hook > /usr/lib/python3.11/sitecustomize.py"
+    )
+    assert sandbox.exec(script, user="0").ok
+    sandbox.stop()
+    read_here = sandbox.diff()
+    kinds = {0: "changed", 1: "added", 2: "deleted"}
+    engine = {
+        (str(change["Path"]), kinds[change["Kind"]])
+        for change in docker_engine.api.diff(sandbox.id) or []
+    }
+    assert set(read_here) == engine
+    assert ("/usr/bin/cmp", "deleted") in engine and ("/usr/bin/diff", "changed") in engine
+    assert ("/usr/lib/python3/dist-packages/pkg_resources/extern", "deleted") in engine
+    # Layers this process cannot see (another machine's engine, another driver): ask the engine.
+    elsewhere = {"Name": "overlay2", "Data": {"UpperDir": "/nowhere/diff", "LowerDir": "/x"}}
+    assert overlay_changes({"GraphDriver": elsewhere}) is None
+    assert overlay_changes({"GraphDriver": {"Name": "vfs", "Data": None}}) is None
