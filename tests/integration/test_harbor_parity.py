@@ -50,8 +50,14 @@ def test_example_task_passes_harbors_strictest_lint(harbor: Path, task: Path) ->
     assert lint_findings(harbor, task) == []
 
 
-@pytest.mark.parametrize("task", EXAMPLES, ids=[p.name for p in EXAMPLES])
-@pytest.mark.parametrize(("agent", "reward"), [("oracle", 1.0), ("nop", 0.0)])
+# Each example under Harbor's oracle, and nop on one: kettle's own runner scores nop 0 on every
+# example (tests/integration/test_runner.py), and a Harbor trial costs half a minute of CPU.
+HARBOR_RUNS = [(task, "oracle", 1.0) for task in EXAMPLES] + [(EXAMPLES[0], "nop", 0.0)]
+
+
+@pytest.mark.parametrize(
+    ("task", "agent", "reward"), HARBOR_RUNS, ids=[f"{a}-{t.name}" for t, a, _ in HARBOR_RUNS]
+)
 def test_example_task_scores_oracle_one_and_nop_zero_with_a_separate_verifier(
     harbor: Path, task: Path, agent: str, reward: float, tmp_path: Path
 ) -> None:
@@ -79,9 +85,10 @@ def test_tasks_the_factory_publishes_run_under_harbor(
 ) -> None:
     published = sorted((example_build / "tasks").iterdir())
     assert len(published) == 2
-    for built in published:
+    for index, built in enumerate(published):
         # A copy: the build is shared with other tests, which compare its files.
         task = shutil.copytree(built, tmp_path / built.name)
         assert lint_findings(harbor, task) == []
         assert harbor_reward(harbor, task, "oracle", tmp_path / f"{task.name}-oracle") == 1.0
-        assert harbor_reward(harbor, task, "nop", tmp_path / f"{task.name}-nop") == 0.0
+        if index == 0:  # nop on one: validation already scored nop 0 on both in kettle's runner
+            assert harbor_reward(harbor, task, "nop", tmp_path / f"{task.name}-nop") == 0.0

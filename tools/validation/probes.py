@@ -206,14 +206,13 @@ echo "OK"
 exit 0
 '
 search_path="$PATH:/usr/local/bin:/usr/bin:/bin"
-for name in __RUNTIMES__; do
-    {
+# One walk of the filesystem for every runtime's name (a walk per name took seconds).
+{
+    for name in __RUNTIMES__; do
         PATH="$search_path" type -ap "$name"
-        find / -xdev \( -path /proc -o -path /sys \) -prune -o -path "*/bin/$name" -print
-    } 2>/dev/null
-done | sort -u > /tmp/.kettle-probe-bins
-find / -xdev \( -path /proc -o -path /sys \) -prune -o -path '*/bin/python3.[0-9]*' -print \
-    2>/dev/null | grep -v -- '-config$' >> /tmp/.kettle-probe-bins
+    done
+    find / -xdev \( -path /proc -o -path /sys \) -prune -o \( __BIN_PATHS__ \) -print
+} 2>/dev/null | grep -v -- '-config$' | sort -u > /tmp/.kettle-probe-bins
 while IFS= read -r binary; do
     rm -f "$binary" && printf '%s' "$stub" > "$binary" && chmod 755 "$binary" \
         && echo "replaced $binary"
@@ -368,6 +367,9 @@ def _fill(body: str) -> str:
         "__PLUGIN__": _PYTEST_PLUGIN.rstrip("\n"),
         "__HOOK__": _STARTUP_HOOK.rstrip("\n"),
         "__RUNTIMES__": _RUNTIMES,
+        "__BIN_PATHS__": " -o ".join(
+            f"-path '*/bin/{name}'" for name in [*_RUNTIMES.split(), "python3.[0-9]*"]
+        ),
     }
     for marker, value in replacements.items():
         body = body.replace(marker, value)
