@@ -151,10 +151,14 @@ class _Trial:
         result.image = self.images.ensure(task, self.build_log)
         self.timings.image_sec = _since(mark)
         spec = trial_sandbox_spec(task, result.image, self.run_id, role="trial")
+        agent_spec = spec
+        if mode == "separate" and not task.config.agent_internet:
+            # The verifier gets a container of its own: the agent's never needs a network.
+            agent_spec = spec.model_copy(update={"network": "none"})
         snapshot: str | None = None
         self.phase = "start"
         mark = time.monotonic()
-        with self.engine.start(spec) as sandbox, self._events(sandbox) as events:
+        with self.engine.start(agent_spec) as sandbox, self._events(sandbox) as events:
             prepare_for_solver(sandbox)
             sandbox.set_network(task.config.agent_internet)
             self.timings.start_sec = _since(mark)
