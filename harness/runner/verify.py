@@ -40,14 +40,7 @@ def prepare_for_solver(sandbox: Sandbox) -> None:
 def run_verifier(sandbox: Sandbox, task: HarborTask, verifier_dir: Path) -> VerifierOutcome:
     """Copy the tests in, run test.sh, copy /logs/verifier out, and read the reward."""
     verifier_dir.mkdir(parents=True, exist_ok=True)
-    tampering = _find_tampering(sandbox)
-    reset = sandbox.exec(
-        f"rm -rf {VERIFIER_LOGS} /tests && mkdir -p {VERIFIER_LOGS} && chmod 777 {VERIFIER_LOGS}",
-        user="0",
-        timeout_sec=60,
-    )
-    if not reset.ok:
-        raise SandboxError(f"could not prepare {VERIFIER_LOGS}: {reset.stderr.strip()}")
+    tampering = _find_tampering_and_reset(sandbox)
     sandbox.copy_in(task.tests_dir, "/tests")
     config = task.config.verifier
     result = sandbox.exec(
@@ -115,12 +108,19 @@ def _headline(rewards: dict[str, float]) -> float | None:
     return sum(rewards.values()) / len(rewards)
 
 
-def _find_tampering(sandbox: Sandbox) -> list[str]:
-    listing = sandbox.exec(
-        f"[ -e {VERIFIER_LOGS} ] && find {VERIFIER_LOGS} -mindepth 1 -maxdepth 2 | head -20; "
-        "[ -e /tests ] && echo /tests",
+def _find_tampering_and_reset(sandbox: Sandbox) -> list[str]:
+    """What the solver left where only the verifier writes, then an empty /logs/verifier and
+    no /tests (one exec: each costs a tenth of a second of the engine's CPU)."""
+    # The listing stays in a shell variable: a file the solver could have planted as a link.
+    result = sandbox.exec(
+        f"left=$([ -e {VERIFIER_LOGS} ] && find {VERIFIER_LOGS} -mindepth 1 -maxdepth 2 "
+        "| head -20; [ -e /tests ] && echo /tests); "
+        f"rm -rf {VERIFIER_LOGS} /tests && mkdir -p {VERIFIER_LOGS} && chmod 777 {VERIFIER_LOGS} "
+        '&& printf "%s\\n" "$left"',
         user="0",
         timeout_sec=60,
     )
-    found = [line for line in listing.stdout.splitlines() if line.strip()]
+    if not result.ok:
+        raise SandboxError(f"could not prepare {VERIFIER_LOGS}: {result.stderr.strip()}")
+    found = [line for line in result.stdout.splitlines() if line.strip()]
     return [f"solver phase created {path} (removed before the tests ran)" for path in found]
