@@ -82,7 +82,7 @@ SERIAL_TESTS = (
     "tests/e2e/test_ray_",
     "tests/integration/test_gc.py",
     "tests/integration/test_sandbox.py::test_reaper_",
-    "tests/e2e/test_build_resume.py::test_kill_9_",
+    "tests/e2e/test_build_resume.py::test_a_run_killed_mid_validation_",
 )
 
 

@@ -31,58 +31,14 @@ def run_build(*args: str, reap_at_start: bool = False) -> subprocess.CompletedPr
     )  # fmt: skip
 
 
-def test_kill_9_mid_run_then_rerun_completes_without_repeating_finished_stages(
+def test_a_run_killed_mid_validation_and_waiting_on_reviewers_resumes_without_repeating_stages(
     tmp_path: Path, docker_engine: DockerEngine
 ) -> None:
-    run_dir = tmp_path / "killed-run"
-    process = subprocess.Popen(
-        # One validation repeat: this test is about resuming, not about flaky verifiers.
-        [*BUILD, "--out", str(run_dir), "--approve", "auto", "--repeats", "1"],
-        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 600
-    try:
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            current = stages(run_dir)
-            finished = [key for key, (status, _) in current.items() if status == "done"]
-            validating = [key for key, (status, _) in current.items() if status == "running"]
-            if len(finished) >= 4 and any(stage == "validate" for _, stage in validating):
-                break
-        else:
-            raise AssertionError("the build never reached a validate stage")
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    before = stages(run_dir)
-    interrupted = {key for key, (status, _) in before.items() if status == "running"}
-    done_before = {key for key, (status, _) in before.items() if status == "done"}
-    assert interrupted and done_before
-
-    rerun = run_build(
-        "--out", str(run_dir), "--approve", "auto", "--repeats", "1", reap_at_start=True
-    )  # fmt: skip
-    assert rerun.returncode == 0, rerun.stderr
-
-    after = stages(run_dir)
-    for key in done_before:
-        assert after[key] == ("done", 1), f"{key} was repeated: {after[key]}"
-    for key in interrupted:
-        assert after[key] == ("done", 2), f"{key} should have been repeated once: {after[key]}"
-    summary = json.loads((run_dir / "summary.json").read_text())
-    published = [c for c in summary["candidates"] if c["state"] == "published"]
-    assert len(published) == 2 and summary["counts"]["disqualified"] == 1
-    for candidate in published:
-        task = HarborTask.load(candidate["published"])
-        assert task.test_path.is_file() and task.solve_path.is_file()
-    # The killed run's containers were reaped by the rerun: nothing of this run is left.
-    assert docker_engine.kettle_containers(run_dir.name) == []
-
-
-def test_queued_approvals_wait_for_a_reviewer_and_the_rerun_continues(tmp_path: Path) -> None:
-    run_dir = tmp_path / "queued-run"
-    # One validation repeat: this test is about approvals, not about flaky verifiers.
+    """One build through everything that stops a run short (one flow: each build costs a
+    minute of both cores): approvals queued for a reviewer, a kill -9 in the middle of
+    validation, approvals queued again; each rerun repeats only what was cut short."""
+    run_dir = tmp_path / "resumed-run"
+    # One validation repeat: this test is about resuming, not about flaky verifiers.
     first = run_build("--out", str(run_dir), "--approve", "prompt", "--repeats", "1")
     assert first.returncode == 0, first.stderr
     assert "approvals are queued" in first.stderr
@@ -97,10 +53,44 @@ def test_queued_approvals_wait_for_a_reviewer_and_the_rerun_continues(tmp_path: 
     assert review.returncode == 0, review.stderr
     assert "2 decision(s) recorded" in review.stderr
 
-    second = run_build("--out", str(run_dir), "--approve", "queue", "--repeats", "1")
+    process = subprocess.Popen(
+        [*BUILD, "--out", str(run_dir), "--approve", "queue", "--repeats", "1"],
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, "KETTLE_REAP_AT_START": "0"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 600
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            current = stages(run_dir)
+            validating = [key for key, (status, _) in current.items() if status == "running"]
+            if any(stage == "validate" for _, stage in validating):
+                break
+        else:
+            raise AssertionError("the build never reached a validate stage")
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    before = stages(run_dir)
+    interrupted = {key for key, (status, _) in before.items() if status == "running"}
+    done_before = {key for key, (status, _) in before.items() if status == "done"}
+    assert interrupted and {stage for _, stage in done_before} >= {"qualify", "reconstruct"}
+
+    second = run_build(
+        "--out", str(run_dir), "--approve", "queue", "--repeats", "1", reap_at_start=True
+    )  # fmt: skip
     assert second.returncode == 0, second.stderr
-    parked = {key for key, (status, _) in stages(run_dir).items() if status == "parked"}
+    after = stages(run_dir)
+    for key in done_before:
+        assert after[key] == before[key], f"{key} was repeated: {after[key]}"
+    for key in interrupted:
+        repeated_once = ("done", before[key][1] + 1)
+        assert after[key] == repeated_once, f"{key} should have been repeated once: {after[key]}"
+    parked = {key for key, (status, _) in after.items() if status == "parked"}
     assert {stage for _, stage in parked} == {"approve_task"}
+    # The killed run's containers were reaped by the rerun: nothing of this run is left.
+    assert docker_engine.kettle_containers(run_dir.name) == []
 
     subprocess.run(
         [sys.executable, "-m", "harness.approve", str(run_dir), "--approve-all"],
@@ -110,7 +100,11 @@ def test_queued_approvals_wait_for_a_reviewer_and_the_rerun_continues(tmp_path: 
     third = run_build("--out", str(run_dir), "--approve", "queue", "--repeats", "1")
     assert third.returncode == 0, third.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["counts"].get("published") == 2
+    assert summary["counts"].get("published") == 2 and summary["counts"]["disqualified"] == 1
+    for candidate in summary["candidates"]:
+        if candidate["state"] == "published":
+            task = HarborTask.load(candidate["published"])
+            assert task.test_path.is_file() and task.solve_path.is_file()
     decisions = [a for c in summary["candidates"] for a in c["approvals"]]
     assert len(decisions) == 4 and all(a["decided_by"] for a in decisions)
     assert {a["note"] for a in decisions if a["gate"] == "approve_qualification"} == {"ok"}
