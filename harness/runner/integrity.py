@@ -4,8 +4,9 @@ In a shared container the agent could otherwise win without doing the work by ch
 what the tests run *on*: replace ``python``/``node``/``diff`` or shadow them earlier on
 PATH, drop a ``sitecustomize.py`` or a ``.pth`` hook that rewrites pytest's verdict, add
 ``/etc/ld.so.preload``, patch pytest itself. Between the agent and the verifier the runner
-stops the container, asks Docker what changed against the image (``docker diff``: host
-side, nothing in the container can lie about it) and, before any process starts again:
+stops the container, reads what changed against the image (the container's overlay
+layers, or ``docker diff`` where they are not visible: host side, nothing in the container
+can lie about it) and, before any process starts again:
 
 * restores changed or deleted files of interpreters, tools on PATH, system libraries,
   test-runner packages and runtime configuration from the image itself;

@@ -54,7 +54,17 @@ def overlay_changes(details: dict[str, Any]) -> list[tuple[str, str]] | None:
 
 
 def _in_lowers(lowers: list[str], path: str) -> bool:
-    return any(os.path.lexists(os.path.join(lower, path.lstrip("/"))) for lower in lowers)
+    """Whether the image has ``path``: the topmost lower layer holding it decides, and a
+    whiteout there means a later image layer deleted it."""
+    for lower in lowers:
+        try:
+            entry = os.lstat(os.path.join(lower, path.lstrip("/")))
+        except FileNotFoundError:
+            continue
+        except NotADirectoryError:
+            return False  # a parent is a file in this layer: the path cannot exist below it
+        return not (stat.S_ISCHR(entry.st_mode) and entry.st_rdev == 0)
+    return False
 
 
 def _is_opaque(folder: str) -> bool:

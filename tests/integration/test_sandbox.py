@@ -209,6 +209,31 @@ def test_build_that_hangs_is_stopped_at_its_timeout(
         pytest.fail("the hung build's container is still running")
 
 
+def test_a_file_an_image_layer_deleted_and_the_agent_put_back_is_added_as_the_engine_says(
+    docker_engine: DockerEngine, base_image: str, tmp_path: Path, test_run_id: str
+) -> None:
+    """A whiteout in the image's own layers means the path is not in the image: a file the
+    agent writes there is added (a hook to remove), not changed (nothing to restore)."""
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        f"FROM {base_image}\nRUN rm /usr/bin/cmp && rm -rf /usr/share/doc/bash\n"
+    )
+    request = BuildRequest(
+        context_dir=context, tag="kettle-test/layer-deletes:latest", log_path=tmp_path / "log"
+    )
+    image = docker_engine.build(request).tag
+    spec = SandboxSpec(image=image, run_id=test_run_id, role="test", network="none")
+    with docker_engine.start(spec) as box:
+        script = "echo x > /usr/bin/cmp && mkdir /usr/share/doc/bash && touch /usr/share/doc/bash/x"
+        assert box.exec(script, user="0").ok
+        box.stop()
+        kinds = {0: "changed", 1: "added", 2: "deleted"}
+        engine = {(str(c["Path"]), kinds[c["Kind"]]) for c in docker_engine.api.diff(box.id)}
+        assert set(box.diff()) == engine
+        assert {("/usr/bin/cmp", "added"), ("/usr/share/doc/bash", "added")} <= engine
+
+
 def test_build_then_run_uses_the_new_image(
     docker_engine: DockerEngine, base_image: str, tmp_path: Path, test_run_id: str
 ) -> None:
