@@ -158,7 +158,11 @@ class DockerEngine:
                 "the engine's socket is root on the host; remove the mount",
             )
         if spec.network == "none":
-            self.api.put_archive(container.id, "/etc", archive.pack_files({"hosts": _HOSTS}, 0o644))
+            try:
+                self.api.put_archive(container.id, "/etc", archive.pack_files({"hosts": _HOSTS}))
+            except BaseException:
+                sandbox.close()
+                raise
         return sandbox
 
     @translate_docker_errors
