@@ -257,8 +257,11 @@ class DockerSandbox:
         own diff walks the whole image: harness/sandbox/overlay.py), else asked of the engine.
         """
         read_here = overlay_changes(self._engine.api.inspect_container(self._container_id))
-        if read_here is not None:
-            return read_here
+        return self.engine_diff() if read_here is None else read_here
+
+    @translate_docker_errors
+    def engine_diff(self) -> list[tuple[str, str]]:
+        """The same list as the engine's own ``docker diff`` reports it."""
         kinds = {0: "changed", 1: "added", 2: "deleted"}
         changes = self._engine.api.diff(self._container_id) or []
         return [(str(change["Path"]), kinds.get(change["Kind"], "changed")) for change in changes]

@@ -43,7 +43,7 @@ def overlay_changes(details: dict[str, Any]) -> list[tuple[str, str]] | None:
         for name in sorted(subfolders + files):
             path = os.path.join(base, name)
             entry = os.lstat(os.path.join(folder, name))
-            if stat.S_ISCHR(entry.st_mode) and entry.st_rdev == 0:
+            if _is_whiteout(entry):
                 changes.append((path, "deleted"))
                 continue
             below = _in_lowers(lowers, path)
@@ -51,6 +51,11 @@ def overlay_changes(details: dict[str, Any]) -> list[tuple[str, str]] | None:
             if below and stat.S_ISDIR(entry.st_mode) and _is_opaque(os.path.join(folder, name)):
                 changes.extend(_hidden_by(lowers, upper, path))
     return changes
+
+
+def _is_whiteout(entry: os.stat_result) -> bool:
+    """overlayfs marks a deletion with a 0/0 character device."""
+    return stat.S_ISCHR(entry.st_mode) and entry.st_rdev == 0
 
 
 def _in_lowers(lowers: list[str], path: str) -> bool:
@@ -63,7 +68,7 @@ def _in_lowers(lowers: list[str], path: str) -> bool:
             continue
         except NotADirectoryError:
             return False  # a parent is a file in this layer: the path cannot exist below it
-        return not (stat.S_ISCHR(entry.st_mode) and entry.st_rdev == 0)
+        return not _is_whiteout(entry)
     return False
 
 
@@ -91,7 +96,7 @@ def _hidden_by(lowers: list[str], upper: str, folder: str) -> list[tuple[str, st
             gone = []
             for name in subfolders + files:
                 entry = os.lstat(os.path.join(sub, name))
-                if stat.S_ISCHR(entry.st_mode) and entry.st_rdev == 0:
+                if _is_whiteout(entry):
                     continue  # a whiteout of that layer: the path was already gone
                 path = os.path.join(folder, os.path.relpath(os.path.join(sub, name), root))
                 if not os.path.lexists(os.path.join(upper, path.lstrip("/"))):
